@@ -1,0 +1,2 @@
+import { Y } from "@ublk-ts/rsrc";
+console.log(Y);

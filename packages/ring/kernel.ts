@@ -1,0 +1,174 @@
+/**
+ * The `Kernel` interface: what a `Ring` needs from whoever consumes its SQ — the three io_uring
+ * syscalls (setup, enter, register), an address space for buffers, and files. `ModelKernel`
+ * (this package) and `NativeKernel` (`@ublk-ts/native`) implement it; the same `Ring` drives
+ * both.
+ *
+ * This file is the contract between packages (ring, native, fused-cmd, ublk): change it only
+ * together with every implementation.
+ *
+ * @module
+ */
+
+/** `struct io_sqring_offsets` as the kernel fills it. */
+export interface SqRingOffsets {
+  head: number;
+  tail: number;
+  ringMask: number;
+  ringEntries: number;
+  flags: number;
+  dropped: number;
+  array: number;
+}
+
+/** `struct io_cqring_offsets` as the kernel fills it. */
+export interface CqRingOffsets {
+  head: number;
+  tail: number;
+  ringMask: number;
+  ringEntries: number;
+  overflow: number;
+  cqes: number;
+  flags: number;
+}
+
+/** What `io_uring_setup(2)` takes (the in-fields of `io_uring_params`). */
+export interface SetupOptions {
+  /** IORING_SETUP_* flags. */
+  flags?: number;
+  /** CQ size with IORING_SETUP_CQSIZE. */
+  cqEntries?: number;
+}
+
+/**
+ * A ring as the kernel made it: its fd, the out-fields of `io_uring_params`, and the three
+ * mmapped areas (SQ ring, CQ ring, SQE array) as ArrayBuffers. With IORING_FEAT_SINGLE_MMAP the
+ * SQ and CQ rings may be the same buffer.
+ */
+export interface KernelRing {
+  /** The ring fd (a model fd in the model). */
+  readonly fd: number;
+  /** SQ entries (power of two). */
+  readonly sqEntries: number;
+  /** CQ entries (power of two). */
+  readonly cqEntries: number;
+  /** IORING_SETUP_* flags in force. */
+  readonly flags: number;
+  /** IORING_FEAT_* flags. */
+  readonly features: number;
+  /** Offsets in `sqRing`. */
+  readonly sqOff: SqRingOffsets;
+  /** Offsets in `cqRing`. */
+  readonly cqOff: CqRingOffsets;
+  /** The SQ ring memory (head, tail, mask, entries, flags, dropped, array). */
+  readonly sqRing: ArrayBuffer;
+  /** The CQ ring memory (head, tail, mask, entries, overflow, cqes, flags). */
+  readonly cqRing: ArrayBuffer;
+  /** The SQE array memory (`sqEntries` × 64 or 128 bytes). */
+  readonly sqes: ArrayBuffer;
+
+  /**
+   * `io_uring_enter(2)` without waiting: consume up to `toSubmit` SQEs from the SQ ring (the
+   * user has already published them by writing the SQ tail), issue them, and post every CQE
+   * that is ready. Never blocks.
+   *
+   * @returns The number of SQEs consumed, or a negative errno (as the syscall).
+   */
+  submit(toSubmit: number): number;
+
+  /**
+   * Waits until at least `minComplete` CQEs are in the CQ ring (counting from the user's
+   * current CQ head), running whatever must run meanwhile (sockets, timers, task work,
+   * in-process servers). Resolves at once when enough are there.
+   *
+   * @returns 0, or a negative errno (-EINTR style failures, -EBADFD after close).
+   */
+  wait(minComplete: number): Promise<number>;
+
+  /**
+   * `io_uring_register(2)`.
+   *
+   * @returns >= 0 on success (as the syscall), or a negative errno.
+   */
+  register(opcode: number, arg: RegisterArg): number;
+
+  /** Tears the ring down: in-flight requests are cancelled as on ring exit. Safe twice. */
+  close(): void;
+}
+
+/**
+ * Arguments of `io_uring_register(2)`, as JavaScript values instead of pointers. Which member
+ * applies follows the opcode (REGISTER_BUFFERS: `buffers`, REGISTER_FILES: `fds`, BUFFERS2 /
+ * FILES2: plus `flags` (IORING_RSRC_REGISTER_SPARSE) and `nr`, *_UPDATE: `offset` + the array,
+ * PROBE: `probe` to fill).
+ */
+export interface RegisterArg {
+  /** Buffers (null = sparse slot / unregister slot on update). */
+  buffers?: readonly (Uint8Array | null)[];
+  /** Fds (-1 = sparse slot; IORING_REGISTER_FILES_SKIP keeps a slot on update). */
+  fds?: readonly number[];
+  /** First slot for *_UPDATE. */
+  offset?: number;
+  /** Slot count for sparse registration. */
+  nr?: number;
+  /** `io_uring_rsrc_register.flags`. */
+  flags?: number;
+  /** Memory for REGISTER_PROBE: an `io_uring_probe` of `probeOps` ops to fill. */
+  probe?: DataView;
+}
+
+/** Open flags understood by `Kernel.open` (Linux values). */
+export const O_RDONLY = 0;
+/** `O_WRONLY`. */
+export const O_WRONLY = 1;
+/** `O_RDWR`. */
+export const O_RDWR = 2;
+/** `O_CREAT`. */
+export const O_CREAT = 0o100;
+/** `O_EXCL`. */
+export const O_EXCL = 0o200;
+/** `O_TRUNC`. */
+export const O_TRUNC = 0o1000;
+/** `O_APPEND`. */
+export const O_APPEND = 0o2000;
+/** `O_DIRECT` (x86_64). */
+export const O_DIRECT = 0o40000;
+/** `O_CLOEXEC`. */
+export const O_CLOEXEC = 0o2000000;
+
+/**
+ * One io_uring implementation.
+ */
+export interface Kernel {
+  /** "model" or "native". */
+  readonly name: string;
+
+  /**
+   * `io_uring_setup(2)`.
+   *
+   * @throws {ErrnoError} when the kernel refuses (bad entries, flags).
+   */
+  setup(entries: number, options?: SetupOptions): KernelRing;
+
+  /**
+   * The address the kernel sees for `bytes[0]`: a real pointer in native mode, an address in
+   * the model's address space otherwise. Cached per ArrayBuffer (never recomputed per I/O).
+   * Safety: the memory must stay alive while any SQE that names it is in flight.
+   */
+  addressOf(bytes: Uint8Array): bigint;
+
+  /**
+   * `open(2)` of a path (regular files, and in the model its device files such as
+   * `/dev/ublk-control`).
+   *
+   * @returns An fd, or a negative errno.
+   */
+  open(path: string, flags: number, mode?: number): number;
+
+  /**
+   * `close(2)`.
+   *
+   * @returns 0 or a negative errno.
+   */
+  closeFd(fd: number): number;
+}

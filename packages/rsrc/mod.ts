@@ -1,0 +1,2 @@
+import { X } from "@ublk-ts/uapi";
+export const Y: number = X + 1;
