@@ -1,2 +1,1 @@
-import { Y } from "@ublk-ts/rsrc";
-console.log(Y);
+console.log("ublk: not yet");

@@ -1,2 +1,1 @@
-import { X } from "@ublk-ts/uapi";
-export const Y: number = X + 1;
+export {};
