@@ -12,9 +12,32 @@
  * assert.equal(IoUringSqe.opcode(view, 0), 22);
  * ```
  *
+ * @example Write a ublk FETCH_REQ command
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import {
+ *   IORING_OP_URING_CMD,
+ *   IoUringSqe,
+ *   UBLK_U_IO_FETCH_REQ,
+ *   UblksrvIoCmd,
+ * } from "@ublk-ts/uapi";
+ * const view = new DataView(new ArrayBuffer(IoUringSqe.SIZE128));
+ * IoUringSqe.setOpcode(view, 0, IORING_OP_URING_CMD);
+ * view.setUint32(IoUringSqe.OFFSET_CMD_OP, UBLK_U_IO_FETCH_REQ, true);
+ * UblksrvIoCmd.set(view, IoUringSqe.OFFSET_CMD, 0, 3, 0, 0x10000n);
+ * assert.equal(IoUringSqe.cmdOp(view, 0), 0xc0107520);
+ * assert.equal(UblksrvIoCmd.tag(view, IoUringSqe.OFFSET_CMD), 3);
+ * ```
+ *
  * @module
  */
 export * from "./io_uring.ts";
 export * from "./errno.ts";
 export * from "./sqe.ts";
 export * from "./cqe.ts";
+export * from "./ioctl.ts";
+export * from "./ublk_cmd.ts";
+export * from "./ublksrv_ctrl_cmd.ts";
+export * from "./ublksrv_io_cmd.ts";
+export * from "./ublksrv_io_desc.ts";
+export * from "./ublk_batch.ts";
