@@ -41,3 +41,8 @@ export * from "./ublksrv_ctrl_cmd.ts";
 export * from "./ublksrv_io_cmd.ts";
 export * from "./ublksrv_io_desc.ts";
 export * from "./ublk_batch.ts";
+export * from "./ublksrv_ctrl_dev_info.ts";
+export * from "./ublk_params.ts";
+export * from "./ublk_auto_buf_reg.ts";
+export * from "./ublk_shmem.ts";
+export * from "./ublk_user_copy.ts";
