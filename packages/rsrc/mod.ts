@@ -1,7 +1,10 @@
 /**
  * `@ublk-ts/rsrc`: registered resources of io_uring, without a ring. {@linkcode MappedBuffer}
  * is the RFC's `io_mapped_buf` — an immutable bvec table lent to fused commands, imported by
- * byte range without copying into a {@linkcode BvecIter}.
+ * byte range without copying into a {@linkcode BvecIter}. {@linkcode BufferTable} and
+ * {@linkcode FileTable} are a ring's registered buffers and files (register, sparse, update,
+ * unregister), whose entries are reference counted ({@linkcode RsrcNode}) so that they outlive
+ * unregistration while requests use them.
  *
  * @example Lend a two-page request buffer to a fused slave
  * ```ts
@@ -23,3 +26,6 @@
  */
 export * from "./bvec_iter.ts";
 export * from "./mapped_buffer.ts";
+export * from "./rsrc_node.ts";
+export * from "./buffer_table.ts";
+export * from "./file_table.ts";
