@@ -1,0 +1,495 @@
+/**
+ * `NativeRing`: a real io_uring instance (`KernelRing`) set up by liburing, whose SQ ring, CQ
+ * ring and SQE array are the kernel's mmapped memory seen as ArrayBuffers.
+ *
+ * @module
+ */
+
+import {
+  EBADFD,
+  EINTR,
+  EINVAL,
+  ErrnoError,
+  ETIME,
+  IORING_ENTER_EXT_ARG,
+  IORING_ENTER_GETEVENTS,
+  IORING_ENTER_SQ_WAKEUP,
+  IORING_REGISTER_BUFFERS,
+  IORING_REGISTER_BUFFERS2,
+  IORING_REGISTER_BUFFERS_UPDATE,
+  IORING_REGISTER_EVENTFD,
+  IORING_REGISTER_EVENTFD_ASYNC,
+  IORING_REGISTER_FILES,
+  IORING_REGISTER_FILES2,
+  IORING_REGISTER_FILES_UPDATE,
+  IORING_REGISTER_FILES_UPDATE2,
+  IORING_REGISTER_PROBE,
+  IORING_RSRC_REGISTER_SPARSE,
+  IORING_SETUP_CQE32,
+  IORING_SETUP_CQSIZE,
+  IORING_SETUP_DEFER_TASKRUN,
+  IORING_SETUP_SINGLE_ISSUER,
+  IORING_SETUP_SQE128,
+  IORING_SETUP_SQPOLL,
+  IORING_SQ_NEED_WAKEUP,
+  IORING_UNREGISTER_BUFFERS,
+} from "@ublk-ts/uapi";
+import type {
+  CqRingOffsets,
+  KernelRing,
+  RegisterArg,
+  SetupOptions,
+  SqRingOffsets,
+} from "./_kernel.ts";
+import { addressOf } from "./_address.ts";
+import { NR_IO_URING_ENTER, NR_IO_URING_REGISTER } from "./_ffi.ts";
+import {
+  FILES_UPDATE,
+  GETEVENTS_ARG,
+  IOVEC,
+  LIBURING_RING,
+  PARAMS,
+  RSRC_REGISTER,
+  RSRC_UPDATE2,
+} from "./_layout.ts";
+import type { NativeLibrary } from "./load.ts";
+
+/** How long one blocking wait slice lasts before `wait()` re-checks for `close()` (ns). */
+const WAIT_SLICE_NS = 100_000_000n;
+const WAIT_ARG_SIZE = BigInt(GETEVENTS_ARG.SIZE);
+
+function u64(view: DataView, o: number): bigint {
+  return view.getBigUint64(o, true);
+}
+
+function readSqOff(view: DataView, o: number): SqRingOffsets {
+  return {
+    head: view.getUint32(o, true),
+    tail: view.getUint32(o + 4, true),
+    ringMask: view.getUint32(o + 8, true),
+    ringEntries: view.getUint32(o + 12, true),
+    flags: view.getUint32(o + 16, true),
+    dropped: view.getUint32(o + 20, true),
+    array: view.getUint32(o + 24, true),
+  };
+}
+
+function readCqOff(view: DataView, o: number): CqRingOffsets {
+  return {
+    head: view.getUint32(o, true),
+    tail: view.getUint32(o + 4, true),
+    ringMask: view.getUint32(o + 8, true),
+    ringEntries: view.getUint32(o + 12, true),
+    overflow: view.getUint32(o + 16, true),
+    cqes: view.getUint32(o + 20, true),
+    flags: view.getUint32(o + 24, true),
+  };
+}
+
+function mapped(ptr: bigint, len: number): ArrayBuffer {
+  const p = Deno.UnsafePointer.create(ptr);
+  if (p === null || len === 0) return new ArrayBuffer(0);
+  return Deno.UnsafePointerView.getArrayBuffer(p, len);
+}
+
+function detach(buffer: ArrayBuffer): void {
+  try {
+    // Detaching makes every view over the unmapped memory throw instead of faulting.
+    buffer.transfer();
+  } catch {
+    // Already detached.
+  }
+}
+
+/**
+ * A real io_uring instance: the {@linkcode KernelRing} of {@linkcode NativeKernel}.
+ *
+ * `submit()` is `io_uring_enter(fd, toSubmit, 0, 0)`: the user side has written the SQEs and the
+ * SQ tail in the shared memory; liburing's private `sqe_head`/`sqe_tail` are never used, because
+ * this ring never calls `io_uring_submit`. `wait()` runs `io_uring_enter2(GETEVENTS | EXT_ARG)`
+ * on a worker thread (a nonblocking FFI call) in 100 ms slices, so the JavaScript thread never
+ * blocks and `close()` is noticed.
+ *
+ * Limits: with `IORING_SETUP_SINGLE_ISSUER`/`DEFER_TASKRUN` only the submitting thread may
+ * enter the ring, so `wait()` polls from the JavaScript thread (1 ms timer) instead. With
+ * `IORING_SETUP_COOP_TASKRUN` task work of the JavaScript thread runs only when it enters the
+ * ring, so completions that need task work (sockets) can be seen up to one slice late.
+ *
+ * @example NOP round trip
+ * ```ts ignore
+ * import { NativeKernel } from "@ublk-ts/native";
+ * const kernel = new NativeKernel();
+ * using ring = kernel.setup(8);
+ * console.log(ring.fd, ring.sqEntries, ring.features.toString(16));
+ * ```
+ */
+export class NativeRing implements KernelRing {
+  /** The ring fd. */
+  readonly fd: number;
+  /** SQ entries. */
+  readonly sqEntries: number;
+  /** CQ entries. */
+  readonly cqEntries: number;
+  /** IORING_SETUP_* flags in force. */
+  readonly flags: number;
+  /** IORING_FEAT_* flags reported by the kernel. */
+  readonly features: number;
+  /** Offsets in `sqRing`, from `io_uring_params.sq_off`. */
+  readonly sqOff: SqRingOffsets;
+  /** Offsets in `cqRing`, from `io_uring_params.cq_off`. */
+  readonly cqOff: CqRingOffsets;
+  /** Size of one SQE (64, or 128 with SQE128). */
+  readonly sqeSize: number;
+  /** Size of one CQE (16, or 32 with CQE32). */
+  readonly cqeSize: number;
+
+  #lib: NativeLibrary;
+  #ring: Uint8Array<ArrayBuffer>;
+  #ringPtr: Deno.PointerValue;
+  #sqRing: ArrayBuffer;
+  #cqRing: ArrayBuffer;
+  #sqes: ArrayBuffer;
+  #sqView: DataView;
+  #cqView: DataView;
+  #waitArgPtr: Deno.PointerValue;
+  #waitArg: Uint8Array;
+  #waiting = 0;
+  #closed = false;
+  #exited = false;
+  #buffers: (Uint8Array | null)[] = [];
+  #hasEnter: boolean;
+
+  /**
+   * Sets a ring up (`io_uring_queue_init_params`). Prefer {@linkcode NativeKernel.setup}.
+   *
+   * @param lib The loaded libraries.
+   * @param entries SQ entries.
+   * @param options Setup flags and CQ size.
+   * @throws {ErrnoError} when the kernel refuses.
+   */
+  constructor(lib: NativeLibrary, entries: number, options: SetupOptions = {}) {
+    if (!Number.isInteger(entries) || entries < 0 || entries > 0xffffffff) {
+      throw new RangeError(`Cannot set up a ring: entries ${entries} is not a u32`);
+    }
+    this.#lib = lib;
+    this.#hasEnter = lib.liburing.io_uring_enter !== null;
+    this.#ring = new Uint8Array(LIBURING_RING.SIZE);
+    const params = new Uint8Array(PARAMS.SIZE);
+    const pv = new DataView(params.buffer);
+    let flags = options.flags ?? 0;
+    if (options.cqEntries !== undefined) {
+      flags |= IORING_SETUP_CQSIZE;
+      pv.setUint32(PARAMS.CQ_ENTRIES, options.cqEntries, true);
+    }
+    pv.setUint32(PARAMS.FLAGS, flags >>> 0, true);
+    const r = lib.liburing.io_uring_queue_init_params(entries, this.#ring, params);
+    if (r < 0) throw new ErrnoError(-r, { op: "io_uring_setup" });
+    this.#ringPtr = Deno.UnsafePointer.of(this.#ring);
+    const rv = new DataView(this.#ring.buffer);
+    this.fd = rv.getInt32(LIBURING_RING.RING_FD, true);
+    this.sqEntries = pv.getUint32(PARAMS.SQ_ENTRIES, true);
+    this.cqEntries = pv.getUint32(PARAMS.CQ_ENTRIES, true);
+    this.flags = pv.getUint32(PARAMS.FLAGS, true);
+    this.features = pv.getUint32(PARAMS.FEATURES, true);
+    this.sqOff = readSqOff(pv, PARAMS.SQ_OFF);
+    this.cqOff = readCqOff(pv, PARAMS.CQ_OFF);
+    this.sqeSize = this.flags & IORING_SETUP_SQE128 ? 128 : 64;
+    this.cqeSize = this.flags & IORING_SETUP_CQE32 ? 32 : 16;
+    const sqPtr = u64(rv, LIBURING_RING.SQ_RING_PTR);
+    const cqPtr = u64(rv, LIBURING_RING.CQ_RING_PTR);
+    const sqSz = Number(u64(rv, LIBURING_RING.SQ_RING_SZ));
+    const cqSz = Number(u64(rv, LIBURING_RING.CQ_RING_SZ));
+    this.#sqRing = mapped(sqPtr, sqSz);
+    this.#cqRing = cqPtr === sqPtr ? this.#sqRing : mapped(cqPtr, cqSz);
+    this.#sqes = mapped(u64(rv, LIBURING_RING.SQ_SQES), this.sqEntries * this.sqeSize);
+    this.#sqView = new DataView(this.#sqRing);
+    this.#cqView = new DataView(this.#cqRing);
+    // struct io_uring_getevents_arg + struct __kernel_timespec, built once.
+    this.#waitArg = new Uint8Array(GETEVENTS_ARG.SIZE + 16);
+    const wv = new DataView(this.#waitArg.buffer);
+    const tsAddr = addressOf(this.#waitArg) + BigInt(GETEVENTS_ARG.SIZE);
+    wv.setBigUint64(GETEVENTS_ARG.TS, tsAddr, true);
+    wv.setBigInt64(GETEVENTS_ARG.SIZE, WAIT_SLICE_NS / 1_000_000_000n, true);
+    wv.setBigInt64(GETEVENTS_ARG.SIZE + 8, WAIT_SLICE_NS % 1_000_000_000n, true);
+    this.#waitArgPtr = Deno.UnsafePointer.of(this.#waitArg);
+  }
+
+  /** The SQ ring memory (detached after `close()`). */
+  get sqRing(): ArrayBuffer {
+    return this.#sqRing;
+  }
+
+  /** The CQ ring memory (the SQ ring's buffer with IORING_FEAT_SINGLE_MMAP). */
+  get cqRing(): ArrayBuffer {
+    return this.#cqRing;
+  }
+
+  /** The SQE array (`sqEntries × sqeSize` bytes). */
+  get sqes(): ArrayBuffer {
+    return this.#sqes;
+  }
+
+  /** Whether `close()` ran. */
+  get closed(): boolean {
+    return this.#closed;
+  }
+
+  /** The address of liburing's `struct io_uring` (for FFI calls that take the ring). */
+  get pointer(): Deno.PointerValue {
+    return this.#ringPtr;
+  }
+
+  #enter(toSubmit: number, minComplete: number, flags: number): number {
+    if (this.#hasEnter) {
+      return this.#lib.liburing.io_uring_enter!(this.fd, toSubmit, minComplete, flags, null);
+    }
+    const r = Number(
+      this.#lib.libc.syscall(
+        BigInt(NR_IO_URING_ENTER),
+        BigInt(this.fd),
+        BigInt(toSubmit),
+        BigInt(minComplete),
+        BigInt(flags),
+        0n,
+        0n,
+      ),
+    );
+    return r < 0 ? -this.#lib.errno() : r;
+  }
+
+  async #enterWaitSlice(minComplete: number): Promise<number> {
+    const flags = IORING_ENTER_GETEVENTS | IORING_ENTER_EXT_ARG;
+    const nb = this.#lib.liburing.io_uring_enter2_nb;
+    if (nb !== null) {
+      return await nb(this.fd, 0, minComplete, flags, this.#waitArgPtr, WAIT_ARG_SIZE);
+    }
+    const arg = Deno.UnsafePointer.value(this.#waitArgPtr);
+    const r = Number(
+      await this.#lib.libc.syscall_nb(
+        BigInt(NR_IO_URING_ENTER),
+        BigInt(this.fd),
+        0n,
+        BigInt(minComplete),
+        BigInt(flags),
+        BigInt(arg),
+        WAIT_ARG_SIZE,
+      ),
+    );
+    // errno of a worker thread is not readable here; report a timeout and retry.
+    return r < 0 ? -ETIME : r;
+  }
+
+  /** CQEs between the user's CQ head and the kernel's CQ tail. */
+  #ready(): number {
+    const v = this.#cqView;
+    return (v.getUint32(this.cqOff.tail, true) - v.getUint32(this.cqOff.head, true)) >>> 0;
+  }
+
+  /**
+   * `io_uring_enter(fd, toSubmit, 0, 0)`: the kernel consumes up to `toSubmit` SQEs that the user
+   * side published by writing the SQ tail. With SQPOLL it only wakes the poller when needed.
+   *
+   * @param toSubmit SQEs to consume.
+   * @returns SQEs consumed, or a negative errno (-EBADFD after close).
+   */
+  submit(toSubmit: number): number {
+    if (this.#closed) return -EBADFD;
+    if (this.flags & IORING_SETUP_SQPOLL) {
+      const sqFlags = this.#sqView.getUint32(this.sqOff.flags, true);
+      if (sqFlags & IORING_SQ_NEED_WAKEUP) this.#enter(toSubmit, 0, IORING_ENTER_SQ_WAKEUP);
+      return toSubmit;
+    }
+    return this.#enter(toSubmit, 0, 0);
+  }
+
+  /**
+   * Resolves once at least `minComplete` CQEs are in the CQ ring (counting from the user's CQ
+   * head), without blocking the JavaScript thread.
+   *
+   * @param minComplete CQEs to wait for.
+   * @returns 0, or a negative errno (-EBADFD when the ring is closed meanwhile).
+   */
+  async wait(minComplete: number): Promise<number> {
+    if (this.#closed) return -EBADFD;
+    if (this.#ready() >= minComplete) return 0;
+    if (this.flags & (IORING_SETUP_SINGLE_ISSUER | IORING_SETUP_DEFER_TASKRUN)) {
+      return await this.#pollWait(minComplete);
+    }
+    this.#waiting++;
+    try {
+      for (;;) {
+        const r = await this.#enterWaitSlice(minComplete);
+        if (this.#closed) return -EBADFD;
+        if (this.#ready() >= minComplete) return 0;
+        if (r < 0 && r !== -ETIME && r !== -EINTR) return r;
+        // Run this thread's task work (COOP_TASKRUN rings post CQEs only then).
+        this.#enter(0, 0, IORING_ENTER_GETEVENTS);
+        if (this.#ready() >= minComplete) return 0;
+      }
+    } finally {
+      this.#waiting--;
+      if (this.#closed && this.#waiting === 0) this.#exit();
+    }
+  }
+
+  async #pollWait(minComplete: number): Promise<number> {
+    for (;;) {
+      const r = this.#enter(0, 0, IORING_ENTER_GETEVENTS);
+      if (r < 0 && r !== -EINTR) return r;
+      if (this.#ready() >= minComplete) return 0;
+      await new Promise<void>((resolve) => setTimeout(resolve, 1));
+      if (this.#closed) return -EBADFD;
+    }
+  }
+
+  #registerRaw(opcode: number, arg: bigint, nrArgs: number): number {
+    const reg = this.#lib.liburing.io_uring_register;
+    if (reg !== null) {
+      return reg(this.fd, opcode, Deno.UnsafePointer.create(arg), nrArgs);
+    }
+    const r = Number(
+      this.#lib.libc.syscall(
+        BigInt(NR_IO_URING_REGISTER),
+        BigInt(this.fd),
+        BigInt(opcode),
+        arg,
+        BigInt(nrArgs),
+        0n,
+        0n,
+      ),
+    );
+    return r < 0 ? -this.#lib.errno() : r;
+  }
+
+  /**
+   * `io_uring_register(2)` with the argument built from JavaScript values: iovec arrays for
+   * buffers (addresses cached per ArrayBuffer), int arrays for files, `io_uring_rsrc_register`
+   * / `io_uring_rsrc_update2` for the *2 opcodes, the caller's memory for PROBE. Registered
+   * buffers stay referenced by the ring until unregistered or closed.
+   *
+   * @param opcode IORING_REGISTER_* / IORING_UNREGISTER_*.
+   * @param arg The argument.
+   * @returns >= 0, or a negative errno.
+   */
+  register(opcode: number, arg: RegisterArg = {}): number {
+    if (this.#closed) return -EBADFD;
+    switch (opcode) {
+      case IORING_REGISTER_BUFFERS: {
+        const buffers = arg.buffers ?? [];
+        const iov = this.#iovecs(buffers);
+        const r = this.#registerRaw(opcode, addressOf(iov), buffers.length);
+        if (r >= 0) this.#buffers = [...buffers];
+        return r;
+      }
+      case IORING_UNREGISTER_BUFFERS: {
+        const r = this.#registerRaw(opcode, 0n, 0);
+        if (r >= 0) this.#buffers = [];
+        return r;
+      }
+      case IORING_REGISTER_FILES: {
+        const fds = Int32Array.from(arg.fds ?? []);
+        return this.#registerRaw(opcode, fds.length ? addressOf(fds) : 0n, fds.length);
+      }
+      case IORING_REGISTER_FILES_UPDATE: {
+        const fds = Int32Array.from(arg.fds ?? []);
+        const up = new Uint8Array(FILES_UPDATE.SIZE);
+        const v = new DataView(up.buffer);
+        v.setUint32(FILES_UPDATE.OFFSET, arg.offset ?? 0, true);
+        v.setBigUint64(FILES_UPDATE.FDS, fds.length ? addressOf(fds) : 0n, true);
+        return this.#registerRaw(opcode, addressOf(up), fds.length);
+      }
+      case IORING_REGISTER_FILES2:
+      case IORING_REGISTER_BUFFERS2: {
+        const sparse = ((arg.flags ?? 0) & IORING_RSRC_REGISTER_SPARSE) !== 0;
+        const files = opcode === IORING_REGISTER_FILES2;
+        const nr = sparse ? (arg.nr ?? 0) : (files ? arg.fds?.length : arg.buffers?.length) ?? 0;
+        const rr = new Uint8Array(RSRC_REGISTER.SIZE);
+        const v = new DataView(rr.buffer);
+        v.setUint32(RSRC_REGISTER.NR, nr, true);
+        v.setUint32(RSRC_REGISTER.FLAGS, arg.flags ?? 0, true);
+        let data: Uint8Array | Int32Array | undefined;
+        if (!sparse) {
+          data = files ? Int32Array.from(arg.fds ?? []) : this.#iovecs(arg.buffers ?? []);
+        }
+        v.setBigUint64(RSRC_REGISTER.DATA, data && data.length ? addressOf(data) : 0n, true);
+        const r = this.#registerRaw(opcode, addressOf(rr), RSRC_REGISTER.SIZE);
+        if (r >= 0 && !files) {
+          this.#buffers = sparse
+            ? new Array<Uint8Array | null>(nr).fill(null)
+            : [...(arg.buffers ?? [])];
+        }
+        return r;
+      }
+      case IORING_REGISTER_FILES_UPDATE2:
+      case IORING_REGISTER_BUFFERS_UPDATE: {
+        const files = opcode === IORING_REGISTER_FILES_UPDATE2;
+        const offset = arg.offset ?? 0;
+        const data = files ? Int32Array.from(arg.fds ?? []) : this.#iovecs(arg.buffers ?? []);
+        const nr = files ? (arg.fds?.length ?? 0) : (arg.buffers?.length ?? 0);
+        const up = new Uint8Array(RSRC_UPDATE2.SIZE);
+        const v = new DataView(up.buffer);
+        v.setUint32(RSRC_UPDATE2.OFFSET, offset, true);
+        v.setBigUint64(RSRC_UPDATE2.DATA, data.length ? addressOf(data) : 0n, true);
+        v.setUint32(RSRC_UPDATE2.NR, nr, true);
+        const r = this.#registerRaw(opcode, addressOf(up), RSRC_UPDATE2.SIZE);
+        if (r > 0 && !files) {
+          for (let i = 0; i < r; i++) this.#buffers[offset + i] = arg.buffers![i] ?? null;
+        }
+        return r;
+      }
+      case IORING_REGISTER_PROBE: {
+        const probe = arg.probe;
+        if (probe === undefined) return -EINVAL;
+        const bytes = new Uint8Array(probe.buffer, probe.byteOffset, probe.byteLength);
+        const nr = Math.max(0, Math.floor((probe.byteLength - 16) / 8));
+        return this.#registerRaw(opcode, addressOf(bytes), nr);
+      }
+      case IORING_REGISTER_EVENTFD:
+      case IORING_REGISTER_EVENTFD_ASYNC: {
+        const fds = Int32Array.from(arg.fds ?? []);
+        return this.#registerRaw(opcode, fds.length ? addressOf(fds) : 0n, fds.length);
+      }
+      default:
+        return this.#registerRaw(opcode, 0n, arg.nr ?? 0);
+    }
+  }
+
+  #iovecs(buffers: readonly (Uint8Array | null)[]): Uint8Array {
+    const iov = new Uint8Array(Math.max(1, buffers.length) * IOVEC.SIZE);
+    const v = new DataView(iov.buffer);
+    for (let i = 0; i < buffers.length; i++) {
+      const b = buffers[i];
+      if (!b || b.byteLength === 0) continue;
+      v.setBigUint64(i * IOVEC.SIZE + IOVEC.BASE, addressOf(b), true);
+      v.setBigUint64(i * IOVEC.SIZE + IOVEC.LEN, BigInt(b.byteLength), true);
+    }
+    return iov;
+  }
+
+  #exit(): void {
+    if (this.#exited) return;
+    this.#exited = true;
+    this.#lib.liburing.io_uring_queue_exit(this.#ring);
+    this.#buffers = [];
+  }
+
+  /**
+   * Tears the ring down (`io_uring_queue_exit`: unmaps and closes the fd; in-flight requests
+   * are cancelled by the kernel). The ring memory is detached first, so stale views throw a
+   * TypeError instead of touching unmapped memory. A pending `wait()` resolves -EBADFD within
+   * one wait slice, and the unmap happens then. Safe twice.
+   */
+  close(): void {
+    if (this.#closed) return;
+    this.#closed = true;
+    detach(this.#sqes);
+    if (this.#cqRing !== this.#sqRing) detach(this.#cqRing);
+    detach(this.#sqRing);
+    if (this.#waiting === 0) this.#exit();
+  }
+
+  /** Alias of `close()`. */
+  [Symbol.dispose](): void {
+    this.close();
+  }
+}
