@@ -1,1 +1,7 @@
-export {};
+export * from "./nbd_proto.ts";
+export * from "./nbd_error.ts";
+export * from "./nbd_stream.ts";
+export * from "./nbd_reply.ts";
+export * from "./nbd_handshake.ts";
+export * from "./nbd_client.ts";
+export * from "./verify.ts";
