@@ -5,3 +5,5 @@ export * from "./nbd_reply.ts";
 export * from "./nbd_handshake.ts";
 export * from "./nbd_client.ts";
 export * from "./verify.ts";
+export * from "./null.ts";
+export * from "./loop.ts";
