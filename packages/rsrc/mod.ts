@@ -4,7 +4,8 @@
  * byte range without copying into a {@linkcode BvecIter}. {@linkcode BufferTable} and
  * {@linkcode FileTable} are a ring's registered buffers and files (register, sparse, update,
  * unregister), whose entries are reference counted ({@linkcode RsrcNode}) so that they outlive
- * unregistration while requests use them.
+ * unregistration while requests use them. {@linkcode BufDesc} names a ublk server's buffer
+ * mode and {@linkcode validateCompatibility} checks it against the device flags.
  *
  * @example Lend a two-page request buffer to a fused slave
  * ```ts
@@ -29,3 +30,4 @@ export * from "./mapped_buffer.ts";
 export * from "./rsrc_node.ts";
 export * from "./buffer_table.ts";
 export * from "./file_table.ts";
+export * from "./buf_desc.ts";
