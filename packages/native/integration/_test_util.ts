@@ -113,3 +113,8 @@ export class RawRing {
 export function shmPath(tag: string): string {
   return `/dev/shm/ublk-ts-native-${tag}-${Deno.pid}-${Math.random().toString(36).slice(2)}`;
 }
+
+/** CQEs sorted by user_data (for unlinked requests, whose completion order is not defined). */
+export function bySeq(cqes: IoUringCqeValue[]): IoUringCqeValue[] {
+  return [...cqes].sort((x, y) => (x.userData < y.userData ? -1 : x.userData > y.userData ? 1 : 0));
+}
