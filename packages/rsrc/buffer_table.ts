@@ -230,6 +230,19 @@ export class BufferTable {
   }
 
   /**
+   * Unregisters whatever is registered; safe to call twice. Held entries live on until their
+   * last `put()`.
+   */
+  close(): void {
+    this.#slots.unregister();
+  }
+
+  /** Alias of {@linkcode BufferTable.close}. */
+  [Symbol.dispose](): void {
+    this.close();
+  }
+
+  /**
    * The buffer in slot `index`, without taking a reference.
    *
    * @param index The SQE's `buf_index`.

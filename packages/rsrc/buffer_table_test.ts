@@ -257,3 +257,18 @@ Deno.test("`BufferTable` default addresses are page aligned per ArrayBuffer plus
   assert.ok(ez.base >= ex.base + 3n * 4096n || ez.base + 4096n <= ex.base);
   assert.equal(ey.acctPages, 1);
 });
+
+Deno.test("`BufferTable.close()` unregisters, is safe twice, and backs `using`", () => {
+  const freed: RegisteredBuffer[] = [];
+  {
+    using t = table(freed);
+    assert.equal(t.register([new Uint8Array(1), new Uint8Array(1)]), 0);
+  }
+  assert.equal(freed.length, 2);
+  const t = table();
+  t.close();
+  t.close();
+  assert.equal(t.register([new Uint8Array(1)]), 0);
+  t.close();
+  assert.equal(t.registered, false);
+});

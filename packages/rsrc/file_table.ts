@@ -235,6 +235,19 @@ export class FileTable<F> {
   }
 
   /**
+   * Unregisters whatever is registered; safe to call twice. Held entries live on until their
+   * last `put()`.
+   */
+  close(): void {
+    this.#slots.unregister();
+  }
+
+  /** Alias of {@linkcode FileTable.close}. */
+  [Symbol.dispose](): void {
+    this.close();
+  }
+
+  /**
    * The file in slot `index`, without taking a reference.
    *
    * @param index The SQE's `fd` with IOSQE_FIXED_FILE.

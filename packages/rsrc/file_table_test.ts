@@ -194,3 +194,15 @@ Deno.test("`FileTable` works with number file objects (no errno ambiguity)", () 
   assert.equal(ok(t.lookup(0)).value, 1000);
   assert.equal(ok(t.lookup(1)).value, 1004);
 });
+
+Deno.test("`FileTable.close()` unregisters, is safe twice, and backs `using`", () => {
+  const { t, files } = harness();
+  {
+    using u = t;
+    assert.equal(u.register([3, 4]), 0);
+  }
+  assert.equal(t.registered, false);
+  assert.equal(files.get(3)!.refs, 0);
+  t.close();
+  assert.equal(t.liveCount, 0);
+});

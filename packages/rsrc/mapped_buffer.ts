@@ -158,6 +158,34 @@ export class MappedBuffer {
     return new MappedBuffer(segments, options);
   }
 
+  /**
+   * A buffer over contiguous memory cut into page-sized segments at the page boundaries of its
+   * ArrayBuffer, as the bvec table of a block request over that memory would be.
+   *
+   * @param bytes The memory (not copied).
+   * @param options `pageSize` (default {@linkcode PAGE_SIZE}), `onLastRelease`.
+   * @returns The buffer; `nrBvecs` is the number of pages `bytes` touches.
+   * @throws {RangeError} When `pageSize` is not a positive integer.
+   */
+  static fromPages(
+    bytes: Uint8Array,
+    options?: Pick<MappedBufferOptions, "onLastRelease"> & { pageSize?: number },
+  ): MappedBuffer {
+    const pageSize = options?.pageSize ?? PAGE_SIZE;
+    if (!Number.isSafeInteger(pageSize) || pageSize <= 0) {
+      throw new RangeError(`Cannot build buffer: page size ${pageSize} is not a positive integer`);
+    }
+    const segs: Uint8Array[] = [];
+    let pos = 0;
+    while (pos < bytes.length) {
+      const abs = bytes.byteOffset + pos;
+      const n = Math.min(pageSize - (abs % pageSize), bytes.length - pos);
+      segs.push(bytes.subarray(pos, pos + n));
+      pos += n;
+    }
+    return new MappedBuffer(segs, options);
+  }
+
   /** Leases currently held. */
   get leases(): number {
     return this.#leases;

@@ -250,3 +250,22 @@ Deno.test("`importRange()` matches a flat reference or returns -EFAULT exactly o
     { numRuns: 2000 },
   );
 });
+
+Deno.test("`MappedBuffer.fromPages()` cuts at page boundaries of the ArrayBuffer", () => {
+  const ab = new ArrayBuffer(4 * 4096);
+  const bytes = new Uint8Array(ab, 4000, 8400); // 96 + 4096 + 4096 + 112
+  const b = MappedBuffer.fromPages(bytes);
+  assert.equal(b.len, 8400);
+  assert.equal(b.offset, 0);
+  assert.deepEqual(b.bvecs.map((s) => [s.byteOffset, s.length]), [
+    [4000, 96],
+    [4096, 4096],
+    [8192, 4096],
+    [12288, 112],
+  ]);
+  assert.equal(b.acctPages, 4);
+  const small = MappedBuffer.fromPages(new Uint8Array(ab, 0, 10), { pageSize: 4 });
+  assert.deepEqual(small.bvecs.map((s) => s.length), [4, 4, 2]);
+  assert.equal(MappedBuffer.fromPages(new Uint8Array(0)).nrBvecs, 0);
+  assert.throws(() => MappedBuffer.fromPages(bytes, { pageSize: 0 }), RangeError);
+});
