@@ -63,8 +63,8 @@ export class NativeKernel implements Kernel {
   }
 
   /**
-   * `io_uring_setup(2)` through `io_uring_queue_init_params`. `cqEntries` sets
-   * IORING_SETUP_CQSIZE.
+   * `io_uring_setup(2)` through `io_uring_queue_init_params`. `cqEntries` counts only with
+   * IORING_SETUP_CQSIZE in `flags`, as in the syscall.
    *
    * @param entries SQ entries.
    * @param options Setup flags and CQ size.

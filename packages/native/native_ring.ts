@@ -6,6 +6,7 @@
  */
 
 import {
+  EBADF,
   EBADFD,
   EINTR,
   EINVAL,
@@ -26,7 +27,6 @@ import {
   IORING_REGISTER_PROBE,
   IORING_RSRC_REGISTER_SPARSE,
   IORING_SETUP_CQE32,
-  IORING_SETUP_CQSIZE,
   IORING_SETUP_DEFER_TASKRUN,
   IORING_SETUP_SINGLE_ISSUER,
   IORING_SETUP_SQE128,
@@ -176,11 +176,9 @@ export class NativeRing implements KernelRing {
     this.#ring = new Uint8Array(LIBURING_RING.SIZE);
     const params = new Uint8Array(PARAMS.SIZE);
     const pv = new DataView(params.buffer);
-    let flags = options.flags ?? 0;
-    if (options.cqEntries !== undefined) {
-      flags |= IORING_SETUP_CQSIZE;
-      pv.setUint32(PARAMS.CQ_ENTRIES, options.cqEntries, true);
-    }
+    const flags = options.flags ?? 0;
+    // As io_uring_setup(2): cq_entries counts only with IORING_SETUP_CQSIZE.
+    if (options.cqEntries !== undefined) pv.setUint32(PARAMS.CQ_ENTRIES, options.cqEntries, true);
     pv.setUint32(PARAMS.FLAGS, flags >>> 0, true);
     const r = lib.liburing.io_uring_queue_init_params(entries, this.#ring, params);
     if (r < 0) throw new ErrnoError(-r, { op: "io_uring_setup" });
@@ -290,10 +288,10 @@ export class NativeRing implements KernelRing {
    * side published by writing the SQ tail. With SQPOLL it only wakes the poller when needed.
    *
    * @param toSubmit SQEs to consume.
-   * @returns SQEs consumed, or a negative errno (-EBADFD after close).
+   * @returns SQEs consumed, or a negative errno (-EBADF after close, as the syscall).
    */
   submit(toSubmit: number): number {
-    if (this.#closed) return -EBADFD;
+    if (this.#closed) return -EBADF;
     if (this.flags & IORING_SETUP_SQPOLL) {
       const sqFlags = this.#sqView.getUint32(this.sqOff.flags, true);
       if (sqFlags & IORING_SQ_NEED_WAKEUP) this.#enter(toSubmit, 0, IORING_ENTER_SQ_WAKEUP);
@@ -330,6 +328,18 @@ export class NativeRing implements KernelRing {
       this.#waiting--;
       if (this.#closed && this.#waiting === 0) this.#exit();
     }
+  }
+
+  /**
+   * `io_uring_enter(fd, 0, 0, IORING_ENTER_GETEVENTS)`: flushes overflowed CQEs and runs this
+   * thread's task work, without waiting.
+   *
+   * @returns 0, or a negative errno (-EBADF after close).
+   */
+  getEvents(): number {
+    if (this.#closed) return -EBADF;
+    const r = this.#enter(0, 0, IORING_ENTER_GETEVENTS);
+    return r < 0 ? r : 0;
   }
 
   async #pollWait(minComplete: number): Promise<number> {
@@ -369,10 +379,10 @@ export class NativeRing implements KernelRing {
    *
    * @param opcode IORING_REGISTER_* / IORING_UNREGISTER_*.
    * @param arg The argument.
-   * @returns >= 0, or a negative errno.
+   * @returns >= 0, or a negative errno (-EBADF after close, as the syscall).
    */
   register(opcode: number, arg: RegisterArg = {}): number {
-    if (this.#closed) return -EBADFD;
+    if (this.#closed) return -EBADF;
     switch (opcode) {
       case IORING_REGISTER_BUFFERS: {
         const buffers = arg.buffers ?? [];

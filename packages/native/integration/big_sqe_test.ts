@@ -27,8 +27,10 @@ Deno.test(
   },
 );
 
-Deno.test({ name: "`NativeKernel.setup()` cqEntries sets CQSIZE", ignore }, () => {
-  using kr = nativeKernel().setup(4, { cqEntries: 64 });
+Deno.test({ name: "`NativeKernel.setup()` cqEntries counts only with CQSIZE", ignore }, () => {
+  using kr = nativeKernel().setup(4, { flags: IORING_SETUP_CQSIZE, cqEntries: 64 });
   assert.equal(kr.cqEntries, 64);
   assert.ok(kr.flags & IORING_SETUP_CQSIZE);
+  using plain = nativeKernel().setup(4, { cqEntries: 64 });
+  assert.equal(plain.cqEntries, 8);
 });

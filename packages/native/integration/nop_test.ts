@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { EBADFD, IORING_FEAT_SINGLE_MMAP, IORING_OP_NOP } from "@ublk-ts/uapi";
+import { EBADF, EBADFD, IORING_FEAT_SINGLE_MMAP, IORING_OP_NOP } from "@ublk-ts/uapi";
 import { ignore, nativeKernel, RawRing } from "./_test_util.ts";
 
 Deno.test({ name: "`NativeRing` NOP round trip posts user_data and res 0", ignore }, async () => {
@@ -44,7 +44,9 @@ Deno.test(
     assert.equal(kr.sqRing.byteLength, 0);
     assert.equal(kr.sqes.byteLength, 0);
     assert.throws(() => view.getUint32(0, true), TypeError);
-    assert.equal(kr.submit(1), -EBADFD);
+    assert.equal(kr.submit(1), -EBADF);
+    assert.equal(kr.register(0, {}), -EBADF);
+    assert.equal(kr.getEvents(), -EBADF);
     assert.equal(await kr.wait(1), -EBADFD);
   },
 );
