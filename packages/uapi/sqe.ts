@@ -95,6 +95,40 @@ export class IoUringSqe {
   static readonly OFFSET_RW_FLAGS = 28;
   /** `uring_cmd_flags` (u32). */
   static readonly OFFSET_URING_CMD_FLAGS = 28;
+  /** `fsync_flags` (u32), in the op-flags union. */
+  static readonly OFFSET_FSYNC_FLAGS = 28;
+  /** `poll_events` (u16), in the op-flags union. */
+  static readonly OFFSET_POLL_EVENTS = 28;
+  /** `poll32_events` (u32), in the op-flags union. */
+  static readonly OFFSET_POLL32_EVENTS = 28;
+  /** `sync_range_flags` (u32), in the op-flags union. */
+  static readonly OFFSET_SYNC_RANGE_FLAGS = 28;
+  /** `msg_flags` (u32), in the op-flags union. */
+  static readonly OFFSET_MSG_FLAGS = 28;
+  /** `timeout_flags` (u32), in the op-flags union. */
+  static readonly OFFSET_TIMEOUT_FLAGS = 28;
+  /** `accept_flags` (u32), in the op-flags union. */
+  static readonly OFFSET_ACCEPT_FLAGS = 28;
+  /** `cancel_flags` (u32), in the op-flags union. */
+  static readonly OFFSET_CANCEL_FLAGS = 28;
+  /** `open_flags` (u32), in the op-flags union. */
+  static readonly OFFSET_OPEN_FLAGS = 28;
+  /** `statx_flags` (u32), in the op-flags union. */
+  static readonly OFFSET_STATX_FLAGS = 28;
+  /** `fadvise_advice` (u32), in the op-flags union. */
+  static readonly OFFSET_FADVISE_ADVICE = 28;
+  /** `splice_flags` (u32), in the op-flags union. */
+  static readonly OFFSET_SPLICE_FLAGS = 28;
+  /** `rename_flags` (u32), in the op-flags union. */
+  static readonly OFFSET_RENAME_FLAGS = 28;
+  /** `unlink_flags` (u32), in the op-flags union. */
+  static readonly OFFSET_UNLINK_FLAGS = 28;
+  /** `hardlink_flags` (u32), in the op-flags union. */
+  static readonly OFFSET_HARDLINK_FLAGS = 28;
+  /** `xattr_flags` (u32), in the op-flags union. */
+  static readonly OFFSET_XATTR_FLAGS = 28;
+  /** `msg_ring_flags` (u32), in the op-flags union. */
+  static readonly OFFSET_MSG_RING_FLAGS = 28;
   /** `user_data` (u64). */
   static readonly OFFSET_USER_DATA = 32;
   /** `buf_index` (u16). */
