@@ -21,6 +21,7 @@ export const MAX_REG_BUFFER_BYTES = 1 << 30;
 export const MAX_RW_COUNT = 0x7fff_f000;
 
 const PAGE = BigInt(PAGE_SIZE);
+const MAX_SAFE_BIG = BigInt(Number.MAX_SAFE_INTEGER);
 
 /**
  * One registered buffer: the bytes, their fixed user address `base`, and a reference count
@@ -30,6 +31,8 @@ const PAGE = BigInt(PAGE_SIZE);
 export class RegisteredBuffer extends RsrcNode<Uint8Array> {
   /** User address of byte 0 (`imu->ubuf`). */
   readonly base: bigint;
+  /** `base` as a number when it is a safe integer (the fast path of the range check), else NaN. */
+  readonly baseNumber: number;
   /** Length in bytes. */
   readonly len: number;
   /** 4 KiB pages `[base, base + len)` touches (`acct_pages`, no huge-page coalescing). */
@@ -53,6 +56,7 @@ export class RegisteredBuffer extends RsrcNode<Uint8Array> {
   ) {
     super(bytes, index, onFree);
     this.base = base;
+    this.baseNumber = base >= 0n && base <= MAX_SAFE_BIG ? Number(base) : NaN;
     this.len = bytes.length;
     this.acctPages = bytes.length === 0
       ? 0
@@ -313,7 +317,14 @@ export class BufferTable {
 
   #offsetOf(buf: RegisteredBuffer, addr: bigint, len: number): number {
     if (!Number.isInteger(len) || len < 0 || len > MAX_RW_COUNT) return -EFAULT;
-    if (typeof addr !== "bigint" || addr < buf.base) return -EFAULT;
+    if (typeof addr !== "bigint") return -EFAULT;
+    const base = buf.baseNumber;
+    if (base === base && addr <= MAX_SAFE_BIG) {
+      // Both are exact doubles: no BigInt arithmetic (which allocates).
+      const off = Number(addr) - base;
+      return off < 0 || off > buf.len - len ? -EFAULT : off;
+    }
+    if (addr < buf.base) return -EFAULT;
     const off = addr - buf.base;
     if (off > BigInt(buf.len - len)) return -EFAULT;
     return Number(off);

@@ -272,3 +272,24 @@ Deno.test("`BufferTable.close()` unregisters, is safe twice, and backs `using`",
   t.close();
   assert.equal(t.registered, false);
 });
+
+Deno.test("`BufferTable.importFixed()` range check is exact for bases beyond 2^53", () => {
+  const base = (1n << 60n) + 1n;
+  const t = new BufferTable({ addressOf: () => base });
+  assert.equal(t.register([new Uint8Array(16)]), 0);
+  const e = ok(t.lookup(0));
+  assert.ok(Number.isNaN(e.baseNumber));
+  assert.equal(ok(t.importFixed(e, base + 15n, 1)).byteOffset, 15);
+  assert.equal(t.importFixed(e, base + 16n, 1), -EFAULT);
+  assert.equal(t.importFixed(e, base - 1n, 1), -EFAULT);
+  assert.equal(t.importFixed(e, 5n, 1), -EFAULT);
+});
+
+Deno.test("`BufferTable.importFixed()` fast path rejects addresses beyond 2^53", () => {
+  const t = table();
+  assert.equal(t.register([new Uint8Array(16)]), 0);
+  const e = ok(t.lookup(0));
+  assert.equal(e.baseNumber, 0x10000);
+  assert.equal(t.importFixed(e, (1n << 64n) - 1n, 1), -EFAULT);
+  assert.equal(t.importFixed(e, (1n << 53n) + 0x10000n, 0), -EFAULT);
+});
