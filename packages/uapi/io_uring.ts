@@ -263,6 +263,11 @@ export const IORING_FEAT_RSRC_TAGS = 1024;
 export const IORING_FEAT_CQE_SKIP = 2048;
 /** `IORING_FEAT_LINKED_FILE` = 1 << 12. */
 export const IORING_FEAT_LINKED_FILE = 4096;
+/**
+ * `IORING_FEAT_FUSED_REQ` = 1 << 14: RFC v6 only, reported with `IORING_SETUP_FUSED_REQ`.
+ * Never merged.
+ */
+export const IORING_FEAT_FUSED_REQ = 1 << 14;
 
 // ---- CQE flags ----
 /** `IORING_CQE_F_BUFFER` = 1 << 0. */
@@ -384,6 +389,12 @@ export const IORING_URING_CMD_FIXED = 1;
  * SQE). Never merged; this project implements the v1 SQE128 form, where uring_cmd_flags must be 0.
  */
 export const IORING_URING_CMD_FUSED_SPLIT_SQE = 1 << 1;
+/**
+ * `IORING_URING_CMD_FUSED_BUF` = 1 << 1: the name ublksrv's final fused-cmd userspace uses for
+ * the primary's uring_cmd_flags (same bit as {@linkcode IORING_URING_CMD_FUSED_SPLIT_SQE}).
+ * Never merged.
+ */
+export const IORING_URING_CMD_FUSED_BUF = 1 << 1;
 
 // ---- fsync flags ----
 /** `IORING_FSYNC_DATASYNC` = 1 << 0. */

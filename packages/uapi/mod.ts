@@ -56,3 +56,5 @@ export * from "./getevents_arg.ts";
 export * from "./sync_cancel.ts";
 export * from "./file_index_range.ts";
 export * from "./recvmsg_out.ts";
+export * from "./fused.ts";
+export * from "./ring_counter.ts";
