@@ -6,7 +6,7 @@
  * @module
  */
 
-import { EFAULT } from "@ublk-ts/uapi";
+import { EFAULT, EINVAL } from "@ublk-ts/uapi";
 import { BvecIter, ITER_DEST, type IterDirection } from "./bvec_iter.ts";
 
 /** Page size used for page accounting (4 KiB). */
@@ -130,7 +130,8 @@ export class MappedBuffer {
   /**
    * A buffer over one `Uint8Array` (one bvec), offset 0.
    *
-   * @param bytes The memory (not copied). May be empty: the buffer then has no bvec.
+   * @param bytes The memory (not copied). May be empty: the buffer then has no bvec (as a
+   *   request without data) and every import fails with -EINVAL.
    * @param options `onLastRelease`.
    * @returns The buffer.
    */
@@ -217,16 +218,19 @@ export class MappedBuffer {
    * Imports `[addr, addr + len)` into `iter` without copying (the RFC's
    * `io_import_kbuf_for_slave`). The buffer's virtual start address is 0.
    *
-   * Errors: -EFAULT when `addr > this.len` or `len > this.len - addr` (also for negative or
-   * non-integer values). `iter` is left unchanged on error.
+   * Errors: -EINVAL when the buffer has no bvec (a request without data: the kernel's
+   * `kbuf->bvec == NULL`, checked first); -EFAULT when `addr > this.len` or
+   * `len > this.len - addr` (also for negative or non-integer values). `iter` is left
+   * unchanged on error.
    *
    * @param addr Byte offset in the buffer.
    * @param len Byte count.
    * @param dir {@linkcode ITER_DEST} (the consumer fills the buffer) or {@linkcode ITER_SOURCE}.
    * @param iter The iterator to fill (preallocated by the caller).
-   * @returns 0, or -EFAULT.
+   * @returns 0, -EINVAL or -EFAULT.
    */
   importRange(addr: number, len: number, dir: IterDirection, iter: BvecIter): number {
+    if (this.nrBvecs === 0) return -EINVAL;
     const bufLen = this.len;
     if (!(addr >= 0 && addr <= bufLen && len >= 0 && len <= bufLen - addr)) return -EFAULT;
     if (!Number.isInteger(addr) || !Number.isInteger(len)) return -EFAULT;
@@ -248,7 +252,8 @@ export class MappedBuffer {
    *
    * @param bytes The source.
    * @param addr Byte offset in the buffer.
-   * @returns `bytes.length`, or -EFAULT when the range is outside the buffer.
+   * @returns `bytes.length`, -EFAULT when the range is outside the buffer, -EINVAL when the
+   *   buffer has no bvec.
    */
   copyFrom(bytes: Uint8Array, addr: number): number {
     const it = this.#scratch;
@@ -264,7 +269,8 @@ export class MappedBuffer {
    *
    * @param bytes The destination; `bytes.length` bytes are read.
    * @param addr Byte offset in the buffer.
-   * @returns `bytes.length`, or -EFAULT when the range is outside the buffer.
+   * @returns `bytes.length`, -EFAULT when the range is outside the buffer, -EINVAL when the
+   *   buffer has no bvec.
    */
   copyTo(bytes: Uint8Array, addr: number): number {
     const it = this.#scratch;
