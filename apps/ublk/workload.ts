@@ -7,6 +7,7 @@
  * @module
  */
 
+import { runVerify } from "@ublk-ts/targets";
 import { LatencyHistogram } from "./latency_histogram.ts";
 import { formatCount, formatLatency, formatSize, parseDuration, parseSize } from "./units.ts";
 
@@ -255,7 +256,7 @@ function nextRandom(state: Uint32Array): number {
   return x >>> 0;
 }
 
-/** Fills `buf` with a pattern derived from the block number and seed (verify mode). */
+/** Fills a write buffer with a pattern derived from the slot and seed. */
 function fillPattern(words: Uint32Array, block: number, seed: number): void {
   let x = ((block + 1) * 2654435761 + seed * 40503 + 1) >>> 0 || 1;
   for (let i = 0; i < words.length; i++) {
@@ -269,9 +270,10 @@ function fillPattern(words: Uint32Array, block: number, seed: number): void {
 /**
  * Runs a workload to its end (count, time, or abort) with `spec.qd` requests in flight.
  *
- * Writes carry a fixed per-slot pattern; `verify` first writes every block of the covered region
- * with a pattern derived from its block number and the seed, then reads every block back and
- * compares (`mismatches`). Failed I/Os are counted, not thrown, and stop the run.
+ * Writes carry a fixed per-slot pattern. `verify` runs the targets' integrity workload
+ * (`runVerify` of `@ublk-ts/targets`: `n` random reads and writes of stamped sectors up to `bs`
+ * bytes, then a full read-back of the region, which defaults to the first 64 MiB) and counts
+ * mismatching sectors. Failed I/Os are counted, not thrown, and stop the run.
  *
  * @param dev The device.
  * @param spec The workload.
@@ -304,6 +306,7 @@ export async function runWorkload(
   spec: WorkloadSpec,
   options: RunWorkloadOptions = {},
 ): Promise<WorkloadResult> {
+  if (spec.rw === "verify") return await runVerifyWorkload(dev, spec, options);
   const region = spec.size > 0 ? Math.min(spec.size, dev.size) : dev.size;
   if (spec.bs > region) {
     throw new RangeError(
@@ -327,7 +330,6 @@ export async function runWorkload(
   let bytes = 0;
   let errors = 0;
   let firstError = 0;
-  let mismatches = 0;
   let seqCursor = 0;
   let stop = false;
   let interrupted = false;
@@ -338,15 +340,9 @@ export async function runWorkload(
   let lastReportAt = start;
   let nextYield = start + 50;
 
-  const verify = spec.rw === "verify";
-  const limit = verify ? (spec.n > 0 ? Math.min(spec.n, blocks) : blocks) : spec.n;
-  // Verify runs two phases over `limit` blocks: write all, then read all.
-  let phase: 0 | 1 = 0;
-
   const report = (now: number): void => {
     if (!options.onProgress) return;
-    const totalOps = verify ? 2 * limit : limit;
-    const byCount = totalOps > 0 ? ops / totalOps : 0;
+    const byCount = spec.n > 0 ? ops / spec.n : 0;
     const byTime = spec.timeMs > 0 ? (now - start) / spec.timeMs : 0;
     const dt = (now - lastReportAt) / 1000;
     options.onProgress({
@@ -369,9 +365,7 @@ export async function runWorkload(
   const worker = async (slot: number): Promise<void> => {
     const buf = new Uint8Array(spec.bs);
     const words = new Uint32Array(buf.buffer, buf.byteOffset, spec.bs >>> 2);
-    const expect = verify ? new Uint8Array(spec.bs) : buf;
-    const expectWords = new Uint32Array(expect.buffer, expect.byteOffset, spec.bs >>> 2);
-    if (!verify) fillPattern(words, slot, seed);
+    fillPattern(words, slot, seed);
     const rng = new Uint32Array([((seed + 1) * 0x9e3779b1 + slot * 0x85ebca6b) >>> 0 || 1]);
     while (!stop) {
       if (signal?.aborted) {
@@ -379,41 +373,23 @@ export async function runWorkload(
         stop = true;
         break;
       }
+      if (spec.n > 0 && issued >= spec.n) break;
+      if (spec.timeMs > 0 && performance.now() >= deadline) break;
+      issued++;
       let block: number;
-      let isRead: boolean;
-      if (verify) {
-        if (issued >= limit) {
-          if (phase === 0) {
-            // Wait for the other writers, then switch to reading.
-            if (ops < limit) {
-              await new Promise<void>((r) => setTimeout(r, 0));
-              continue;
-            }
-            phase = 1;
-            issued = 0;
-          } else break;
-        }
-        block = issued++;
-        isRead = phase === 1;
-      } else {
-        if (spec.n > 0 && issued >= spec.n) break;
-        if (spec.timeMs > 0 && performance.now() >= deadline) break;
-        issued++;
-        switch (spec.rw) {
-          case "read":
-          case "write":
-          case "rw":
-            block = seqCursor;
-            seqCursor = seqCursor + 1 >= blocks ? 0 : seqCursor + 1;
-            break;
-          default:
-            block = nextRandom(rng) % blocks;
-        }
-        isRead = spec.rw === "read" || spec.rw === "randread" ||
-          ((spec.rw === "rw" || spec.rw === "randrw") && nextRandom(rng) % 100 < spec.rwmixread);
+      switch (spec.rw) {
+        case "read":
+        case "write":
+        case "rw":
+          block = seqCursor;
+          seqCursor = seqCursor + 1 >= blocks ? 0 : seqCursor + 1;
+          break;
+        default:
+          block = nextRandom(rng) % blocks;
       }
+      const isRead = spec.rw === "read" || spec.rw === "randread" ||
+        ((spec.rw === "rw" || spec.rw === "randrw") && nextRandom(rng) % 100 < spec.rwmixread);
       const offset = block * spec.bs;
-      if (verify && !isRead) fillPattern(words, block, seed);
       const t0 = performance.now();
       let res: number;
       try {
@@ -431,15 +407,6 @@ export async function runWorkload(
         bytes += res;
         if (res !== spec.bs) fail(-5);
       }
-      if (verify && isRead && res === spec.bs) {
-        fillPattern(expectWords, block, seed);
-        for (let i = 0; i < words.length; i++) {
-          if (words[i] !== expectWords[i]) {
-            mismatches++;
-            break;
-          }
-        }
-      }
       if (t1 >= nextReport) {
         nextReport = t1 + interval;
         report(t1);
@@ -453,7 +420,7 @@ export async function runWorkload(
   };
 
   const workers: Promise<void>[] = [];
-  const qd = Math.min(spec.qd, verify ? Math.max(1, limit) : spec.n > 0 ? spec.n : spec.qd);
+  const qd = Math.min(spec.qd, spec.n > 0 ? spec.n : spec.qd);
   for (let i = 0; i < qd; i++) workers.push(worker(i));
   await Promise.all(workers);
   const end = performance.now();
@@ -473,7 +440,95 @@ export async function runWorkload(
     latP99Ns: hist.percentile(99),
     errors,
     firstError,
-    mismatches,
+    mismatches: 0,
+    interrupted,
+  };
+}
+
+/** The region `rw=verify` covers when no `size` is given. */
+export const VERIFY_DEFAULT_REGION: number = 64 * 1024 * 1024;
+
+async function runVerifyWorkload(
+  dev: WorkloadDevice,
+  spec: WorkloadSpec,
+  options: RunWorkloadOptions,
+): Promise<WorkloadResult> {
+  const region = Math.min(spec.size > 0 ? spec.size : VERIFY_DEFAULT_REGION, dev.size);
+  const regionLength = region - (region % 512);
+  if (regionLength < spec.bs) {
+    throw new RangeError(
+      `Cannot verify with bs=${formatSize(spec.bs)}: the device region is only ${region} bytes`,
+    );
+  }
+  const hist = new LatencyHistogram();
+  const signal = options.signal;
+  let interrupted = false;
+  let reads = 0;
+  let writes = 0;
+  const timed = (isRead: boolean) => async (offset: number, buf: Uint8Array): Promise<number> => {
+    if (signal?.aborted) {
+      interrupted = true;
+      return -125; // ECANCELED
+    }
+    const t0 = performance.now();
+    let res: number;
+    try {
+      res = isRead ? await dev.read(offset, buf) : await dev.write(offset, buf);
+    } catch {
+      res = -5;
+    }
+    hist.record((performance.now() - t0) * 1e6);
+    if (isRead) reads++;
+    else writes++;
+    return res;
+  };
+  const ops = spec.n > 0 ? spec.n : 2000;
+  const start = performance.now();
+  let lastAt = start;
+  let lastOps = 0;
+  const report = await runVerify({ size: dev.size, read: timed(true), write: timed(false) }, {
+    seed: spec.seed,
+    ops,
+    queueDepth: Math.min(spec.qd, 128),
+    maxBytes: spec.bs,
+    regionLength,
+    quiet: true,
+    progressEvery: 100,
+    progress: (p) => {
+      if (!options.onProgress) return;
+      const now = performance.now();
+      const done = reads + writes;
+      const dt = (now - lastAt) / 1000;
+      const total = ops + regionLength / Math.min(spec.bs, 128 * 1024);
+      options.onProgress({
+        ops: done,
+        bytes: p.bytesRead + p.bytesWritten,
+        elapsed: (now - start) / 1000,
+        fraction: Math.min(1, (p.phase === "random" ? p.done : ops + p.done) / total),
+        recentIops: dt > 0 ? (done - lastOps) / dt : 0,
+      });
+      lastAt = now;
+      lastOps = done;
+    },
+  });
+  const seconds = (performance.now() - start) / 1000;
+  const bytes = report.bytesRead + report.bytesWritten;
+  const firstError = report.errors[0]?.result ?? 0;
+  return {
+    spec,
+    ops: reads + writes,
+    reads,
+    writes,
+    bytes,
+    seconds,
+    iops: seconds > 0 ? (reads + writes) / seconds : 0,
+    mbps: seconds > 0 ? bytes / seconds / 1e6 : 0,
+    latAvgNs: hist.mean,
+    latP50Ns: hist.percentile(50),
+    latP99Ns: hist.percentile(99),
+    errors: interrupted ? 0 : report.errors.length,
+    firstError: firstError < 0 ? firstError : firstError > 0 ? -5 : 0,
+    mismatches: interrupted ? 0 : report.mismatchCount,
     interrupted,
   };
 }

@@ -7,3 +7,4 @@ export * from "./nbd_client.ts";
 export * from "./verify.ts";
 export * from "./null.ts";
 export * from "./loop.ts";
+export * from "./nbd_target.ts";
