@@ -92,6 +92,15 @@ export interface KernelRing {
    */
   register(opcode: number, arg: RegisterArg): number;
 
+  /**
+   * Optional: `io_uring_enter(0, 0, IORING_ENTER_GETEVENTS)` without waiting — flushes CQEs
+   * held back by CQ overflow and runs pending task work. `Ring.peekCqe` calls it when the CQ
+   * is empty and the SQ flags show IORING_SQ_CQ_OVERFLOW or IORING_SQ_TASKRUN.
+   *
+   * @returns 0, or a negative errno.
+   */
+  getEvents?(): number;
+
   /** Tears the ring down: in-flight requests are cancelled as on ring exit. Safe twice. */
   close(): void;
 }

@@ -1,0 +1,103 @@
+/**
+ * The I/O backend interface of the model kernel's data ops (READ/WRITE/…/FSYNC/FALLOCATE), and
+ * the handle type it opens. A backend may complete synchronously (a number) or later (a
+ * promise); both carry the syscall result or a negative errno, never a thrown error.
+ *
+ * @module
+ */
+
+/** A synchronous result or a later one: bytes / 0, or a negative errno. */
+export type IoResult = number | Promise<number>;
+
+/** A file opened by a backend. */
+export interface BackendFile {
+  /** The path it was opened with. */
+  readonly path: string;
+  /** Open flags (Linux values). */
+  readonly flags: number;
+}
+
+/**
+ * Positional I/O on regular files. Offsets are byte offsets ≥ 0 (the model resolves the
+ * "current position" offset -1 before calling).
+ */
+export interface IoBackend {
+  /** "sync", "native", … */
+  readonly name: string;
+  /**
+   * `open(2)`.
+   *
+   * @param path The path.
+   * @param flags O_* flags.
+   * @param mode Creation mode.
+   * @returns The file, or a negative errno.
+   */
+  open(path: string, flags: number, mode: number): BackendFile | number;
+  /**
+   * `close(2)`.
+   *
+   * @param file The file.
+   */
+  close(file: BackendFile): void;
+  /**
+   * `preadv2(2)` into `bufs` (filled in order) at `off`.
+   *
+   * @param file The file.
+   * @param bufs The iovecs.
+   * @param off Byte offset.
+   * @returns Bytes read (short at EOF), or a negative errno.
+   */
+  readv(file: BackendFile, bufs: readonly Uint8Array[], off: number): IoResult;
+  /**
+   * `pread(2)` into one buffer.
+   *
+   * @param file The file.
+   * @param buf The buffer.
+   * @param off Byte offset.
+   * @returns Bytes read, or a negative errno.
+   */
+  read(file: BackendFile, buf: Uint8Array, off: number): IoResult;
+  /**
+   * `pwritev2(2)` from `bufs` at `off`.
+   *
+   * @param file The file.
+   * @param bufs The iovecs.
+   * @param off Byte offset.
+   * @returns Bytes written, or a negative errno.
+   */
+  writev(file: BackendFile, bufs: readonly Uint8Array[], off: number): IoResult;
+  /**
+   * `pwrite(2)` from one buffer.
+   *
+   * @param file The file.
+   * @param buf The buffer.
+   * @param off Byte offset.
+   * @returns Bytes written, or a negative errno.
+   */
+  write(file: BackendFile, buf: Uint8Array, off: number): IoResult;
+  /**
+   * `fsync(2)` / `fdatasync(2)`.
+   *
+   * @param file The file.
+   * @param datasync Data only.
+   * @returns 0, or a negative errno.
+   */
+  fsync(file: BackendFile, datasync: boolean): IoResult;
+  /**
+   * `fallocate(2)`.
+   *
+   * @param file The file.
+   * @param mode FALLOC_FL_* mode.
+   * @param off Byte offset.
+   * @param len Length.
+   * @returns 0, or a negative errno.
+   */
+  fallocate(file: BackendFile, mode: number, off: number, len: number): IoResult;
+  /**
+   * The file's size (`fstat`), for O_APPEND writes.
+   *
+   * @param file The file.
+   * @returns The size, or a negative errno.
+   */
+  size(file: BackendFile): number;
+}

@@ -1,0 +1,154 @@
+/**
+ * SEND, RECV and SEND_ZC on model sockets (`io_uring/net.c`). SEND_ZC posts its result CQE
+ * with IORING_CQE_F_MORE, then a notification CQE (IORING_CQE_F_NOTIF, same user_data).
+ *
+ * @module
+ */
+
+import {
+  EFAULT,
+  EINVAL,
+  ENOTSOCK,
+  IORING_CQE_F_MORE,
+  IORING_CQE_F_NOTIF,
+  IORING_OP_RECV,
+  IORING_OP_SEND,
+  IORING_OP_SEND_ZC,
+  IORING_RECVSEND_FIXED_BUF,
+  IORING_RECVSEND_POLL_FIRST,
+  IORING_SEND_ZC_REPORT_USAGE,
+} from "@ublk-ts/uapi";
+import type { IoResult } from "./backend.ts";
+import { ISSUE_QUEUED } from "./device_file.ts";
+import { importLent } from "./lent_buffer.ts";
+import type { OpDef } from "./op_def.ts";
+import type { Request } from "./request.ts";
+
+/** `MSG_WAITALL`. */
+export const MSG_WAITALL = 0x100;
+/** `MSG_DONTWAIT`. */
+export const MSG_DONTWAIT = 0x40;
+/** `MSG_NOSIGNAL`. */
+export const MSG_NOSIGNAL = 0x4000;
+
+const SEND_FLAGS = IORING_RECVSEND_POLL_FIRST;
+const RECV_FLAGS = IORING_RECVSEND_POLL_FIRST;
+const ZC_FLAGS = IORING_RECVSEND_POLL_FIRST | IORING_RECVSEND_FIXED_BUF |
+  IORING_SEND_ZC_REPORT_USAGE;
+
+function ioprio(sqe: DataView, off: number): number {
+  return sqe.getUint16(off + 2, true);
+}
+
+/** One buffer: the lent kbuf range, a fixed buffer (SEND_ZC), or `addr`. */
+function importOne(req: Request, fixed: boolean): Uint8Array | number {
+  if (req.kbuf) {
+    if (req.addrHi !== 0) return -EFAULT;
+    const r = importLent(req.kbuf, req.addrLo, req.len, req.bufs);
+    if (r < 0) return r;
+    if (req.bufs.length === 1) return req.bufs[0]!;
+    if (req.bufs.length === 0) return new Uint8Array(0);
+    // A multi-segment lent range: sends gather, receives scatter through a bounce buffer.
+    return -EINVAL;
+  }
+  if (fixed) {
+    const fb = req.ring.fixedBuffer(req.bufIndex);
+    if (!fb) return -EFAULT;
+    const start = req.addr - fb.addr;
+    if (start < 0n || start + BigInt(req.len) > BigInt(fb.bytes.length)) return -EFAULT;
+    const s = Number(start);
+    return fb.bytes.subarray(s, s + req.len);
+  }
+  if (req.len === 0) return new Uint8Array(0);
+  return req.ring.kernel.addressSpace.resolveParts(req.addrHi, req.addrLo, req.len);
+}
+
+function finish(req: Request, r: IoResult): number {
+  if (typeof r === "number") return r;
+  req.completeLater(r);
+  req.cancel = cancelSock;
+  return ISSUE_QUEUED;
+}
+
+function cancelSock(req: Request): void {
+  req.complete(-125);
+}
+
+function issueSend(req: Request, fixed: boolean): number {
+  const f = req.file!;
+  if (f.kind !== "socket") return -ENOTSOCK;
+  const buf = importOne(req, fixed);
+  if (typeof buf === "number") return buf;
+  if (req.opFlags & MSG_WAITALL) req.expect = buf.length;
+  return finish(req, f.socket!.send(buf));
+}
+
+/** IORING_OP_SEND (send flags in `ioprio`, msg_flags in the op-flags word). */
+export const opSend: OpDef = {
+  name: "SEND",
+  needsFile: true,
+  fusedSlave: true,
+  bufDir: 0,
+  prep(_req: Request, sqe: DataView, off: number): number {
+    if (sqe.getUint16(off + 46, true) !== 0) return -EINVAL;
+    if (ioprio(sqe, off) & ~SEND_FLAGS) return -EINVAL;
+    return 0;
+  },
+  issue: (req: Request): number => issueSend(req, false),
+};
+
+/** IORING_OP_RECV. */
+export const opRecv: OpDef = {
+  name: "RECV",
+  needsFile: true,
+  fusedSlave: true,
+  bufDir: 1,
+  prep(req: Request, sqe: DataView, off: number): number {
+    if (sqe.getUint32(off + 44, true) !== 0 || req.off !== 0) return -EINVAL;
+    if (ioprio(sqe, off) & ~RECV_FLAGS) return -EINVAL;
+    return 0;
+  },
+  issue(req: Request): number {
+    const f = req.file!;
+    if (f.kind !== "socket") return -ENOTSOCK;
+    const buf = importOne(req, false);
+    if (typeof buf === "number") return buf;
+    const waitAll = (req.opFlags & MSG_WAITALL) !== 0;
+    if (waitAll) req.expect = buf.length;
+    return finish(req, f.socket!.recv(buf, waitAll));
+  },
+};
+
+function zcNotify(req: Request): void {
+  req.cflags |= IORING_CQE_F_MORE;
+  const ring = req.ring;
+  const ud = req.userData;
+  ring.queueTaskWork(() => ring.postCqe(ud, 0, IORING_CQE_F_NOTIF));
+}
+
+/** IORING_OP_SEND_ZC: result CQE with F_MORE, then a F_NOTIF CQE. */
+export const opSendZc: OpDef = {
+  name: "SEND_ZC",
+  needsFile: true,
+  fusedSlave: true,
+  bufDir: 0,
+  prep(req: Request, sqe: DataView, off: number): number {
+    if (sqe.getBigUint64(off + 48, true) !== 0n || sqe.getBigUint64(off + 56, true) !== 0n) {
+      return -EINVAL;
+    }
+    const zf = ioprio(sqe, off);
+    if (zf & ~ZC_FLAGS) return -EINVAL;
+    if ((zf & IORING_RECVSEND_FIXED_BUF) && req.isSlave) return -EINVAL;
+    req.data = zf;
+    req.onComplete.push(zcNotify);
+    return 0;
+  },
+  issue: (req: Request): number => issueSend(req, ((req.data as number) & 4) !== 0),
+};
+
+/** The ops of this file by opcode. */
+export const NET_OPS: ReadonlyArray<readonly [number, OpDef]> = [
+  [IORING_OP_SEND, opSend],
+  [IORING_OP_RECV, opRecv],
+  [IORING_OP_SEND_ZC, opSendZc],
+];
