@@ -307,9 +307,9 @@ export class NbdClient {
    * @returns 0, or a negative errno.
    */
   trim(offset: number, length: number, options?: NbdIoOptions): Promise<number> {
-    if (!(this.#info.transmissionFlags & NBD_FLAG_SEND_TRIM)) return Promise.resolve(-EOPNOTSUPP);
     const flags = this.#writeFlags(options);
     if (flags < 0) return Promise.resolve(flags);
+    if (!(this.#info.transmissionFlags & NBD_FLAG_SEND_TRIM)) return Promise.resolve(-EOPNOTSUPP);
     return this.#submit(NBD_CMD_TRIM, flags, offset, null, length, options?.tag);
   }
 
@@ -322,11 +322,11 @@ export class NbdClient {
    * @returns 0, or a negative errno.
    */
   writeZeroes(offset: number, length: number, options?: NbdWriteZeroesOptions): Promise<number> {
+    const flags = this.#writeFlags(options);
+    if (flags < 0) return Promise.resolve(flags);
     if (!(this.#info.transmissionFlags & NBD_FLAG_SEND_WRITE_ZEROES)) {
       return Promise.resolve(-EOPNOTSUPP);
     }
-    const flags = this.#writeFlags(options);
-    if (flags < 0) return Promise.resolve(flags);
     return this.#submit(
       NBD_CMD_WRITE_ZEROES,
       flags | (options?.noHole ? NBD_CMD_FLAG_NO_HOLE : 0),
