@@ -1,0 +1,341 @@
+/**
+ * `IORING_OP_FUSED_CMD` for the model kernel (RFC v1 with the v3 slave-result rule, SPEC §1):
+ * the op definition, its installation into a kernel's op table, and the device side of the
+ * buffer handoff ({@linkcode provideFusedBuffer}, the RFC's `io_fused_cmd_provide_kbuf`).
+ *
+ * Life of one fused command:
+ *
+ * 1. **Prep** (master): the checks of {@linkcode checkFusedSqe} in the RFC's order (-EINVAL),
+ *    then the slave is initialised from bytes 64..127 through the ring's normal `initReq`
+ *    (its prep errors become the master's), and the slave's IO_LINK/IO_HARDLINK move to the
+ *    master as IO_LINK (the slave is never on the link chain).
+ * 2. **Issue** (master): the device's `uringCmd` runs with the slave's buffer direction ORed
+ *    into the issue flags (`IO_URING_F_FUSED_WRITE` when the slave fills the buffer,
+ *    `IO_URING_F_FUSED_READ` when it drains it). The device either fails the master (its errno,
+ *    no slave CQE) or lends a buffer with {@linkcode provideFusedBuffer}, which takes a lease
+ *    and queues the slave.
+ * 3. **Slave**: a normal READ/WRITE/SEND/RECV/SEND_ZC whose `addr` is an offset into the lent
+ *    buffer (`req.kbuf`, -EFAULT outside); its I/O goes straight into or out of the lent
+ *    segments. Its CQE is posted as usual (CQE_SKIP_SUCCESS applies).
+ * 4. **Completion**: the lease is returned, then the master completes (after the slave's CQE)
+ *    with `slave_res`: the slave's result when the slave asked for CQE_SKIP_SUCCESS or failed,
+ *    else 0.
+ *
+ * @module
+ */
+
+import {
+  EINVAL,
+  EOPNOTSUPP,
+  IORING_OP_FUSED_CMD,
+  IOSQE_CQE_SKIP_SUCCESS,
+  IOSQE_IO_HARDLINK,
+  IOSQE_IO_LINK,
+} from "@ublk-ts/uapi";
+import type { MappedBuffer } from "@ublk-ts/rsrc";
+import {
+  ISSUE_QUEUED,
+  type ModelRing,
+  type OpDef,
+  type OpTable,
+  registerOp,
+  type Request,
+} from "@ublk-ts/ring";
+import { fusedBufDir } from "./direction.ts";
+import { checkFusedSqe, FUSED_SLAVE_OFFSET, FusedPrepCheck } from "./fused_sqe.ts";
+
+const LINK_FLAGS = IOSQE_IO_LINK | IOSQE_IO_HARDLINK;
+
+/**
+ * Called when the slave of a fused command has completed and given the buffer back (the RFC's
+ * `task_work_cb`, e.g. ublk's `ublk_fused_cmd_done_cb`). It must complete the master, usually
+ * with `master.cmdDone(slaveRes)`.
+ *
+ * @param master The master request.
+ * @param slaveRes The v3 `slave_res`: the slave's result if it set CQE_SKIP_SUCCESS or failed,
+ *   else 0.
+ */
+export type FusedSlaveDone = (master: Request, slaveRes: number) => void;
+
+const PHASE_IDLE = 0;
+const PHASE_PREPPED = 1;
+const PHASE_LENT = 2;
+const PHASE_SLAVE_DONE = 3;
+
+/** Per-master state, pooled (hot paths allocate nothing once the pool is warm). */
+class FusedState {
+  master: Request | null = null;
+  slave: Request | null = null;
+  buf: MappedBuffer | null = null;
+  onSlaveDone: FusedSlaveDone | null = null;
+  slaveRes = 0;
+  phase = PHASE_IDLE;
+  inHook = false;
+  runPending = false;
+  readonly run: () => void;
+  readonly cancel: (req: Request) => void;
+
+  constructor() {
+    this.run = () => completeMaster(this);
+    this.cancel = () => cancelMaster(this);
+  }
+}
+
+const POOL_MAX = 4096;
+const pool: FusedState[] = [];
+let statesLive = 0;
+
+function getState(): FusedState {
+  statesLive++;
+  return pool.pop() ?? new FusedState();
+}
+
+function putState(st: FusedState): void {
+  statesLive--;
+  st.master = null;
+  st.slave = null;
+  st.buf = null;
+  st.onSlaveDone = null;
+  st.slaveRes = 0;
+  st.phase = PHASE_IDLE;
+  st.inHook = false;
+  st.runPending = false;
+  if (pool.length < POOL_MAX) pool.push(st);
+}
+
+/**
+ * Fused commands whose master has been prepared and has not completed yet (all rings). Tests
+ * use it to check that nothing leaks.
+ *
+ * @returns The number of live fused commands.
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { liveFusedCommands } from "@ublk-ts/fused-cmd";
+ * assert.equal(liveFusedCommands(), 0);
+ * ```
+ */
+export function liveFusedCommands(): number {
+  return statesLive;
+}
+
+function isSlaveIn(ring: ModelRing): (opcode: number) => boolean {
+  return (opcode: number): boolean => ring.kernel.ops.get(opcode)?.fusedSlave === true;
+}
+
+const slaveOpCache: WeakMap<ModelRing, (opcode: number) => boolean> = new WeakMap();
+
+function fusedPrep(req: Request, sqe: DataView, off: number): number {
+  const ring = req.ring;
+  let isSlave = slaveOpCache.get(ring);
+  if (isSlave === undefined) {
+    isSlave = isSlaveIn(ring);
+    slaveOpCache.set(ring, isSlave);
+  }
+  if (checkFusedSqe(sqe, off, ring.flags, isSlave) !== FusedPrepCheck.OK) return -EINVAL;
+  const slave = ring.allocReq();
+  const r = ring.initReq(slave, sqe, off + FUSED_SLAVE_OFFSET, true);
+  if (r < 0) {
+    ring.freeReq(slave);
+    return r;
+  }
+  if (slave.flags & LINK_FLAGS) {
+    req.flags |= IOSQE_IO_LINK;
+    slave.flags &= ~LINK_FLAGS;
+  }
+  const st = getState();
+  st.master = req;
+  st.slave = slave;
+  st.phase = PHASE_PREPPED;
+  slave.master = req;
+  req.slave = slave;
+  req.data = st;
+  req.onComplete.push(masterDoneHook);
+  return 0;
+}
+
+function fusedIssue(req: Request, issueFlags: number): number {
+  const st = req.data as FusedState;
+  const dev = req.file?.device ?? null;
+  if (dev === null) return -EOPNOTSUPP;
+  const ret = dev.uringCmd(req, issueFlags | fusedBufDir(st.slave!.opcode));
+  // Once the buffer is lent, the slave owns the pair: the master completes after it.
+  if (st.phase !== PHASE_PREPPED) return ISSUE_QUEUED;
+  return ret;
+}
+
+/** The master's completion hook: frees a slave that was never issued, recycles the state. */
+function masterDoneHook(req: Request): void {
+  const st = req.data;
+  if (!(st instanceof FusedState) || st.master !== req) return;
+  req.data = null;
+  req.slave = null;
+  switch (st.phase) {
+    case PHASE_PREPPED: {
+      // failed before the device lent a buffer (device error, cancelled link, no device)
+      const slave = st.slave!;
+      slave.master = null;
+      req.ring.freeReq(slave);
+      putState(st);
+      return;
+    }
+    case PHASE_LENT:
+      // The master completed while its slave still runs (a device completed it by hand):
+      // the slave's hook then only returns the lease.
+      st.slave!.master = null;
+      putState(st);
+      return;
+    default:
+      if (st.runPending) st.master = null; // `completeMaster` recycles it
+      else putState(st);
+  }
+}
+
+/** The slave's completion hook: records slave_res, returns the lease, queues the master. */
+function slaveDoneHook(slave: Request): void {
+  const master = slave.master;
+  if (master === null) {
+    // orphaned (see masterDoneHook): only return the lease
+    (slave.kbuf as MappedBuffer | null)?.release();
+    return;
+  }
+  const st = master.data as FusedState;
+  const res = slave.res;
+  st.slaveRes = (slave.flags & IOSQE_CQE_SKIP_SUCCESS) !== 0 || res < 0 ? res : 0;
+  st.phase = PHASE_SLAVE_DONE;
+  st.slave = null;
+  master.slave = null;
+  slave.master = null;
+  const buf = st.buf!;
+  st.buf = null;
+  buf.release();
+  st.runPending = true;
+  st.inHook = true;
+  master.ring.queueTaskWork(st.run);
+  st.inHook = false;
+}
+
+function completeMaster(st: FusedState): void {
+  if (st.inHook) {
+    // Task work ran inside the slave's completion hook, i.e. before the slave's CQE was
+    // posted (a completion from outside task work): finish the master just after it instead.
+    queueMicrotask(st.run);
+    return;
+  }
+  st.runPending = false;
+  const master = st.master;
+  if (master === null) {
+    putState(st);
+    return;
+  }
+  const cb = st.onSlaveDone;
+  const res = st.slaveRes;
+  if (cb !== null) cb(master, res);
+  else master.cmdDone(res);
+}
+
+function cancelMaster(st: FusedState): void {
+  const slave = st.slave;
+  const master = st.master;
+  if (master === null) return;
+  // On ring exit the ring cancels the slave itself (it is in flight too); on ASYNC_CANCEL the
+  // slave is cancelled here. Either way the master completes after the slave.
+  if (slave !== null && slave.inflight && !master.ring.closed) master.ring.cancelReq(slave);
+}
+
+/**
+ * The RFC's `io_fused_cmd_provide_kbuf`: called by a device's `uringCmd` (during issue, or
+ * later while the master is in flight) to lend `buf` to the fused command's slave. It takes a
+ * lease on `buf`, points the slave's `kbuf` at it and queues the slave. When the slave
+ * completes, the lease is returned and `onSlaveDone(master, slaveRes)` runs (after the slave's
+ * CQE); without `onSlaveDone` the master completes with `slaveRes`.
+ *
+ * The device returns the result (`ISSUE_QUEUED`) from `uringCmd`; any other return value is
+ * ignored once the buffer is lent.
+ *
+ * Safety: `buf` must stay valid (its memory alive, unchanged in shape) until its last lease is
+ * returned; several fused commands may lease it at once.
+ *
+ * Errors: -EINVAL when `master` is not a fused master waiting for its buffer (a plain
+ * URING_CMD, a buffer already lent, a completed master). A buffer with no bvec fails the slave
+ * with -EINVAL at import, as the RFC does.
+ *
+ * @param master The FUSED_CMD request passed to `uringCmd`.
+ * @param buf The buffer to lend (its virtual start address is 0).
+ * @param onSlaveDone Completes the master once the slave is done (optional).
+ * @returns `ISSUE_QUEUED` (the value `uringCmd` should return), or -EINVAL.
+ * @example A device that lends one buffer to every fused command
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { provideFusedBuffer } from "@ublk-ts/fused-cmd";
+ * import { MappedBuffer } from "@ublk-ts/rsrc";
+ * import type { DeviceFile, Request } from "@ublk-ts/ring";
+ * const buf = MappedBuffer.fromBytes(new Uint8Array(4096));
+ * const dev: DeviceFile = {
+ *   uringCmd: (req: Request, _flags: number): number => provideFusedBuffer(req, buf),
+ * };
+ * assert.equal(typeof dev.uringCmd, "function");
+ * ```
+ */
+export function provideFusedBuffer(
+  master: Request,
+  buf: MappedBuffer,
+  onSlaveDone?: FusedSlaveDone,
+): number {
+  if (master.opcode !== IORING_OP_FUSED_CMD || master.done) return -EINVAL;
+  const st = master.data;
+  if (!(st instanceof FusedState) || st.master !== master || st.phase !== PHASE_PREPPED) {
+    return -EINVAL;
+  }
+  const slave = st.slave!;
+  const ring = master.ring;
+  buf.acquire();
+  st.buf = buf;
+  st.onSlaveDone = onSlaveDone ?? null;
+  st.phase = PHASE_LENT;
+  slave.kbuf = buf;
+  slave.onComplete.push(slaveDoneHook);
+  master.cancel = st.cancel;
+  if (buf.bvecs.length === 0) {
+    ring.queueTaskWork(() => ring.completeReq(slave, -EINVAL, 0));
+  } else {
+    ring.queueIssue(slave);
+  }
+  return ISSUE_QUEUED;
+}
+
+/** The op definition of `IORING_OP_FUSED_CMD` (needs a file; SQE128 rings only). */
+export const FUSED_CMD_OP: OpDef = {
+  name: "FUSED_CMD",
+  needsFile: true,
+  fusedSlave: false,
+  bufDir: 0,
+  sqe128Only: true,
+  prep: fusedPrep,
+  issue: fusedIssue,
+};
+
+/** Something with an op table: a `ModelKernel` (or an `OpTable` itself). */
+export type OpTableOwner = { registerOp(opcode: number, def: OpDef): void } | OpTable;
+
+/**
+ * Registers `IORING_OP_FUSED_CMD` (49) in a kernel's op table, or in the ring package's shared
+ * default table when no target is given (every `ModelKernel` using the default table then
+ * knows it).
+ *
+ * @param target A `ModelKernel` or an `OpTable`; default: the shared table.
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { installFusedCmd } from "@ublk-ts/fused-cmd";
+ * import { OpTable } from "@ublk-ts/ring";
+ * const t = new OpTable();
+ * installFusedCmd(t);
+ * assert.equal(t.get(49)?.name, "FUSED_CMD");
+ * ```
+ */
+export function installFusedCmd(target?: OpTableOwner): void {
+  if (target === undefined) registerOp(IORING_OP_FUSED_CMD, FUSED_CMD_OP);
+  else if ("registerOp" in target) target.registerOp(IORING_OP_FUSED_CMD, FUSED_CMD_OP);
+  else target.set(IORING_OP_FUSED_CMD, FUSED_CMD_OP);
+}
