@@ -3,6 +3,13 @@
  * `struct io_uring_buf_ring` (the ring head, whose `tail` overlays entry 0's `resv`) and
  * `struct io_uring_buf_reg` (40 bytes, `IORING_REGISTER_PBUF_RING`'s argument).
  *
+ * @example Slot of a ring counter
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { IoUringBufRing } from "@ublk-ts/uapi";
+ * assert.equal(IoUringBufRing.bufOffset(0, 9, 7), 16);
+ * ```
+ *
  * @module
  */
 

@@ -2,6 +2,15 @@
  * Codec of `struct io_uring_cqe` (16 bytes; 32 with `IORING_SETUP_CQE32`, whose `big_cqe[2]`
  * carries the uring_cmd `res2`).
  *
+ * @example Post and read a CQE
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { IoUringCqe } from "@ublk-ts/uapi";
+ * const view = new DataView(new ArrayBuffer(4 * IoUringCqe.SIZE));
+ * IoUringCqe.set(view, 2 * IoUringCqe.SIZE, 9n, 4096, 0);
+ * assert.equal(IoUringCqe.res(view, 2 * IoUringCqe.SIZE), 4096);
+ * ```
+ *
  * @module
  */
 

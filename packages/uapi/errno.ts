@@ -5,6 +5,16 @@
  * Inside the model kernel errors travel as negative errno in `cqe.res`, as the
  * kernel does; they are thrown only at API edges.
  *
+ * @example Turn a negative CQE result into an error
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { EINVAL, errnoName, ErrnoError } from "@ublk-ts/uapi";
+ * assert.equal(errnoName(EINVAL), "EINVAL");
+ * const err = ErrnoError.fromResult(-EINVAL);
+ * assert.equal(err.code, "EINVAL");
+ * assert.equal(err.toResult(), -22);
+ * ```
+ *
  * @module
  */
 

@@ -2,6 +2,15 @@
  * Codec of `struct io_uring_file_index_range` (16 bytes), `IORING_REGISTER_FILE_ALLOC_RANGE`'s
  * argument: the range `[off, off + len)` of fixed-file slots used for automatic allocation.
  *
+ * @example Allocate from slots 8..15
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { IoUringFileIndexRange } from "@ublk-ts/uapi";
+ * const view = new DataView(new ArrayBuffer(IoUringFileIndexRange.SIZE));
+ * IoUringFileIndexRange.encode(view, 0, { off: 8, len: 8, resv: 0n });
+ * assert.equal(view.getUint32(IoUringFileIndexRange.OFFSET_LEN, true), 8);
+ * ```
+ *
  * @module
  */
 

@@ -2,6 +2,15 @@
  * Codec of `struct io_uring_getevents_arg` (24 bytes), `io_uring_enter(2)`'s argument with
  * `IORING_ENTER_EXT_ARG`.
  *
+ * @example Wait with a timeout pointer
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { IoUringGeteventsArg } from "@ublk-ts/uapi";
+ * const view = new DataView(new ArrayBuffer(IoUringGeteventsArg.SIZE));
+ * IoUringGeteventsArg.encode(view, 0, { ...IoUringGeteventsArg.zero(), ts: 0x5000n });
+ * assert.equal(view.getBigUint64(IoUringGeteventsArg.OFFSET_TS, true), 0x5000n);
+ * ```
+ *
  * @module
  */
 

@@ -3,6 +3,15 @@
  * against the installed header by `header_test.ts`, plus the RFC's never-merged
  * `IORING_OP_FUSED_CMD` and the kernel-internal issue flags the RFC used.
  *
+ * @example Test a CQE flag
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { IORING_CQE_F_MORE, IORING_CQE_F_NOTIF, IORING_OP_NAMES, IORING_OP_SEND_ZC } from "@ublk-ts/uapi";
+ * const flags = IORING_CQE_F_NOTIF;
+ * assert.equal(flags & IORING_CQE_F_MORE, 0);
+ * assert.equal(IORING_OP_NAMES[IORING_OP_SEND_ZC], "SEND_ZC");
+ * ```
+ *
  * @module
  */
 
@@ -484,7 +493,7 @@ export const IORING_FILE_INDEX_ALLOC = 0xffffffff;
 /** `IORING_RSRC_REGISTER_SPARSE` = 1 << 0. */
 export const IORING_RSRC_REGISTER_SPARSE = 1;
 /** `IORING_REGISTER_FILES_SKIP` = -2. */
-export const IORING_REGISTER_FILES_SKIP = -2;
+export const IORING_REGISTER_FILES_SKIP: number = -2;
 /** `IO_URING_OP_SUPPORTED` = 1 << 0 (io_uring_probe_op.flags). */
 export const IO_URING_OP_SUPPORTED = 1;
 

@@ -4,6 +4,15 @@
  * SEND_ZC design and no register opcode in 6.1 uses them; kept so the header is mirrored
  * whole.
  *
+ * @example Round trip
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { IoUringNotificationRegister } from "@ublk-ts/uapi";
+ * const view = new DataView(new ArrayBuffer(IoUringNotificationRegister.SIZE));
+ * IoUringNotificationRegister.encode(view, 0, { ...IoUringNotificationRegister.zero(), nrSlots: 2 });
+ * assert.equal(IoUringNotificationRegister.decode(view, 0).nrSlots, 2);
+ * ```
+ *
  * @module
  */
 

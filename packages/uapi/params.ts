@@ -3,6 +3,15 @@
  * ring offset structs it carries: `struct io_sqring_offsets` and `struct io_cqring_offsets`
  * (40 bytes each).
  *
+ * @example Find the SQ array after io_uring_setup
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { IoUringParams } from "@ublk-ts/uapi";
+ * const view = new DataView(new ArrayBuffer(IoUringParams.SIZE));
+ * view.setUint32(IoUringParams.OFFSET_SQ_OFF + 24, 320, true); // as the kernel fills sq_off.array
+ * assert.equal(IoUringParams.decode(view, 0).sqOff.array, 320);
+ * ```
+ *
  * @module
  */
 

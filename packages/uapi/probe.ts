@@ -2,6 +2,13 @@
  * Codecs of `struct io_uring_probe` (16-byte header + `ops[]`) and
  * `struct io_uring_probe_op` (8 bytes), `IORING_REGISTER_PROBE`'s result.
  *
+ * @example Size a probe for every opcode
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { IoUringProbe } from "@ublk-ts/uapi";
+ * assert.equal(IoUringProbe.sizeFor(256), 16 + 256 * 8);
+ * ```
+ *
  * @module
  */
 

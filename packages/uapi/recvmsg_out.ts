@@ -2,6 +2,16 @@
  * Codec of `struct io_uring_recvmsg_out` (16 bytes), the header a multishot RECVMSG writes
  * at the start of each provided buffer.
  *
+ * @example Find the payload in a multishot RECVMSG buffer
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { IoUringRecvmsgOut } from "@ublk-ts/uapi";
+ * const view = new DataView(new ArrayBuffer(64));
+ * IoUringRecvmsgOut.encode(view, 0, { namelen: 16, controllen: 0, payloadlen: 32, flags: 0 });
+ * const h = IoUringRecvmsgOut.decode(view, 0);
+ * assert.equal(IoUringRecvmsgOut.SIZE + h.namelen + h.controllen, 32);
+ * ```
+ *
  * @module
  */
 

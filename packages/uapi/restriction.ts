@@ -2,6 +2,19 @@
  * Codec of `struct io_uring_restriction` (16 bytes), `IORING_REGISTER_RESTRICTIONS`'s array
  * element.
  *
+ * @example Require IOSQE_FIXED_FILE
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { IORING_RESTRICTION_SQE_FLAGS_REQUIRED, IOSQE_FIXED_FILE, IoUringRestriction } from "@ublk-ts/uapi";
+ * const view = new DataView(new ArrayBuffer(IoUringRestriction.SIZE));
+ * IoUringRestriction.encode(view, 0, {
+ *   ...IoUringRestriction.zero(),
+ *   opcode: IORING_RESTRICTION_SQE_FLAGS_REQUIRED,
+ *   arg: IOSQE_FIXED_FILE,
+ * });
+ * assert.equal(view.getUint8(IoUringRestriction.OFFSET_SQE_FLAGS), IOSQE_FIXED_FILE);
+ * ```
+ *
  * @module
  */
 

@@ -4,6 +4,15 @@
  * (FILES_UPDATE2/BUFFERS_UPDATE), `struct io_uring_rsrc_update` (FILES_UPDATE) and the
  * deprecated `struct io_uring_files_update`.
  *
+ * @example Update two buffer-table slots
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { IoUringRsrcUpdate2 } from "@ublk-ts/uapi";
+ * const view = new DataView(new ArrayBuffer(IoUringRsrcUpdate2.SIZE));
+ * IoUringRsrcUpdate2.encode(view, 0, { ...IoUringRsrcUpdate2.zero(), offset: 4, nr: 2, data: 0x1000n });
+ * assert.equal(view.getUint32(IoUringRsrcUpdate2.OFFSET_NR, true), 2);
+ * ```
+ *
  * @module
  */
 

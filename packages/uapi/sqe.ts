@@ -3,6 +3,20 @@
  * is 80 bytes from offset 48). Works over a little-endian `DataView` of caller-owned memory and
  * allocates nothing on the hot accessors.
  *
+ * @example Prepare a READ by hand
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { IORING_OP_READ, IoUringSqe } from "@ublk-ts/uapi";
+ * const bytes = new Uint8Array(IoUringSqe.SIZE);
+ * const view = new DataView(bytes.buffer);
+ * IoUringSqe.clear(bytes, 0, IoUringSqe.SIZE);
+ * IoUringSqe.setOpcode(view, 0, IORING_OP_READ);
+ * IoUringSqe.setFd(view, 0, 3);
+ * IoUringSqe.setLen(view, 0, 4096);
+ * IoUringSqe.setUserData(view, 0, 1n);
+ * assert.equal(IoUringSqe.len(view, 0), 4096);
+ * ```
+ *
  * @module
  */
 

@@ -2,6 +2,16 @@
  * Codecs of `struct io_uring_sync_cancel_reg` (64 bytes, `IORING_REGISTER_SYNC_CANCEL`'s
  * argument) and the `struct __kernel_timespec` (16 bytes) it embeds.
  *
+ * @example A one-second timeout
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { IoUringSyncCancelReg } from "@ublk-ts/uapi";
+ * const view = new DataView(new ArrayBuffer(IoUringSyncCancelReg.SIZE));
+ * const v = { ...IoUringSyncCancelReg.zero(), timeout: { tvSec: 1n, tvNsec: 0n } };
+ * IoUringSyncCancelReg.encode(view, 0, v);
+ * assert.equal(view.getBigInt64(IoUringSyncCancelReg.OFFSET_TIMEOUT, true), 1n);
+ * ```
+ *
  * @module
  */
 

@@ -3,6 +3,14 @@
  * FETCH/COMMIT `ublksrv_io_cmd.addr`: index in bits 0-15, flags in 16-23, `reserved0` in
  * 24-31, `reserved1` in 32-63.
  *
+ * @example Register the request buffer at slot 3
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { UblkAutoBufReg } from "@ublk-ts/uapi";
+ * const addr = UblkAutoBufReg.toSqeAddr({ index: 3, flags: 0, reserved0: 0, reserved1: 0 });
+ * assert.equal(addr, 3n);
+ * ```
+ *
  * @module
  */
 

@@ -4,6 +4,16 @@
  * `struct ublk_elem_header` (8 bytes, the head of each element in the command buffer).
  * Newer than the installed 6.1 header; checked against the current uapi by value.
  *
+ * @example A PREP_IO_CMDS payload
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { UBLK_BATCH_F_HAS_BUF_ADDR, UblkBatchIo } from "@ublk-ts/uapi";
+ * const view = new DataView(new ArrayBuffer(UblkBatchIo.SIZE));
+ * const v = { ...UblkBatchIo.zero(), nrElem: 4, elemBytes: 16, flags: UBLK_BATCH_F_HAS_BUF_ADDR };
+ * UblkBatchIo.encode(view, 0, v);
+ * assert.deepEqual(UblkBatchIo.decode(view, 0), v);
+ * ```
+ *
  * @module
  */
 

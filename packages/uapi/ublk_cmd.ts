@@ -159,7 +159,7 @@ export const UBLK_IO_RES_OK = 0;
 /** `UBLK_IO_RES_NEED_GET_DATA` = 1: issue NEED_GET_DATA to receive a WRITE's data. */
 export const UBLK_IO_RES_NEED_GET_DATA = 1;
 /** `UBLK_IO_RES_ABORT` = -ENODEV (-19): the queue is going away; do not re-fetch. */
-export const UBLK_IO_RES_ABORT = -19;
+export const UBLK_IO_RES_ABORT: number = -19;
 
 // ---- limits and mmap / pread layout ----
 /** `UBLKSRV_CMD_BUF_OFFSET` = 0: mmap offset of the descriptor area. */
@@ -175,13 +175,13 @@ export const UBLK_IO_BUF_BITS = 25;
 /** `UBLK_IO_BUF_BITS_MASK` = (1 << 25) - 1. */
 export const UBLK_IO_BUF_BITS_MASK: bigint = (1n << 25n) - 1n;
 /** `UBLK_TAG_OFF` = 25. */
-export const UBLK_TAG_OFF = UBLK_IO_BUF_BITS;
+export const UBLK_TAG_OFF: number = UBLK_IO_BUF_BITS;
 /** `UBLK_TAG_BITS` = 16. */
 export const UBLK_TAG_BITS = 16;
 /** `UBLK_TAG_BITS_MASK` = (1 << 16) - 1. */
 export const UBLK_TAG_BITS_MASK: bigint = (1n << 16n) - 1n;
 /** `UBLK_QID_OFF` = 41. */
-export const UBLK_QID_OFF = UBLK_TAG_OFF + UBLK_TAG_BITS;
+export const UBLK_QID_OFF: number = UBLK_TAG_OFF + UBLK_TAG_BITS;
 /** `UBLK_QID_BITS` = 12. */
 export const UBLK_QID_BITS = 12;
 /** `UBLK_QID_BITS_MASK` = (1 << 12) - 1. */
@@ -189,7 +189,7 @@ export const UBLK_QID_BITS_MASK: bigint = (1n << 12n) - 1n;
 /** `UBLK_MAX_NR_QUEUES` = 1 << 12 = 4096. */
 export const UBLK_MAX_NR_QUEUES = 1 << UBLK_QID_BITS;
 /** `UBLKSRV_IO_BUF_TOTAL_BITS` = 53. */
-export const UBLKSRV_IO_BUF_TOTAL_BITS = UBLK_QID_OFF + UBLK_QID_BITS;
+export const UBLKSRV_IO_BUF_TOTAL_BITS: number = UBLK_QID_OFF + UBLK_QID_BITS;
 /** `UBLKSRV_IO_BUF_TOTAL_SIZE` = 1 << 53. */
 export const UBLKSRV_IO_BUF_TOTAL_SIZE: bigint = 1n << 53n;
 /** `UBLK_INTEGRITY_FLAG_OFF` = 62. */
@@ -306,7 +306,7 @@ export const UBLK_IO_F_SHMEM_ZC = 1 << 19;
 /** `UBLK_AUTO_BUF_REG_FALLBACK` = 1 << 0. */
 export const UBLK_AUTO_BUF_REG_FALLBACK = 1;
 /** `UBLK_AUTO_BUF_REG_F_MASK` = `UBLK_AUTO_BUF_REG_FALLBACK`. */
-export const UBLK_AUTO_BUF_REG_F_MASK = UBLK_AUTO_BUF_REG_FALLBACK;
+export const UBLK_AUTO_BUF_REG_F_MASK: number = UBLK_AUTO_BUF_REG_FALLBACK;
 
 // ---- batch io flags (ublk_batch_io.flags) ----
 /** `UBLK_BATCH_F_HAS_ZONE_LBA` = 1 << 0. */

@@ -8,6 +8,14 @@
  * bytes and only the sub-structs named in `types` (others inside `len` are zeroed);
  * {@linkcode UblkParams.decode} reads only what lies inside `len`, leaving the rest zero.
  *
+ * @example Size SET_PARAMS for the sub-structs in use
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { UBLK_PARAM_TYPE_BASIC, UblkParams } from "@ublk-ts/uapi";
+ * assert.equal(UblkParams.lenFor(UBLK_PARAM_TYPE_BASIC), 40);
+ * assert.equal(UblkParams.lenFor(UblkParams.TYPES_ALL), UblkParams.SIZE);
+ * ```
+ *
  * @module
  */
 

@@ -3,6 +3,14 @@
  * REG_BUF's argument) and the `ublksrv_io_desc.addr` encoding used when a descriptor has
  * `UBLK_IO_F_SHMEM_ZC`: byte offset in bits 0-31, buffer index in bits 32-47.
  *
+ * @example Decode a shared-memory descriptor address
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { UblkShmemBufReg } from "@ublk-ts/uapi";
+ * assert.equal(UblkShmemBufReg.zcIndex(0x2_0000_0100n), 2);
+ * assert.equal(UblkShmemBufReg.zcOffset(0x2_0000_0100n), 0x100);
+ * ```
+ *
  * @module
  */
 

@@ -3,6 +3,13 @@
  * `UBLKSRV_IO_BUF_OFFSET + (q_id << 41 | tag << 25 | offset)`, plus
  * `UBLKSRV_IO_INTEGRITY_FLAG` to address the integrity buffer.
  *
+ * @example Where tag 0 of queue 0 starts
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { UBLKSRV_IO_BUF_OFFSET, ublkUserCopyPos } from "@ublk-ts/uapi";
+ * assert.equal(ublkUserCopyPos(0, 0, 0), BigInt(UBLKSRV_IO_BUF_OFFSET));
+ * ```
+ *
  * @module
  */
 

@@ -2,6 +2,16 @@
  * Codec of `struct ublksrv_ctrl_cmd` (32 bytes), the payload of every ublk control command,
  * carried in `sqe->cmd` of a `URING_CMD` to `/dev/ublk-control` on an SQE128 ring.
  *
+ * @example A START_DEV payload carrying the server pid
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { UblksrvCtrlCmd } from "@ublk-ts/uapi";
+ * const view = new DataView(new ArrayBuffer(UblksrvCtrlCmd.SIZE));
+ * UblksrvCtrlCmd.set(view, 0, 0, -1, 0n, 0, 1234n);
+ * assert.equal(UblksrvCtrlCmd.queueId(view, 0), 0xffff);
+ * assert.equal(UblksrvCtrlCmd.data(view, 0), 1234n);
+ * ```
+ *
  * @module
  */
 

@@ -2,6 +2,15 @@
  * Codec of `struct ublksrv_ctrl_dev_info` (64 bytes): ADD_DEV's in/out argument and
  * GET_DEV_INFO's result.
  *
+ * @example Read the state GET_DEV_INFO returned
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { UBLK_S_DEV_LIVE, UblksrvCtrlDevInfo } from "@ublk-ts/uapi";
+ * const view = new DataView(new ArrayBuffer(UblksrvCtrlDevInfo.SIZE));
+ * view.setUint16(UblksrvCtrlDevInfo.OFFSET_STATE, UBLK_S_DEV_LIVE, true);
+ * assert.equal(UblksrvCtrlDevInfo.state(view, 0), UBLK_S_DEV_LIVE);
+ * ```
+ *
  * @module
  */
 

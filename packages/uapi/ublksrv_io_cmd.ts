@@ -4,6 +4,16 @@
  * FUSED_SUBMIT_IO) in `sqe->cmd` of a `URING_CMD` to `/dev/ublkcN`. Hot path: the accessors
  * allocate nothing (but the bigint of `addr`).
  *
+ * @example A FETCH_REQ payload
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { UblksrvIoCmd } from "@ublk-ts/uapi";
+ * const view = new DataView(new ArrayBuffer(UblksrvIoCmd.SIZE));
+ * UblksrvIoCmd.set(view, 0, 1, 42, 0, 0x10000n);
+ * assert.equal(UblksrvIoCmd.qId(view, 0), 1);
+ * assert.equal(UblksrvIoCmd.addr(view, 0), 0x10000n);
+ * ```
+ *
  * @module
  */
 

@@ -3,6 +3,17 @@
  * area (mmapped read-only from `/dev/ublkcN`), written by the driver, read by the server.
  * Hot path: the accessors allocate nothing (but the bigints of `start_sector` and `addr`).
  *
+ * @example Compute a READ's byte range
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { UBLK_IO_OP_READ, UblksrvIoDesc } from "@ublk-ts/uapi";
+ * const view = new DataView(new ArrayBuffer(UblksrvIoDesc.SIZE));
+ * UblksrvIoDesc.set(view, 0, UBLK_IO_OP_READ, 8, 16n, 0n);
+ * const offset = UblksrvIoDesc.startSectorNumber(view, 0) * 512;
+ * const length = UblksrvIoDesc.nrSectors(view, 0) * 512;
+ * assert.deepEqual([offset, length], [8192, 4096]);
+ * ```
+ *
  * @module
  */
 
