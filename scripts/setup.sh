@@ -18,8 +18,11 @@ if ((${#missing[@]})); then
   DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
 fi
 
-if [ ! -x node_modules/.bin/deno ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
+if [ ! -x node_modules/deno/deno ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
   echo "setup: npm ci" >&2
   npm ci --no-audit --no-fund --loglevel=error
 fi
-node_modules/.bin/deno --version | head -1 >&2
+# `deno task` runs anything in node_modules/.bin as a JavaScript file, and npm links the Deno
+# binary there: drop that link, so tasks find the binary through PATH (node_modules/deno).
+rm -f node_modules/.bin/deno
+node_modules/deno/deno --version | head -1 >&2

@@ -5,7 +5,7 @@
 set -uo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup.sh || exit 1
-export PATH="$PWD/node_modules/.bin:$PATH"
+export PATH="$PWD/node_modules/deno:$PWD/node_modules/.bin:$PATH"
 failed=()
 step() {
   local name=$1; shift
