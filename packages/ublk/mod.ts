@@ -1,8 +1,30 @@
 /**
  * `@ublk-ts/ublk`: the ublk driver of the model kernel (`/dev/ublk-control`, `/dev/ublkcN`,
- * the block device front end `/dev/ublkbN`) and the ublk server library (control, queues,
- * the {@linkcode Target} interface).
+ * the block device front end `/dev/ublkbN`) and the ublk server library (control client,
+ * queues, the {@linkcode Target} interface, {@linkcode createDevice}).
+ *
+ * @example A RAM disk served in process
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { ModelKernel } from "@ublk-ts/ring";
+ * import { createDevice, installUblk } from "@ublk-ts/ublk";
+ * import { RamDiskTarget } from "@ublk-ts/ublk/test-targets";
+ * const kernel = new ModelKernel();
+ * installUblk(kernel);
+ * await using dev = await createDevice(kernel, new RamDiskTarget(1 << 20), { depth: 8 });
+ * assert.equal(await dev.bdev.write(0, new Uint8Array(4096).fill(7)), 4096);
+ * const buf = new Uint8Array(4096);
+ * assert.equal(await dev.bdev.read(0, buf), 4096);
+ * assert.equal(buf[4095], 7);
+ * ```
  *
  * @module
  */
 export * from "./target.ts";
+export * from "./driver.ts";
+export * from "./block_device.ts";
+export * from "./ctrl.ts";
+export * from "./queue.ts";
+export * from "./device.ts";
+export type { CmdReq, DeviceFileLike, ProvideBuffer, UblkKernelPort } from "./_port.ts";
+export type { KernelLike, KernelRingLike } from "./_uring.ts";

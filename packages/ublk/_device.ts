@@ -1,0 +1,914 @@
+/**
+ * One ublk device of the model driver (`struct ublk_device`): its info and params, its queues
+ * with per-tag io state (`struct ublk_io`) and descriptor areas, the request engine (dispatch,
+ * commit, partial completion, abort, recovery) and the `/dev/ublkcN` device file.
+ *
+ * Private to the package: `driver.ts` owns devices, `block_device.ts` submits requests.
+ *
+ * @module
+ */
+
+import {
+  EBUSY,
+  EINVAL,
+  EIO,
+  EOPNOTSUPP,
+  EPERM,
+  IO_URING_F_FUSED,
+  IO_URING_F_FUSED_READ,
+  IO_URING_F_FUSED_WRITE,
+  IO_URING_F_SQE128,
+  UBLK_F_NEED_GET_DATA,
+  UBLK_F_SUPPORT_ZERO_COPY,
+  UBLK_F_USER_RECOVERY,
+  UBLK_F_USER_RECOVERY_FAIL_IO,
+  UBLK_F_USER_RECOVERY_REISSUE,
+  UBLK_IO_COMMIT_AND_FETCH_REQ,
+  UBLK_IO_FETCH_REQ,
+  UBLK_IO_FUSED_SUBMIT_IO,
+  UBLK_IO_NEED_GET_DATA,
+  UBLK_IO_OP_READ,
+  UBLK_IO_OP_WRITE,
+  UBLK_IO_RES_ABORT,
+  UBLK_IO_RES_NEED_GET_DATA,
+  UBLK_IO_RES_OK,
+  UBLK_MAX_QUEUE_DEPTH,
+  UBLK_S_DEV_DEAD,
+  UBLK_S_DEV_FAIL_IO,
+  UBLK_S_DEV_LIVE,
+  UBLK_S_DEV_QUIESCED,
+  UblkParams,
+  UblksrvCtrlDevInfo,
+  type UblksrvCtrlDevInfoValue,
+} from "@ublk-ts/uapi";
+import { MappedBuffer } from "@ublk-ts/rsrc";
+import { type CmdReq, type DeviceFileLike, ISSUE_QUEUED, type ProvideBuffer } from "./_port.ts";
+
+/** Page size of the model (descriptor areas, buffer alignment). */
+export const PAGE = 4096;
+/** Size of one `ublksrv_io_desc`. */
+const IOD = 24;
+/** Bytes of one queue's slot in the descriptor mmap space (`UBLK_MAX_QUEUE_DEPTH * 24`). */
+export const MAX_CMD_BUF: number = Math.ceil((UBLK_MAX_QUEUE_DEPTH * IOD) / PAGE) * PAGE;
+
+const F_ACTIVE = 1;
+const F_OWNED = 2;
+const F_NEED_GET_DATA = 4;
+const F_ABORTED = 8;
+const F_CANCELED = 16;
+
+const EMPTY = new Uint8Array(0);
+
+/** `_IOC_TYPE` of a cmd_op. */
+function iocType(op: number): number {
+  return (op >>> 8) & 0xff;
+}
+
+/** `ublk_check_cmd_op` with CONFIG_BLKDEV_UBLK_LEGACY_OPCODES=y: type 'u' or 0. */
+export function checkCmdOp(op: number): number {
+  const t = iocType(op);
+  return t === 0x75 || t === 0 ? 0 : -EOPNOTSUPP;
+}
+
+/** `errno_to_blk_status` then `blk_status_to_errno`: what a block-layer caller sees. */
+export function blkErrno(res: number): number {
+  switch (-res) {
+    case 95: // EOPNOTSUPP
+    case 110: // ETIMEDOUT
+    case 28: // ENOSPC
+    case 67: // ENOLINK
+    case 121: // EREMOTEIO
+    case 61: // ENODATA
+    case 84: // EILSEQ
+    case 12: // ENOMEM
+    case 16: // EBUSY
+    case 11: // EAGAIN
+      return res;
+    default:
+      return -EIO;
+  }
+}
+
+/** A client I/O (`struct bio` seen from the submitter): finishes when all its requests end. */
+export class Bio {
+  /** Requests not yet ended. */
+  remaining = 0;
+  /** Bytes transferred. */
+  bytes = 0;
+  /** First error (negative errno) or 0. */
+  error = 0;
+  /** Set once every request was created (the bio cannot finish before). */
+  sealed = false;
+  /** Called once with bytes or a negative errno. */
+  readonly resolve: (res: number) => void;
+
+  /**
+   * A bio.
+   *
+   * @param resolve Receives the result.
+   */
+  constructor(resolve: (res: number) => void) {
+    this.resolve = resolve;
+  }
+
+  /**
+   * One request ended.
+   *
+   * @param err 0 or a negative errno.
+   */
+  end(err: number): void {
+    if (err < 0 && this.error === 0) this.error = err;
+    if (--this.remaining === 0 && this.sealed) {
+      this.resolve(this.error < 0 ? this.error : this.bytes);
+    }
+  }
+
+  /** All requests were created; resolves at once if they already ended. */
+  seal(): void {
+    this.sealed = true;
+    if (this.remaining === 0) this.resolve(this.error < 0 ? this.error : this.bytes);
+  }
+}
+
+/** A block request waiting for a tag. */
+export interface PendingRq {
+  /** The bio. */
+  bio: Bio;
+  /** UBLK_IO_OP_*. */
+  op: number;
+  /** UBLK_IO_F_*. */
+  flags: number;
+  /** Start sector. */
+  start: number;
+  /** Sectors. */
+  nr: number;
+  /** The request pages (caller memory). */
+  pages: Uint8Array;
+}
+
+/** A block request bound to a tag (`struct request` + `ublk_rq_data`), one per tag, reused. */
+export class BlkRequest {
+  /** Queue. */
+  readonly qid: number;
+  /** Tag. */
+  readonly tag: number;
+  /** Holds a request. */
+  inUse = false;
+  /** Dispatched to the server (`blk_mq_request_started`). */
+  started = false;
+  /** The bio. */
+  bio: Bio | null = null;
+  /** UBLK_IO_OP_*. */
+  op = 0;
+  /** UBLK_IO_F_*. */
+  flags = 0;
+  /** Current start sector (advances on partial completion). */
+  start = 0;
+  /** Sectors left. */
+  nr = 0;
+  /** Request pages left (caller memory). */
+  pages: Uint8Array = EMPTY;
+  /** Zero copy: the lent buffer over `pages`. */
+  kbuf: MappedBuffer | null = null;
+  /** Fused commands holding the buffer. */
+  refs = 0;
+  /** COMMIT_AND_FETCH_REQ arrived. */
+  committed = false;
+  /** The committed result. */
+  res = 0;
+
+  /**
+   * A tag's request slot.
+   *
+   * @param qid Queue.
+   * @param tag Tag.
+   */
+  constructor(qid: number, tag: number) {
+    this.qid = qid;
+    this.tag = tag;
+  }
+}
+
+/** Per-tag io state (`struct ublk_io`). */
+export class IoSlot {
+  /** UBLK_IO_FLAG_*. */
+  flags = 0;
+  /** The pending FETCH/COMMIT/NEED_GET_DATA command. */
+  cmd: CmdReq | null = null;
+  /** Server buffer address, low and high halves. */
+  addrLo = 0;
+  /** High half. */
+  addrHi = 0;
+  /** Cached server buffer for (`cacheHi`, `cacheLo`). */
+  buf: Uint8Array | null = null;
+  /** Cache key, low half. */
+  cacheLo = -1;
+  /** Cache key, high half. */
+  cacheHi = -1;
+  /** Cancels the pending command (ring exit). */
+  readonly cancelFn: () => void;
+
+  /**
+   * A slot.
+   *
+   * @param onCancel Called on ring exit with this slot.
+   */
+  constructor(onCancel: (io: IoSlot) => void) {
+    this.cancelFn = () => onCancel(this);
+  }
+}
+
+/** One hardware queue (`struct ublk_queue`). */
+export class UblkQueueState {
+  /** Queue id. */
+  readonly qid: number;
+  /** Depth. */
+  readonly depth: number;
+  /** The descriptor area (`round_up(depth * 24, 4096)` bytes). */
+  readonly iodBuf: ArrayBuffer;
+  /** View of it. */
+  readonly iod: DataView;
+  /** Per-tag io state. */
+  readonly ios: IoSlot[];
+  /** Per-tag requests. */
+  readonly rqs: BlkRequest[];
+  /** Free tags (stack). */
+  readonly freeTags: number[];
+  /** Requests waiting for a tag. */
+  readonly waiters: PendingRq[] = [];
+  /** Requests held while the device is quiesced (requeue list). */
+  readonly held: BlkRequest[] = [];
+  /** FETCHes seen (`nr_io_ready`). */
+  nrIoReady = 0;
+  /** The server of this queue went away. */
+  dead = false;
+  /** `force_abort`. */
+  forceAbort = false;
+
+  /**
+   * A queue.
+   *
+   * @param qid Id.
+   * @param depth Depth.
+   * @param onCancel Cancel hook for its slots.
+   */
+  constructor(qid: number, depth: number, onCancel: (io: IoSlot, q: UblkQueueState) => void) {
+    this.qid = qid;
+    this.depth = depth;
+    this.iodBuf = new ArrayBuffer(Math.ceil((depth * IOD) / PAGE) * PAGE);
+    this.iod = new DataView(this.iodBuf);
+    this.ios = [];
+    this.rqs = [];
+    this.freeTags = [];
+    for (let t = 0; t < depth; t++) {
+      this.ios.push(new IoSlot((io) => onCancel(io, this)));
+      this.rqs.push(new BlkRequest(qid, t));
+      this.freeTags.push(depth - 1 - t);
+    }
+  }
+
+  /** Whether every tag was fetched. */
+  get ready(): boolean {
+    return this.nrIoReady === this.depth;
+  }
+}
+
+/** What a device needs from its driver. */
+export interface DeviceHost {
+  /** Resolves a server address. */
+  resolve(addr: bigint, len: number): Uint8Array | number;
+  /** The fused buffer hand-off, when fused-cmd is installed. */
+  provideBuffer: ProvideBuffer | null;
+  /** Called when the device is stopped or its state changed (waiters of ctrl commands). */
+  onStateChange(dev: UblkDev): void;
+}
+
+/** The parsed basic/discard params the front end needs. */
+export interface DevLimits {
+  /** Logical block size. */
+  lbs: number;
+  /** Capacity in bytes. */
+  capacity: number;
+  /** Max request bytes. */
+  maxBytes: number;
+  /** chunk_sectors in bytes (0 none). */
+  chunkBytes: number;
+  /** UBLK_ATTR_*. */
+  attrs: number;
+  /** max_discard_sectors. */
+  maxDiscardSectors: number;
+  /** max_write_zeroes_sectors. */
+  maxWriteZeroesSectors: number;
+  /** discard_granularity. */
+  discardGranularity: number;
+}
+
+/**
+ * A ublk device.
+ */
+export class UblkDev implements DeviceFileLike {
+  /** Device id. */
+  readonly id: number;
+  /** `ublksrv_ctrl_dev_info` (the driver's copy). */
+  readonly info: UblksrvCtrlDevInfoValue;
+  /** `ublk_params` bytes (152, the current layout). */
+  readonly params: Uint8Array = new Uint8Array(UblkParams.SIZE);
+  /** View of `params`. */
+  readonly paramsView: DataView = new DataView(this.params.buffer);
+  /** Queues. */
+  readonly queues: UblkQueueState[] = [];
+  /** `nr_queues_ready`. */
+  nrQueuesReady = 0;
+  /** The disk exists (`UB_STATE_USED`). */
+  used = false;
+  /** The char device is open (`UB_STATE_OPEN`). */
+  isOpen = false;
+  /** DEL_DEV ran. */
+  deleted = false;
+  /** A STOP is waiting for in-flight requests. */
+  stopping = false;
+  /** Requests bound to tags (in flight in the driver or the server). */
+  inflight = 0;
+  /** Limits applied at START_DEV. */
+  limits: DevLimits | null = null;
+  /** Queue chosen for the next request (round robin). */
+  nextQ = 0;
+  /** Commands waiting for all queues to be ready (START_DEV, END_USER_RECOVERY). */
+  readonly readyWaiters: Array<() => void> = [];
+  /** Commands waiting for in-flight requests to drain (STOP_DEV). */
+  readonly drainWaiters: Array<() => void> = [];
+  /** Commands waiting for the char device to be released (DEL_DEV). */
+  readonly releaseWaiters: Array<() => void> = [];
+
+  readonly #host: DeviceHost;
+  #deferred: BlkRequest[] = [];
+  #flushScheduled = false;
+  readonly #flush = (): void => this.#runDeferred();
+
+  /**
+   * A device (ADD_DEV already validated and normalised `info`).
+   *
+   * @param host The driver.
+   * @param info Device info.
+   */
+  constructor(host: DeviceHost, info: UblksrvCtrlDevInfoValue) {
+    this.#host = host;
+    this.id = info.devId;
+    this.info = info;
+    const onCancel = (io: IoSlot, q: UblkQueueState) => this.#onCancel(io, q);
+    for (let q = 0; q < info.nrHwQueues; q++) {
+      this.queues.push(new UblkQueueState(q, info.queueDepth, onCancel));
+    }
+  }
+
+  /** True with UBLK_F_SUPPORT_ZERO_COPY. */
+  get zeroCopy(): boolean {
+    return (this.info.flags & UBLK_F_SUPPORT_ZERO_COPY) !== 0n;
+  }
+
+  /** True with UBLK_F_NEED_GET_DATA. */
+  get needGetData(): boolean {
+    return (this.info.flags & UBLK_F_NEED_GET_DATA) !== 0n;
+  }
+
+  /** True with UBLK_F_USER_RECOVERY. */
+  get recovery(): boolean {
+    return (this.info.flags & UBLK_F_USER_RECOVERY) !== 0n;
+  }
+
+  /** Encodes `info` into 64 bytes at `dst`. */
+  writeInfo(dst: Uint8Array): void {
+    UblksrvCtrlDevInfo.encode(new DataView(dst.buffer, dst.byteOffset, 64), 0, this.info);
+  }
+
+  // ---- mmap of the descriptor areas -------------------------------------------------------
+
+  /**
+   * `mmap(/dev/ublkcN, offset, len, prot)` (`ublk_ch_mmap`).
+   *
+   * @param offset Byte offset (`q_id * MAX_CMD_BUF`).
+   * @param len Length: `round_up(depth * 24, 4096)`.
+   * @param writable PROT_WRITE was asked.
+   * @returns The queue's descriptor area, or -EPERM / -EINVAL.
+   */
+  mmap(offset: number, len: number, writable: boolean): ArrayBuffer | number {
+    if (writable) return -EPERM;
+    const end = this.info.nrHwQueues * MAX_CMD_BUF;
+    if (offset < 0 || offset >= end || offset % PAGE !== 0) return -EINVAL;
+    const qid = Math.floor(offset / MAX_CMD_BUF);
+    if (offset % MAX_CMD_BUF !== 0) return -EINVAL;
+    const q = this.queues[qid]!;
+    if (len !== q.iodBuf.byteLength) return -EINVAL;
+    return q.iodBuf;
+  }
+
+  // ---- device file --------------------------------------------------------------------------
+
+  /**
+   * `ublk_ch_open`: a single opener at a time.
+   *
+   * @param _file The open file.
+   * @returns 0 or -EBUSY.
+   */
+  open(_file?: unknown): number {
+    if (this.isOpen) return -EBUSY;
+    this.isOpen = true;
+    return 0;
+  }
+
+  /**
+   * `ublk_ch_release`: the server closed the char device; a live device loses its server.
+   *
+   * @param _file The file.
+   */
+  release(_file?: unknown): void {
+    this.isOpen = false;
+    if (this.nrQueuesReady > 0 && this.info.state !== UBLK_S_DEV_DEAD) {
+      for (const q of this.queues) this.#queueDied(q);
+    }
+    const w = this.releaseWaiters.splice(0);
+    for (const f of w) f();
+  }
+
+  /**
+   * `ublk_ch_uring_cmd`.
+   *
+   * @param req The command.
+   * @param issueFlags Issue flags.
+   * @returns Result or ISSUE_QUEUED.
+   */
+  uringCmd(req: CmdReq, issueFlags: number): number {
+    const v = req.sqe;
+    const o = req.cmdOff;
+    const qid = v.getUint16(o, true);
+    const tag = v.getUint16(o + 2, true);
+    const op = req.cmdOp;
+    if ((issueFlags & IO_URING_F_FUSED) !== 0) {
+      if (op !== UBLK_IO_FUSED_SUBMIT_IO) return -EOPNOTSUPP;
+      return this.#fused(req, issueFlags, qid, tag);
+    }
+    if ((issueFlags & IO_URING_F_SQE128) === 0) return -EINVAL;
+    if (qid >= this.info.nrHwQueues) return -EINVAL;
+    const q = this.queues[qid]!;
+    if (tag >= q.depth) return -EINVAL;
+    const io = q.ios[tag]!;
+    if ((io.flags & F_ACTIVE) !== 0) return -EBUSY;
+    const nr = op & 0xff;
+    if (((io.flags & F_NEED_GET_DATA) !== 0) !== (nr === UBLK_IO_NEED_GET_DATA)) return -EINVAL;
+    const c = checkCmdOp(op);
+    if (c < 0) return c;
+    const addrLo = v.getUint32(o + 8, true);
+    const addrHi = v.getUint32(o + 12, true);
+    const noAddr = addrLo === 0 && addrHi === 0;
+    switch (nr) {
+      case UBLK_IO_FETCH_REQ: {
+        if (q.ready) return -EBUSY;
+        if ((io.flags & F_OWNED) !== 0) return -EINVAL;
+        if (noAddr && !this.needGetData && !this.zeroCopy) return -EINVAL;
+        this.#arm(io, req, addrLo, addrHi);
+        q.nrIoReady++;
+        if (q.ready) {
+          q.dead = false;
+          q.forceAbort = false;
+          this.nrQueuesReady++;
+          if (this.nrQueuesReady === this.info.nrHwQueues) {
+            const w = this.readyWaiters.splice(0);
+            for (const f of w) f();
+          }
+        }
+        return ISSUE_QUEUED;
+      }
+      case UBLK_IO_COMMIT_AND_FETCH_REQ: {
+        if ((io.flags & F_OWNED) === 0) return -EINVAL;
+        const rq = q.rqs[tag]!;
+        if (noAddr && !this.zeroCopy && (!this.needGetData || rq.op === UBLK_IO_OP_READ)) {
+          return -EINVAL;
+        }
+        this.#arm(io, req, addrLo, addrHi);
+        io.flags &= ~F_OWNED;
+        if (rq.inUse && rq.started && !rq.committed) {
+          rq.committed = true;
+          rq.res = v.getInt32(o + 4, true);
+          if (rq.refs === 0) this.#completeRq(q, rq);
+        }
+        return ISSUE_QUEUED;
+      }
+      case UBLK_IO_NEED_GET_DATA: {
+        if ((io.flags & F_OWNED) === 0) return -EINVAL;
+        io.addrLo = addrLo;
+        io.addrHi = addrHi;
+        io.flags &= ~F_NEED_GET_DATA;
+        const rq = q.rqs[tag]!;
+        const iod = q.iod;
+        iod.setUint32(tag * IOD + 16, addrLo, true);
+        iod.setUint32(tag * IOD + 20, addrHi, true);
+        if (!this.zeroCopy) {
+          const r = this.#copyToServer(io, rq);
+          if (r < 0) return r;
+        }
+        // The command completes at once with UBLK_IO_RES_OK; the tag stays with the server.
+        return UBLK_IO_RES_OK;
+      }
+      default:
+        return -EINVAL;
+    }
+  }
+
+  #arm(io: IoSlot, req: CmdReq, lo: number, hi: number): void {
+    io.cmd = req;
+    io.flags |= F_ACTIVE;
+    io.addrLo = lo;
+    io.addrHi = hi;
+    (req as { cancel: unknown }).cancel = io.cancelFn;
+  }
+
+  /** Completes the tag's pending command: the tag is now owned by the server. */
+  #completeIoCmd(io: IoSlot, res: number): void {
+    const cmd = io.cmd!;
+    io.cmd = null;
+    io.flags = (io.flags | F_OWNED) & ~F_ACTIVE;
+    (cmd as { cancel: unknown }).cancel = null;
+    cmd.cmdDone(res);
+  }
+
+  /** The server buffer of a slot, `len` bytes, or a negative errno. */
+  #serverBuf(io: IoSlot, len: number): Uint8Array | number {
+    if (io.cacheLo === io.addrLo && io.cacheHi === io.addrHi && io.buf !== null) {
+      if (io.buf.length >= len) return io.buf;
+    }
+    const addr = (BigInt(io.addrHi) << 32n) | BigInt(io.addrLo);
+    let b = this.#host.resolve(addr, this.info.maxIoBufBytes);
+    if (typeof b === "number") {
+      b = this.#host.resolve(addr, len);
+      if (typeof b === "number") return b;
+      return b;
+    }
+    io.buf = b;
+    io.cacheLo = io.addrLo;
+    io.cacheHi = io.addrHi;
+    return b;
+  }
+
+  #copyToServer(io: IoSlot, rq: BlkRequest): number {
+    const n = rq.nr * 512;
+    if (rq.op !== UBLK_IO_OP_WRITE || n === 0) return 0;
+    const b = this.#serverBuf(io, n);
+    if (typeof b === "number") return b;
+    b.set(n === rq.pages.length ? rq.pages : rq.pages.subarray(0, n));
+    return 0;
+  }
+
+  // ---- fused zero copy ----------------------------------------------------------------------
+
+  #fused(req: CmdReq, issueFlags: number, qid: number, tag: number): number {
+    if (qid >= this.info.nrHwQueues) return -EINVAL;
+    const q = this.queues[qid]!;
+    if (tag >= q.depth) return -EINVAL;
+    if (this.info.state === UBLK_S_DEV_DEAD) return -EINVAL;
+    if (!this.zeroCopy) return -EINVAL;
+    const rq = q.rqs[tag]!;
+    if (!rq.inUse || !rq.started) return -EINVAL;
+    const dirOk = (rq.op === UBLK_IO_OP_READ && (issueFlags & IO_URING_F_FUSED_WRITE) !== 0) ||
+      (rq.op === UBLK_IO_OP_WRITE && (issueFlags & IO_URING_F_FUSED_READ) !== 0);
+    if (!dirOk) return -EINVAL;
+    if (rq.nr === 0 || rq.pages.length === 0) return -EINVAL;
+    const provide = this.#host.provideBuffer;
+    if (provide === null) return -EOPNOTSUPP;
+    let kbuf = rq.kbuf;
+    if (kbuf === null) {
+      kbuf = MappedBuffer.fromBytes(rq.pages.subarray(0, rq.nr * 512));
+      rq.kbuf = kbuf;
+    }
+    rq.refs++;
+    let finished = false;
+    const r = provide(req, kbuf, (slaveRes: number) => {
+      if (finished) return;
+      finished = true;
+      req.cmdDone(slaveRes);
+      if (--rq.refs === 0 && rq.committed && rq.inUse) this.#completeRq(q, rq);
+    });
+    if (r !== ISSUE_QUEUED) {
+      if (!finished) {
+        finished = true;
+        rq.refs--;
+      }
+      return r;
+    }
+    return ISSUE_QUEUED;
+  }
+
+  // ---- request engine -----------------------------------------------------------------------
+
+  /**
+   * Binds a request to a free tag of `q` and dispatches it, or queues it until a tag frees.
+   *
+   * @param q The queue.
+   * @param bio The bio it belongs to.
+   * @param op UBLK_IO_OP_*.
+   * @param flags UBLK_IO_F_*.
+   * @param start Start sector.
+   * @param nr Sectors.
+   * @param pages The request pages (caller memory; `nr * 512` bytes or empty).
+   */
+  submit(
+    q: UblkQueueState,
+    bio: Bio,
+    op: number,
+    flags: number,
+    start: number,
+    nr: number,
+    pages: Uint8Array,
+  ): void {
+    bio.remaining++;
+    const tag = q.freeTags.pop();
+    if (tag === undefined) {
+      q.waiters.push({ bio, op, flags, start, nr, pages });
+      return;
+    }
+    const rq = q.rqs[tag]!;
+    rq.inUse = true;
+    rq.started = false;
+    rq.bio = bio;
+    rq.op = op;
+    rq.flags = flags;
+    rq.start = start;
+    rq.nr = nr;
+    rq.pages = pages;
+    rq.kbuf = null;
+    rq.refs = 0;
+    rq.committed = false;
+    rq.res = 0;
+    this.inflight++;
+    this.#queueRq(q, rq);
+  }
+
+  /** `ublk_queue_rq` + the task work that hands the request to the server. */
+  #queueRq(q: UblkQueueState, rq: BlkRequest): void {
+    const state = this.info.state;
+    if (state === UBLK_S_DEV_QUIESCED && !q.forceAbort) {
+      q.held.push(rq);
+      return;
+    }
+    if (state !== UBLK_S_DEV_LIVE || q.dead || q.forceAbort) return this.#endRq(q, rq, -EIO);
+    const io = q.ios[rq.tag]!;
+    if ((io.flags & F_ACTIVE) === 0 || io.cmd === null) {
+      // The tag has no command from the server: hold (recovery) or fail.
+      if (this.recovery) {
+        q.held.push(rq);
+        return;
+      }
+      return this.#endRq(q, rq, -EIO);
+    }
+    const iod = q.iod;
+    const off = rq.tag * IOD;
+    iod.setUint32(off, rq.op | rq.flags, true);
+    iod.setUint32(off + 4, rq.nr, true);
+    iod.setUint32(off + 8, rq.start >>> 0, true);
+    iod.setUint32(off + 12, Math.floor(rq.start / 4294967296), true);
+    iod.setUint32(off + 16, io.addrLo, true);
+    iod.setUint32(off + 20, io.addrHi, true);
+    rq.started = true;
+    if (rq.op === UBLK_IO_OP_WRITE && rq.nr > 0) {
+      if (this.needGetData && (io.flags & F_NEED_GET_DATA) === 0) {
+        io.flags |= F_NEED_GET_DATA;
+        return this.#completeIoCmd(io, UBLK_IO_RES_NEED_GET_DATA);
+      }
+      if (!this.zeroCopy) {
+        const r = this.#copyToServer(io, rq);
+        if (r < 0) {
+          rq.started = false;
+          return this.#endRq(q, rq, -EIO);
+        }
+      }
+    }
+    this.#completeIoCmd(io, UBLK_IO_RES_OK);
+  }
+
+  /** `__ublk_complete_rq` after COMMIT and the last fused reference. */
+  #completeRq(q: UblkQueueState, rq: BlkRequest): void {
+    const io = q.ios[rq.tag]!;
+    let res = rq.res;
+    if ((io.flags & F_ABORTED) !== 0) return this.#endRq(q, rq, -EIO);
+    if (res === 0 && rq.op === UBLK_IO_OP_READ) res = -EIO;
+    if (res < 0) return this.#endRq(q, rq, res);
+    if (rq.op !== UBLK_IO_OP_READ && rq.op !== UBLK_IO_OP_WRITE) return this.#endRq(q, rq, 0);
+    const bytes = rq.nr * 512;
+    let n = res < bytes ? res : bytes;
+    if (rq.op === UBLK_IO_OP_READ && !this.zeroCopy) {
+      const b = this.#serverBuf(io, n);
+      if (typeof b === "number") return this.#endRq(q, rq, -EIO);
+      rq.pages.set(n === b.length ? b : b.subarray(0, n));
+    }
+    if (n === bytes) {
+      rq.bio!.bytes += n;
+      return this.#endRq(q, rq, 0);
+    }
+    // Partial completion: end what is done (whole sectors), requeue the rest on the same tag.
+    n -= n % 512;
+    if (n === 0) return this.#endRq(q, rq, -EIO);
+    rq.bio!.bytes += n;
+    rq.start += n / 512;
+    rq.nr -= n / 512;
+    rq.pages = rq.pages.subarray(n);
+    rq.kbuf = null;
+    rq.started = false;
+    rq.committed = false;
+    rq.res = 0;
+    this.#defer(rq);
+  }
+
+  /** Ends a request: accounts it in its bio and frees its tag. */
+  #endRq(q: UblkQueueState, rq: BlkRequest, err: number): void {
+    const bio = rq.bio!;
+    rq.inUse = false;
+    rq.started = false;
+    rq.bio = null;
+    rq.pages = EMPTY;
+    rq.kbuf = null;
+    rq.committed = false;
+    this.inflight--;
+    q.ios[rq.tag]!.flags &= ~F_ABORTED;
+    const w = q.waiters.shift();
+    if (w !== undefined) {
+      // Rebind the tag; dispatch from task context (never inside the server's issue call).
+      const next = q.rqs[rq.tag]!;
+      next.inUse = true;
+      next.started = false;
+      next.bio = w.bio;
+      next.op = w.op;
+      next.flags = w.flags;
+      next.start = w.start;
+      next.nr = w.nr;
+      next.pages = w.pages;
+      next.kbuf = null;
+      next.refs = 0;
+      next.committed = false;
+      next.res = 0;
+      this.inflight++;
+      this.#defer(next);
+    } else {
+      q.freeTags.push(rq.tag);
+    }
+    bio.end(err < 0 ? blkErrno(err) : 0);
+    if (this.inflight === 0 && this.drainWaiters.length > 0) {
+      const d = this.drainWaiters.splice(0);
+      for (const f of d) f();
+    }
+  }
+
+  #defer(rq: BlkRequest): void {
+    this.#deferred.push(rq);
+    if (!this.#flushScheduled) {
+      this.#flushScheduled = true;
+      queueMicrotask(this.#flush);
+    }
+  }
+
+  #runDeferred(): void {
+    this.#flushScheduled = false;
+    const list = this.#deferred;
+    this.#deferred = [];
+    for (const rq of list) {
+      if (rq.inUse && !rq.started) this.#queueRq(this.queues[rq.qid]!, rq);
+    }
+  }
+
+  /**
+   * Fails every request waiting for a tag and every held request (stop, FAIL_IO).
+   *
+   * @param err The errno.
+   */
+  failQueued(err: number): void {
+    for (const q of this.queues) {
+      const ws = q.waiters.splice(0);
+      for (const w of ws) w.bio.end(blkErrno(err));
+      const hs = q.held.splice(0);
+      for (const rq of hs) if (rq.inUse) this.#endRq(q, rq, err);
+    }
+  }
+
+  /** Re-dispatches held requests (END_USER_RECOVERY). */
+  kickHeld(): void {
+    for (const q of this.queues) {
+      const hs = q.held.splice(0);
+      for (const rq of hs) if (rq.inUse) this.#defer(rq);
+    }
+  }
+
+  /** `ublk_cancel_dev`: completes every pending command with UBLK_IO_RES_ABORT. */
+  cancelCmds(): void {
+    for (const q of this.queues) {
+      for (const io of q.ios) {
+        if ((io.flags & F_ACTIVE) !== 0 && io.cmd !== null && (io.flags & F_CANCELED) === 0) {
+          io.flags |= F_CANCELED;
+          const cmd = io.cmd;
+          io.cmd = null;
+          (cmd as { cancel: unknown }).cancel = null;
+          cmd.cmdDone(UBLK_IO_RES_ABORT);
+        }
+      }
+    }
+  }
+
+  /** Ring exit cancels a pending command: the queue's server is going away. */
+  #onCancel(io: IoSlot, q: UblkQueueState): void {
+    if (io.cmd !== null) {
+      const cmd = io.cmd;
+      io.cmd = null;
+      io.flags |= F_CANCELED;
+      (cmd as { cancel: unknown }).cancel = null;
+      cmd.cmdDone(UBLK_IO_RES_ABORT);
+    }
+    if (q.nrIoReady > 0) this.#queueDied(q);
+  }
+
+  /**
+   * The queue's server died (monitor work / cancel): fail or requeue what it owned, quiesce
+   * (recovery) or stop the device.
+   */
+  #queueDied(q: UblkQueueState): void {
+    if (q.dead) return;
+    // The monitor quiesces or stops the whole device and cancels every queue's commands.
+    for (const x of this.queues) {
+      if (!x.dead) {
+        x.dead = true;
+        this.#abortOwned(x);
+      }
+    }
+    if (this.info.state !== UBLK_S_DEV_LIVE) {
+      this.cancelCmds();
+      return;
+    }
+    if (this.recovery) {
+      const failIo = (this.info.flags & UBLK_F_USER_RECOVERY_FAIL_IO) !== 0n;
+      this.info.state = failIo ? UBLK_S_DEV_FAIL_IO : UBLK_S_DEV_QUIESCED;
+      this.cancelCmds();
+      if (failIo) this.failQueued(-EIO);
+    } else {
+      this.stopNow();
+    }
+    this.#host.onStateChange(this);
+  }
+
+  /** `ublk_abort_queue`: requests the server owned fail, or are requeued with REISSUE. */
+  #abortOwned(q: UblkQueueState): void {
+    const reissue = this.recovery &&
+      (this.info.flags & UBLK_F_USER_RECOVERY_REISSUE) !== 0n;
+    for (let t = 0; t < q.depth; t++) {
+      const rq = q.rqs[t]!;
+      if (!rq.inUse || !rq.started || rq.committed) continue;
+      if (reissue) {
+        rq.started = false;
+        rq.kbuf = null;
+        rq.refs = 0;
+        q.held.push(rq);
+      } else {
+        rq.refs = 0;
+        this.#endRq(q, rq, -EIO);
+      }
+    }
+  }
+
+  /** `ublk_stop_dev` once nothing is in flight: DEAD, disk gone, commands aborted. */
+  stopNow(): void {
+    this.info.state = UBLK_S_DEV_DEAD;
+    this.info.ublksrvPid = -1;
+    this.used = false;
+    this.stopping = false;
+    this.limits = null;
+    this.failQueued(-EIO);
+    this.cancelCmds();
+  }
+
+  /** `ublk_queue_reinit` for every queue (START_USER_RECOVERY). */
+  reinitQueues(): void {
+    for (const q of this.queues) {
+      q.nrIoReady = 0;
+      q.dead = false;
+      for (const io of q.ios) {
+        io.flags = 0;
+        io.cmd = null;
+        io.addrLo = 0;
+        io.addrHi = 0;
+        io.buf = null;
+        io.cacheLo = -1;
+        io.cacheHi = -1;
+      }
+    }
+    this.nrQueuesReady = 0;
+  }
+
+  /** The device is LIVE again after recovery: re-dispatch held requests. */
+  unquiesce(): void {
+    for (const q of this.queues) {
+      q.dead = false;
+      q.forceAbort = false;
+    }
+    this.kickHeld();
+  }
+}
+
+/** Flags the model driver supports (`UBLK_F_ALL`). */
+export const UBLK_F_ALL_MODEL: bigint = UBLK_F_SUPPORT_ZERO_COPY | (1n << 1n) |
+  UBLK_F_NEED_GET_DATA | UBLK_F_USER_RECOVERY | UBLK_F_USER_RECOVERY_REISSUE | (1n << 5n) |
+  (1n << 6n) | UBLK_F_USER_RECOVERY_FAIL_IO;

@@ -1,0 +1,240 @@
+/**
+ * {@linkcode createDevice}: a ublk device and its server in one process — ADD_DEV, the
+ * target's params, one {@linkcode UblkQueue} per hardware queue, START_DEV — returning the
+ * control client, the block device front end and the ways to end it (`stop`, a simulated
+ * server death with `kill`, user recovery with `recover`).
+ *
+ * @module
+ */
+
+import {
+  ErrnoError,
+  UBLK_F_NEED_GET_DATA,
+  UBLK_F_SUPPORT_ZERO_COPY,
+  UBLK_F_USER_RECOVERY,
+  UBLK_F_USER_RECOVERY_FAIL_IO,
+  UBLK_F_USER_RECOVERY_REISSUE,
+  type UblksrvCtrlDevInfoValue,
+} from "@ublk-ts/uapi";
+import { UblkBlockDevice } from "./block_device.ts";
+import { UblkCtrl } from "./ctrl.ts";
+import { UblkDriver } from "./driver.ts";
+import { UblkQueue } from "./queue.ts";
+import type { Target, TargetDevInfo } from "./target.ts";
+import type { KernelLike } from "./_uring.ts";
+
+/** Options of {@linkcode createDevice}. */
+export interface CreateDeviceOptions {
+  /** Device id, or -1 (default) for the lowest free one. */
+  devId?: number;
+  /** Hardware queues (default 1). */
+  queues?: number;
+  /** Tags per queue (default 128). */
+  depth?: number;
+  /** Largest request in bytes (default 512 KiB). */
+  maxIoBufBytes?: number;
+  /** RFC fused zero copy (UBLK_F_SUPPORT_ZERO_COPY). */
+  zeroCopy?: boolean;
+  /** UBLK_F_NEED_GET_DATA (copy mode only). */
+  needGetData?: boolean;
+  /** UBLK_F_USER_RECOVERY. */
+  userRecovery?: boolean;
+  /** UBLK_F_USER_RECOVERY_REISSUE (implies user recovery). */
+  userRecoveryReissue?: boolean;
+  /** UBLK_F_USER_RECOVERY_FAIL_IO (implies user recovery). */
+  userRecoveryFailIo?: boolean;
+  /** More UBLK_F_* flags. */
+  flags?: bigint;
+  /** Legacy opcodes for control and io commands. */
+  legacyOpcodes?: boolean;
+}
+
+/** A running device ({@linkcode createDevice}). */
+export class UblkDevice {
+  /** The control client. */
+  readonly ctrl: UblkCtrl;
+  /** `/dev/ublkbN`. */
+  readonly bdev: UblkBlockDevice;
+  /** The negotiated device info. */
+  readonly info: UblksrvCtrlDevInfoValue;
+  /** The target. */
+  readonly target: Target;
+  #queues: UblkQueue[];
+  #charFd: number;
+  readonly #kernel: KernelLike;
+  readonly #legacy: boolean;
+  #stopped = false;
+
+  /** @internal */
+  constructor(
+    kernel: KernelLike,
+    ctrl: UblkCtrl,
+    bdev: UblkBlockDevice,
+    info: UblksrvCtrlDevInfoValue,
+    target: Target,
+    queues: UblkQueue[],
+    charFd: number,
+    legacy: boolean,
+  ) {
+    this.#kernel = kernel;
+    this.ctrl = ctrl;
+    this.bdev = bdev;
+    this.info = info;
+    this.target = target;
+    this.#queues = queues;
+    this.#charFd = charFd;
+    this.#legacy = legacy;
+  }
+
+  /** The device id. */
+  get id(): number {
+    return this.info.devId;
+  }
+
+  /** The server's queues (current server after a recovery). */
+  get queues(): readonly UblkQueue[] {
+    return this.#queues;
+  }
+
+  #closeServer(): void {
+    for (const q of this.#queues) q.close();
+    if (this.#charFd >= 0) {
+      this.#kernel.closeFd(this.#charFd);
+      this.#charFd = -1;
+    }
+  }
+
+  /**
+   * Stops and deletes the device: STOP_DEV (requests in flight finish), the queues end, the
+   * char device is closed, DEL_DEV, the target closes. Safe twice.
+   */
+  async stop(): Promise<void> {
+    if (this.#stopped) return;
+    this.#stopped = true;
+    try {
+      await this.ctrl.command(this.ctrl.legacyOpcodes ? 0x07 : 0xc0207507);
+      await Promise.all(this.#queues.map((q) => q.done));
+    } finally {
+      this.#closeServer();
+      await this.ctrl.command(this.ctrl.legacyOpcodes ? 0x05 : 0xc0207505);
+      this.ctrl.close();
+      await this.target.close?.();
+    }
+  }
+
+  /**
+   * Simulates the server dying: closes every queue ring and the char device without
+   * STOP_DEV. Without recovery the driver fails what was in flight with -EIO and removes the
+   * disk; with recovery it holds I/O until {@linkcode UblkDevice.recover}.
+   */
+  kill(): void {
+    this.#closeServer();
+  }
+
+  /**
+   * User recovery with a new server (same or new target): START_USER_RECOVERY, new queues
+   * fetch every tag, END_USER_RECOVERY. Held I/O then completes.
+   *
+   * @param target The new server's target (default: the current one).
+   * @throws {ErrnoError} When the driver refuses (not quiesced, char device still open…).
+   */
+  async recover(target: Target = this.target): Promise<void> {
+    await this.ctrl.startUserRecovery();
+    const fd = this.#kernel.open(`/dev/ublkc${this.id}`, 2);
+    if (fd < 0) throw ErrnoError.fromResult(fd, "open /dev/ublkc" + this.id);
+    this.#charFd = fd;
+    this.#queues = startQueues(this.#kernel, this.info, fd, target, this.#legacy);
+    await this.ctrl.endUserRecovery();
+  }
+
+  /** {@linkcode UblkDevice.stop}. */
+  [Symbol.asyncDispose](): Promise<void> {
+    return this.stop();
+  }
+}
+
+function startQueues(
+  kernel: KernelLike,
+  info: UblksrvCtrlDevInfoValue,
+  fd: number,
+  target: Target,
+  legacy: boolean,
+): UblkQueue[] {
+  const qs: UblkQueue[] = [];
+  for (let q = 0; q < info.nrHwQueues; q++) {
+    qs.push(new UblkQueue(kernel, info, q, fd, target, { legacyOpcodes: legacy }));
+  }
+  for (const q of qs) q.start();
+  return qs;
+}
+
+/**
+ * Creates a ublk device served in this process by `target`.
+ *
+ * @param kernel A kernel with the ublk driver installed (`installUblk`).
+ * @param target The target.
+ * @param options Queues, depth, zero copy, NEED_GET_DATA, recovery…
+ * @returns The running device.
+ * @throws {TypeError} When the kernel has no ublk driver.
+ * @throws {ErrnoError} When a control command fails.
+ * @example
+ * ```ts ignore
+ * const kernel = new ModelKernel();
+ * installUblk(kernel);
+ * await using dev = await createDevice(kernel, new RamDiskTarget(1 << 20), { depth: 64 });
+ * const buf = new Uint8Array(4096);
+ * assert.equal(await dev.bdev.read(0, buf), 4096);
+ * ```
+ */
+export async function createDevice(
+  kernel: KernelLike,
+  target: Target,
+  options: CreateDeviceOptions = {},
+): Promise<UblkDevice> {
+  const drv = UblkDriver.of(kernel);
+  if (drv === undefined) {
+    throw new TypeError("Cannot create a ublk device: the kernel has no ublk driver installed");
+  }
+  let flags = options.flags ?? 0n;
+  if (options.zeroCopy) flags |= UBLK_F_SUPPORT_ZERO_COPY;
+  if (options.needGetData) flags |= UBLK_F_NEED_GET_DATA;
+  if (options.userRecovery) flags |= UBLK_F_USER_RECOVERY;
+  if (options.userRecoveryReissue) flags |= UBLK_F_USER_RECOVERY | UBLK_F_USER_RECOVERY_REISSUE;
+  if (options.userRecoveryFailIo) flags |= UBLK_F_USER_RECOVERY | UBLK_F_USER_RECOVERY_FAIL_IO;
+  const legacy = options.legacyOpcodes === true;
+  const ctrl = UblkCtrl.open(kernel, { legacyOpcodes: legacy });
+  let info: UblksrvCtrlDevInfoValue;
+  let fd = -1;
+  let queues: UblkQueue[] = [];
+  try {
+    info = await ctrl.addDev({
+      devId: options.devId ?? -1,
+      nrHwQueues: options.queues ?? 1,
+      queueDepth: options.depth ?? 128,
+      maxIoBufBytes: options.maxIoBufBytes ?? 512 * 1024,
+      flags,
+    });
+    const dev: TargetDevInfo = {
+      devId: info.devId,
+      nrHwQueues: info.nrHwQueues,
+      queueDepth: info.queueDepth,
+      maxIoBufBytes: info.maxIoBufBytes,
+      flags: info.flags,
+      zeroCopy: (info.flags & UBLK_F_SUPPORT_ZERO_COPY) !== 0n,
+    };
+    const params = await target.init(dev);
+    await ctrl.setParams(params);
+    fd = kernel.open(`/dev/ublkc${info.devId}`, 2);
+    if (fd < 0) throw ErrnoError.fromResult(fd, "open /dev/ublkc" + info.devId);
+    queues = startQueues(kernel, info, fd, target, legacy);
+    await ctrl.start();
+  } catch (e) {
+    for (const q of queues) q.close();
+    if (fd >= 0) kernel.closeFd(fd);
+    if (ctrl.devId >= 0) await ctrl.command(legacy ? 0x05 : 0xc0207505);
+    ctrl.close();
+    throw e;
+  }
+  const bdev = new UblkBlockDevice(drv.device(info.devId)!);
+  return new UblkDevice(kernel, ctrl, bdev, info, target, queues, fd, legacy);
+}

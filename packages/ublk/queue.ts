@@ -1,0 +1,486 @@
+/**
+ * {@linkcode UblkQueue}: one queue of a ublk server — its own SQE128 ring with `/dev/ublkcN`
+ * as fixed file 0 (and the target's files as 1..n), the queue's io descriptors, one aligned
+ * buffer arena (copy mode), and the loop: FETCH every tag, read CQEs, look at `io_desc[tag]`,
+ * call the target, commit with COMMIT_AND_FETCH_REQ. Target I/O (plain SQEs or fused pairs)
+ * goes through the same ring; `user_data` comes from `_user_data.ts` only.
+ *
+ * Hot path: no allocation per I/O for targets that return a number; async targets cost one
+ * Promise per I/O.
+ *
+ * @module
+ */
+
+import {
+  EIO,
+  ErrnoError,
+  IORING_CQE_F_NOTIF,
+  IORING_OP_FUSED_CMD,
+  IORING_OP_URING_CMD,
+  IORING_SETUP_SQE128,
+  IOSQE_FIXED_FILE,
+  UBLK_F_SUPPORT_ZERO_COPY,
+  UBLK_IO_COMMIT_AND_FETCH_REQ,
+  UBLK_IO_FETCH_REQ,
+  UBLK_IO_FUSED_SUBMIT_IO,
+  UBLK_IO_NEED_GET_DATA,
+  UBLK_IO_RES_ABORT,
+  UBLK_IO_RES_NEED_GET_DATA,
+  UBLK_U_IO_COMMIT_AND_FETCH_REQ,
+  UBLK_U_IO_FETCH_REQ,
+  UBLK_U_IO_NEED_GET_DATA,
+  type UblksrvCtrlDevInfoValue,
+} from "@ublk-ts/uapi";
+import {
+  type FusedIo,
+  IoDesc,
+  type PrepSqe,
+  type Target,
+  type TargetDevInfo,
+  type TargetIoCtx,
+} from "./target.ts";
+import { type KernelLike, URing } from "./_uring.ts";
+import {
+  userDataHi,
+  userDataIsTargetIo,
+  userDataLo,
+  userDataOp,
+  userDataTag,
+  userDataTgtData,
+} from "./_user_data.ts";
+import { MAX_CMD_BUF, PAGE } from "./_device.ts";
+import { UblkDriver } from "./driver.ts";
+
+/** Options of {@linkcode UblkQueue}. */
+export interface UblkQueueOptions {
+  /** Use legacy io opcodes (0x20…) instead of `UBLK_U_IO_*`. */
+  legacyOpcodes?: boolean;
+  /**
+   * The queue's descriptor area when the caller mapped it; default: the model driver's
+   * `mmap(q_id * MAX_CMD_BUF, round_up(depth * 24, 4096), PROT_READ)`.
+   */
+  descriptors?: ArrayBuffer;
+}
+
+/** One in-flight target I/O of a tag. */
+class Slot {
+  busy = false;
+  fused = false;
+  slaveSeen = false;
+  slaveRes = 0;
+  resolve: ((res: number) => void) | null = null;
+}
+
+/** The per-tag context handed to the target. */
+class TagCtx implements TargetIoCtx {
+  readonly qid: number;
+  readonly tag: number;
+  readonly buf: Uint8Array;
+  readonly zeroCopy: boolean;
+  readonly dev: TargetDevInfo;
+  readonly addrLo: number;
+  readonly addrHi: number;
+  readonly iod: IoDesc = new IoDesc();
+  readonly slots: Slot[] = [];
+  readonly free: number[] = [];
+  readonly onResult: (res: number) => void;
+  readonly onError: (e: unknown) => void;
+  readonly #q: UblkQueue;
+
+  constructor(
+    q: UblkQueue,
+    tag: number,
+    buf: Uint8Array,
+    addr: bigint,
+    dev: TargetDevInfo,
+  ) {
+    this.#q = q;
+    this.qid = q.qid;
+    this.tag = tag;
+    this.buf = buf;
+    this.zeroCopy = dev.zeroCopy;
+    this.dev = dev;
+    this.addrLo = Number(addr & 0xffff_ffffn);
+    this.addrHi = Number(addr >> 32n);
+    this.onResult = (res: number) => q.commit(tag, res);
+    this.onError = () => q.commit(tag, -EIO);
+  }
+
+  allocSlot(fused: boolean): number {
+    let i = this.free.pop();
+    if (i === undefined) {
+      i = this.slots.length;
+      if (i > 0xffff) return -1;
+      this.slots.push(new Slot());
+    }
+    const s = this.slots[i]!;
+    s.busy = true;
+    s.fused = fused;
+    s.slaveSeen = false;
+    s.slaveRes = 0;
+    return i;
+  }
+
+  submit(prep: PrepSqe): Promise<number> {
+    return this.#q.targetSubmit(this, prep);
+  }
+
+  fused(io: FusedIo): Promise<number> {
+    return this.#q.targetFused(this, io);
+  }
+}
+
+/**
+ * One queue of a ublk server.
+ *
+ * Lifetime: {@linkcode UblkQueue.start} fetches every tag and runs the loop until every tag's
+ * command came back with UBLK_IO_RES_ABORT (STOP_DEV/DEL_DEV) or the ring was closed;
+ * {@linkcode UblkQueue.done} resolves then. {@linkcode UblkQueue.kill} closes the ring at once
+ * (a dying server); {@linkcode UblkQueue.close} after `done`.
+ */
+export class UblkQueue {
+  /** Queue id. */
+  readonly qid: number;
+  /** Tags. */
+  readonly depth: number;
+  /** The target. */
+  readonly target: Target;
+  /** Resolves when the loop has ended. */
+  readonly done: Promise<void>;
+  /** Commands the driver refused (negative CQE results other than ABORT). */
+  errors = 0;
+  /** Requests served. */
+  served = 0;
+
+  readonly #kernel: KernelLike;
+  readonly #ring: URing;
+  readonly #iod: DataView;
+  readonly #ctxs: TagCtx[] = [];
+  readonly #fetchOp: number;
+  readonly #commitOp: number;
+  readonly #ngdOp: number;
+  readonly #flushFn = (): void => this.#flush();
+  #resolveDone!: () => void;
+  #flushScheduled = false;
+  #inReap = false;
+  #gone = 0;
+  #running = false;
+  #closed = false;
+  #inflightTarget = 0;
+
+  /**
+   * Sets up the queue's ring, buffers and descriptors (nothing is submitted yet).
+   *
+   * @param kernel The kernel.
+   * @param info The device info (after ADD_DEV).
+   * @param qid The queue id.
+   * @param charFd An open fd of `/dev/ublkcN`.
+   * @param target The target.
+   * @param options Options.
+   * @throws {ErrnoError} When the ring or the descriptors cannot be set up.
+   */
+  constructor(
+    kernel: KernelLike,
+    info: UblksrvCtrlDevInfoValue,
+    qid: number,
+    charFd: number,
+    target: Target,
+    options: UblkQueueOptions = {},
+  ) {
+    this.#kernel = kernel;
+    this.qid = qid;
+    this.depth = info.queueDepth;
+    this.target = target;
+    this.done = new Promise<void>((r) => (this.#resolveDone = r));
+    const legacy = options.legacyOpcodes === true;
+    this.#fetchOp = legacy ? UBLK_IO_FETCH_REQ : UBLK_U_IO_FETCH_REQ;
+    this.#commitOp = legacy ? UBLK_IO_COMMIT_AND_FETCH_REQ : UBLK_U_IO_COMMIT_AND_FETCH_REQ;
+    this.#ngdOp = legacy ? UBLK_IO_NEED_GET_DATA : UBLK_U_IO_NEED_GET_DATA;
+    const iodLen = Math.ceil((this.depth * 24) / PAGE) * PAGE;
+    let area = options.descriptors;
+    if (area === undefined) {
+      const dev = UblkDriver.of(kernel)?.device(info.devId);
+      if (dev === undefined) {
+        throw new ErrnoError(19, { op: "mmap /dev/ublkc" + info.devId });
+      }
+      const m = dev.mmap(qid * MAX_CMD_BUF, iodLen, false);
+      if (typeof m === "number") throw ErrnoError.fromResult(m, "mmap");
+      area = m;
+    }
+    this.#iod = new DataView(area);
+    let entries = 1;
+    while (entries < this.depth * 2) entries *= 2;
+    const kr = kernel.setup(entries, { flags: IORING_SETUP_SQE128 });
+    this.#ring = new URing(kr);
+    const fds = [charFd, ...(target.fixedFds ?? [])];
+    const r = kr.register(2, { fds }); // IORING_REGISTER_FILES
+    if (r < 0) {
+      kr.close();
+      throw ErrnoError.fromResult(r, "io_uring_register");
+    }
+    const zeroCopy = (info.flags & UBLK_F_SUPPORT_ZERO_COPY) !== 0n;
+    const dev: TargetDevInfo = {
+      devId: info.devId,
+      nrHwQueues: info.nrHwQueues,
+      queueDepth: info.queueDepth,
+      maxIoBufBytes: info.maxIoBufBytes,
+      flags: info.flags,
+      zeroCopy,
+    };
+    const per = info.maxIoBufBytes;
+    const arena = zeroCopy ? new Uint8Array(0) : new Uint8Array(per * this.depth);
+    const base = arena.length > 0 ? kernel.addressOf(arena) : 0n;
+    for (let t = 0; t < this.depth; t++) {
+      const buf = zeroCopy ? arena : arena.subarray(t * per, (t + 1) * per);
+      const addr = zeroCopy ? 0n : base + BigInt(t * per);
+      this.#ctxs.push(new TagCtx(this, t, buf, addr, dev));
+    }
+  }
+
+  /** The queue's ring fd. */
+  get ringFd(): number {
+    return this.#ring.kr.fd;
+  }
+
+  /** Sends FETCH_REQ for every tag and starts the loop. */
+  start(): void {
+    if (this.#running) return;
+    this.#running = true;
+    for (const c of this.#ctxs) this.#ioCmd(this.#fetchOp, UBLK_IO_FETCH_REQ, c, 0);
+    this.#ring.submit();
+    this.#loop();
+  }
+
+  async #loop(): Promise<void> {
+    const ring = this.#ring;
+    try {
+      while (!this.#closed) {
+        this.#reap();
+        this.#flush();
+        if (this.#gone >= this.depth && this.#inflightTarget === 0) break;
+        const r = await ring.wait(1);
+        if (r < 0 || this.#closed) break;
+      }
+    } finally {
+      this.#running = false;
+      this.#resolveDone();
+    }
+  }
+
+  #reap(): void {
+    const ring = this.#ring;
+    const cv = ring.cqView;
+    this.#inReap = true;
+    let n: number;
+    while ((n = ring.cqReady) > 0) {
+      for (let i = 0; i < n; i++) {
+        const o = ring.cqeAt(i);
+        const lo = cv.getUint32(o, true);
+        const hi = cv.getUint32(o + 4, true);
+        const res = cv.getInt32(o + 8, true);
+        if (userDataIsTargetIo(hi)) {
+          this.#targetCqe(lo, hi, res, cv.getUint32(o + 12, true));
+          continue;
+        }
+        const tag = userDataTag(lo);
+        if (res === 0) {
+          this.#handle(tag);
+        } else if (res === UBLK_IO_RES_NEED_GET_DATA) {
+          const c = this.#ctxs[tag]!;
+          this.#ioCmd(this.#ngdOp, UBLK_IO_NEED_GET_DATA, c, 0);
+        } else {
+          if (res !== UBLK_IO_RES_ABORT) this.errors++;
+          this.#gone++;
+        }
+      }
+      ring.advance(n);
+    }
+    this.#inReap = false;
+  }
+
+  #handle(tag: number): void {
+    const c = this.#ctxs[tag]!;
+    const iod = c.iod.load(this.#iod, tag * 24);
+    let r: number | Promise<number>;
+    try {
+      r = this.target.handleIo(c, tag, iod);
+    } catch {
+      r = -EIO;
+    }
+    if (typeof r === "number") this.commit(tag, r);
+    else r.then(c.onResult, c.onError);
+  }
+
+  /**
+   * Commits a tag's result (COMMIT_AND_FETCH_REQ). Called by the loop; exposed for targets
+   * that complete out of band.
+   *
+   * @param tag The tag.
+   * @param res Bytes done or a negative errno.
+   */
+  commit(tag: number, res: number): void {
+    if (this.#closed) return;
+    this.served++;
+    this.#ioCmd(this.#commitOp, UBLK_IO_COMMIT_AND_FETCH_REQ, this.#ctxs[tag]!, res | 0);
+    if (!this.#inReap) this.#schedule();
+  }
+
+  #ioCmd(cmdOp: number, nr: number, c: TagCtx, result: number): void {
+    const ring = this.#ring;
+    const off = ring.getSqe();
+    if (off < 0) return;
+    const v = ring.sqeView;
+    v.setUint8(off, IORING_OP_URING_CMD);
+    v.setUint8(off + 1, IOSQE_FIXED_FILE);
+    v.setUint32(off + 8, cmdOp >>> 0, true);
+    v.setUint32(off + 32, userDataLo(c.tag, nr, 0), true);
+    const p = off + 48;
+    v.setUint16(p, this.qid, true);
+    v.setUint16(p + 2, c.tag, true);
+    v.setInt32(p + 4, result, true);
+    v.setUint32(p + 8, c.addrLo, true);
+    v.setUint32(p + 12, c.addrHi, true);
+  }
+
+  #schedule(): void {
+    if (this.#flushScheduled) return;
+    this.#flushScheduled = true;
+    queueMicrotask(this.#flushFn);
+  }
+
+  #flush(): void {
+    this.#flushScheduled = false;
+    if (!this.#closed && this.#ring.pending > 0) this.#ring.submit();
+  }
+
+  /**
+   * A target SQE for `c` (see {@linkcode TargetIoCtx.submit}).
+   *
+   * @param c The tag context.
+   * @param prep Fills the SQE.
+   * @returns The CQE result.
+   * @internal
+   */
+  targetSubmit(c: TagCtx, prep: PrepSqe): Promise<number> {
+    if (this.#closed) return Promise.resolve(-125);
+    const slot = c.allocSlot(false);
+    const ring = this.#ring;
+    const off = slot < 0 ? -1 : ring.getSqe();
+    if (off < 0) {
+      if (slot >= 0) this.#freeSlot(c, slot);
+      return Promise.resolve(-16);
+    }
+    const v = ring.sqeView;
+    prep(v, off);
+    const op = v.getUint8(off);
+    v.setUint32(off + 32, userDataLo(c.tag, op, slot), true);
+    v.setUint32(off + 36, userDataHi(slot, true), true);
+    this.#inflightTarget++;
+    const p = new Promise<number>((resolve) => (c.slots[slot]!.resolve = resolve));
+    if (!this.#inReap) this.#schedule();
+    return p;
+  }
+
+  /**
+   * A fused pair for `c` (see {@linkcode TargetIoCtx.fused}).
+   *
+   * @param c The tag context.
+   * @param io The slave.
+   * @returns The slave's result or the master's error.
+   * @internal
+   */
+  targetFused(c: TagCtx, io: FusedIo): Promise<number> {
+    if (this.#closed) return Promise.resolve(-125);
+    const slot = c.allocSlot(true);
+    const ring = this.#ring;
+    const off = slot < 0 ? -1 : ring.getSqe();
+    if (off < 0) {
+      if (slot >= 0) this.#freeSlot(c, slot);
+      return Promise.resolve(-16);
+    }
+    const iod = c.iod;
+    const v = ring.sqeView;
+    // master: FUSED_CMD to /dev/ublkcN (fixed 0), cmd_op FUSED_SUBMIT_IO, cmd = {q_id, tag}
+    v.setUint8(off, IORING_OP_FUSED_CMD);
+    v.setUint8(off + 1, IOSQE_FIXED_FILE);
+    v.setUint32(off + 8, UBLK_IO_FUSED_SUBMIT_IO, true);
+    v.setUint32(off + 32, userDataLo(c.tag, UBLK_IO_FUSED_SUBMIT_IO, slot), true);
+    v.setUint32(off + 36, userDataHi(slot, true), true);
+    v.setUint16(off + 48, this.qid, true);
+    v.setUint16(off + 50, c.tag, true);
+    // slave: a normal SQE whose addr is an offset into the request buffer
+    const s = off + 64;
+    const fixed = io.fixed !== false;
+    v.setUint8(s, io.opcode);
+    v.setUint8(s + 1, (io.flags ?? 0) | (fixed ? IOSQE_FIXED_FILE : 0));
+    v.setInt32(s + 4, io.fd, true);
+    const fileOff = io.off ?? iod.startSector * 512;
+    v.setUint32(s + 8, fileOff >>> 0, true);
+    v.setUint32(s + 12, Math.floor(fileOff / 4294967296), true);
+    v.setUint32(s + 16, (io.bufOff ?? 0) >>> 0, true);
+    v.setUint32(s + 24, io.len ?? iod.nrSectors * 512, true);
+    v.setUint32(s + 28, io.opFlags ?? 0, true);
+    v.setUint32(s + 32, userDataLo(c.tag, io.opcode, slot), true);
+    v.setUint32(s + 36, userDataHi(slot, true), true);
+    this.#inflightTarget++;
+    const p = new Promise<number>((resolve) => (c.slots[slot]!.resolve = resolve));
+    if (!this.#inReap) this.#schedule();
+    return p;
+  }
+
+  #freeSlot(c: TagCtx, slot: number): void {
+    const s = c.slots[slot]!;
+    s.busy = false;
+    s.resolve = null;
+    c.free.push(slot);
+  }
+
+  #targetCqe(lo: number, hi: number, res: number, flags: number): void {
+    if ((flags & IORING_CQE_F_NOTIF) !== 0) return;
+    const c = this.#ctxs[userDataTag(lo)];
+    if (c === undefined) return;
+    const slot = userDataTgtData(lo, hi);
+    const s = c.slots[slot];
+    if (s === undefined || !s.busy) return;
+    const op = userDataOp(lo);
+    if (s.fused && op !== UBLK_IO_FUSED_SUBMIT_IO) {
+      s.slaveSeen = true;
+      s.slaveRes = res;
+      return;
+    }
+    const f = s.resolve!;
+    const r = s.fused && s.slaveSeen ? s.slaveRes : res;
+    this.#freeSlot(c, slot);
+    this.#inflightTarget--;
+    f(r);
+  }
+
+  /** A dying server: closes the ring now (pending commands are cancelled by the kernel). */
+  kill(): void {
+    this.close();
+  }
+
+  /** Closes the ring. Safe twice. Target I/O in flight resolves -ECANCELED. */
+  close(): void {
+    if (this.#closed) return;
+    this.#closed = true;
+    this.#ring.close();
+    for (const c of this.#ctxs) {
+      for (let i = 0; i < c.slots.length; i++) {
+        const s = c.slots[i]!;
+        if (s.busy && s.resolve !== null) {
+          const f = s.resolve;
+          this.#freeSlot(c, i);
+          f(-125);
+        }
+      }
+    }
+    this.#inflightTarget = 0;
+    if (!this.#running) this.#resolveDone();
+  }
+
+  /** The kernel the queue runs on. */
+  get kernel(): KernelLike {
+    return this.#kernel;
+  }
+}
