@@ -17,6 +17,8 @@ export type ModelFileKind = "file" | "dir" | "device" | "socket" | "ring";
  * EOF; results are byte counts or negative errno, never thrown.
  */
 export interface ModelSocket {
+  /** SEND_ZC works on it (TCP); AF_UNIX sockets give -EOPNOTSUPP as Linux. */
+  readonly zerocopy: boolean;
   /**
    * Sends bytes.
    *

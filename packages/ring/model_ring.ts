@@ -10,11 +10,9 @@
 import {
   EBADF,
   EBADFD,
-  EBUSY,
   ECANCELED,
   EFAULT,
   EINVAL,
-  ENXIO,
   EOPNOTSUPP,
   IO_URING_F_CQE32,
   IO_URING_F_NONBLOCK,
@@ -28,7 +26,6 @@ import {
   IORING_REGISTER_BUFFERS_UPDATE,
   IORING_REGISTER_FILES,
   IORING_REGISTER_FILES2,
-  IORING_REGISTER_FILES_SKIP,
   IORING_REGISTER_FILES_UPDATE,
   IORING_REGISTER_FILES_UPDATE2,
   IORING_REGISTER_PROBE,
@@ -47,6 +44,7 @@ import {
   IOSQE_IO_HARDLINK,
   IOSQE_IO_LINK,
 } from "@ublk-ts/uapi";
+import { BufferTable, FileTable, type RegisteredBuffer } from "@ublk-ts/rsrc";
 import type { CqRingOffsets, KernelRing, RegisterArg, SqRingOffsets } from "./kernel.ts";
 import type { ModelFile } from "./model_file.ts";
 import type { ModelKernel } from "./model_kernel.ts";
@@ -55,17 +53,6 @@ import { Request } from "./request.ts";
 
 const LINK_FLAGS = IOSQE_IO_LINK | IOSQE_IO_HARDLINK;
 const VALID_SQE_FLAGS = 0x7f;
-const MAX_REG_BUFFERS = 1 << 14;
-const MAX_REG_FILES = 1 << 20;
-const MAX_BUF_LEN = 1 << 30;
-
-/** A registered buffer (`io_mapped_ubuf`): its user address and bytes. */
-export interface FixedBuffer {
-  /** User address of `bytes[0]`. */
-  readonly addr: bigint;
-  /** The memory. */
-  readonly bytes: Uint8Array;
-}
 
 /** The shape of a ModelRing's memory (`io_rings`), exported for tests. */
 export interface ModelRingLayout {
@@ -209,8 +196,10 @@ export class ModelRing implements KernelRing {
   cqEvents = 0;
   /** Called after each CQE of a non-TIMEOUT request (count timeouts). */
   onCqEvent: (() => void) | null = null;
-  #fixedFiles: (ModelFile | null)[] | null = null;
-  #fixedBufs: (FixedBuffer | null)[] | null = null;
+  /** Registered buffers (IORING_REGISTER_BUFFERS*). */
+  readonly buffers: BufferTable;
+  /** Registered files (IORING_REGISTER_FILES*). */
+  readonly files: FileTable<ModelFile>;
 
   /**
    * @param kernel The kernel.
@@ -249,6 +238,17 @@ export class ModelRing implements KernelRing {
     this.#u32[lay.sqOff.ringEntries >> 2] = this.sqEntries;
     this.#u32[lay.cqOff.ringMask >> 2] = this.#cqMask;
     this.#u32[lay.cqOff.ringEntries >> 2] = this.cqEntries;
+    this.buffers = new BufferTable({ addressOf: (b) => kernel.addressOf(b) });
+    this.files = new FileTable<ModelFile>({
+      resolve: (fd) => {
+        if (fd === this.fd) return null;
+        const f = kernel.fileOf(fd);
+        if (!f || f.kind === "ring") return null;
+        f.get();
+        return f;
+      },
+      onFree: (f) => f.put(),
+    });
   }
 
   /**
@@ -479,6 +479,7 @@ export class ModelRing implements KernelRing {
     }
     if (def.sqe128Only && this.sqeSize !== 128) return -EINVAL;
     if (view.getUint16(off + 42, true) !== 0) return -EINVAL; // personality
+    if (!def.ioprio && view.getUint16(off + 2, true) !== 0) return -EINVAL;
     req.fd = view.getInt32(off + 4, true);
     const offLo = view.getUint32(off + 8, true);
     const offHi = view.getUint32(off + 12, true);
@@ -509,8 +510,8 @@ export class ModelRing implements KernelRing {
     if (req.file) return req.file;
     let f: ModelFile | null | undefined;
     if (req.flags & IOSQE_FIXED_FILE) {
-      const t = this.#fixedFiles;
-      f = t && req.fd >= 0 && req.fd < t.length ? t[req.fd] : null;
+      const n = this.files.lookup(req.fd);
+      f = typeof n === "number" ? null : n.value;
     } else {
       f = this.kernel.fileOf(req.fd);
     }
@@ -601,13 +602,17 @@ export class ModelRing implements KernelRing {
     req.link = null;
     if (next) {
       if (req.failed && !(req.flags & IOSQE_IO_HARDLINK)) {
-        // io_fail_links: the rest of the chain fails with -ECANCELED (or its own init error).
+        // io_fail_links: the rest of the chain fails with -ECANCELED (or its own init error),
+        // posted as task work (after completions already running inline).
         while (next) {
           const n: Request | null = next.link;
           next.link = null;
           next.skipCqe = skipLinkCqes;
           next.flags &= ~IOSQE_CQE_SKIP_SUCCESS;
-          this.completeReq(next, next.failed ? next.res : -ECANCELED, 0);
+          if (!next.failed) next.res = -ECANCELED;
+          next.failed = true;
+          next.failPending = true;
+          this.#tw.push(next);
           next = n;
         }
       } else {
@@ -658,6 +663,7 @@ export class ModelRing implements KernelRing {
       while (this.#twHead < this.#tw.length) {
         const w = this.#tw[this.#twHead++]!;
         if (typeof w === "function") w();
+        else if (w.failPending) this.completeReq(w, w.res, 0);
         else if (this.#closed) this.completeReq(w, -ECANCELED, 0);
         else this.issueReq(w);
       }
@@ -779,129 +785,39 @@ export class ModelRing implements KernelRing {
    */
   register(opcode: number, arg: RegisterArg): number {
     if (this.#closed) return -EBADF;
+    const sparse = ((arg.flags ?? 0) & IORING_RSRC_REGISTER_SPARSE) !== 0;
+    if ((arg.flags ?? 0) & ~IORING_RSRC_REGISTER_SPARSE) return -EINVAL;
     switch (opcode) {
       case IORING_REGISTER_BUFFERS:
-        return this.#registerBuffers(arg.buffers, arg.buffers?.length ?? 0, 0);
+        return this.buffers.register(arg.buffers ?? []);
       case IORING_REGISTER_BUFFERS2:
-        return this.#registerBuffers(
-          arg.buffers,
-          arg.nr ?? arg.buffers?.length ?? 0,
-          arg.flags ?? 0,
-        );
+        if (sparse) {
+          if (arg.buffers && arg.buffers.length > 0) return -EINVAL;
+          return this.buffers.registerSparse(arg.nr ?? 0);
+        }
+        return this.buffers.register(arg.buffers ?? []);
       case IORING_UNREGISTER_BUFFERS:
-        if (!this.#fixedBufs) return -ENXIO;
-        this.#fixedBufs = null;
-        return 0;
+        return this.buffers.unregister();
       case IORING_REGISTER_BUFFERS_UPDATE:
-        return this.#updateBuffers(arg.offset ?? 0, arg.buffers ?? []);
+        return this.buffers.update(arg.offset ?? 0, arg.buffers ?? []);
       case IORING_REGISTER_FILES:
-        return this.#registerFiles(arg.fds, arg.fds?.length ?? 0, 0);
+        return this.files.register(arg.fds ?? []);
       case IORING_REGISTER_FILES2:
-        return this.#registerFiles(arg.fds, arg.nr ?? arg.fds?.length ?? 0, arg.flags ?? 0);
-      case IORING_UNREGISTER_FILES: {
-        const t = this.#fixedFiles;
-        if (!t) return -ENXIO;
-        for (const f of t) f?.put();
-        this.#fixedFiles = null;
-        return 0;
-      }
+        if (sparse) {
+          if (arg.fds && arg.fds.length > 0) return -EINVAL;
+          return this.files.registerSparse(arg.nr ?? 0);
+        }
+        return this.files.register(arg.fds ?? []);
+      case IORING_UNREGISTER_FILES:
+        return this.files.unregister();
       case IORING_REGISTER_FILES_UPDATE:
       case IORING_REGISTER_FILES_UPDATE2:
-        return this.#updateFiles(arg.offset ?? 0, arg.fds ?? []);
+        return this.files.update(arg.offset ?? 0, arg.fds ?? []);
       case IORING_REGISTER_PROBE:
         return this.#probe(arg.probe);
       default:
         return -EINVAL;
     }
-  }
-
-  #validateBuffer(b: Uint8Array | null): number {
-    if (b === null) return 0;
-    if (b.length === 0 || b.length > MAX_BUF_LEN) return -EFAULT;
-    return 0;
-  }
-
-  #registerBuffers(
-    bufs: readonly (Uint8Array | null)[] | undefined,
-    nr: number,
-    flags: number,
-  ): number {
-    if (this.#fixedBufs) return -EBUSY;
-    if (flags & ~IORING_RSRC_REGISTER_SPARSE) return -EINVAL;
-    const sparse = (flags & IORING_RSRC_REGISTER_SPARSE) !== 0;
-    if (nr === 0 || nr > MAX_REG_BUFFERS) return -EINVAL;
-    if (sparse && bufs && bufs.length > 0) return -EINVAL;
-    if (!sparse && (!bufs || bufs.length < nr)) return -EFAULT;
-    const t: (FixedBuffer | null)[] = new Array(nr).fill(null);
-    if (!sparse) {
-      for (let i = 0; i < nr; i++) {
-        const b = bufs![i] ?? null;
-        const e = this.#validateBuffer(b);
-        if (e < 0) return e;
-        t[i] = b ? { addr: this.kernel.addressOf(b), bytes: b } : null;
-      }
-    }
-    this.#fixedBufs = t;
-    return 0;
-  }
-
-  #updateBuffers(offset: number, bufs: readonly (Uint8Array | null)[]): number {
-    const t = this.#fixedBufs;
-    if (!t) return -ENXIO;
-    if (offset + bufs.length > t.length) return -EINVAL;
-    for (const b of bufs) {
-      const e = this.#validateBuffer(b);
-      if (e < 0) return e;
-    }
-    for (let i = 0; i < bufs.length; i++) {
-      const b = bufs[i]!;
-      t[offset + i] = b ? { addr: this.kernel.addressOf(b), bytes: b } : null;
-    }
-    return bufs.length;
-  }
-
-  #registerFiles(fds: readonly number[] | undefined, nr: number, flags: number): number {
-    if (this.#fixedFiles) return -EBUSY;
-    if (flags & ~IORING_RSRC_REGISTER_SPARSE) return -EINVAL;
-    const sparse = (flags & IORING_RSRC_REGISTER_SPARSE) !== 0;
-    if (nr === 0 || nr > MAX_REG_FILES) return -EINVAL;
-    if (!sparse && (!fds || fds.length < nr)) return -EFAULT;
-    const t: (ModelFile | null)[] = new Array(nr).fill(null);
-    if (!sparse) {
-      for (let i = 0; i < nr; i++) {
-        const fd = fds![i]!;
-        if (fd === -1) continue;
-        const f = fd === this.fd ? null : this.kernel.fileOf(fd);
-        if (!f) {
-          for (const g of t) g?.put();
-          return -EBADF;
-        }
-        f.get();
-        t[i] = f;
-      }
-    }
-    this.#fixedFiles = t;
-    return 0;
-  }
-
-  #updateFiles(offset: number, fds: readonly number[]): number {
-    const t = this.#fixedFiles;
-    if (!t) return -ENXIO;
-    if (offset + fds.length > t.length) return -EINVAL;
-    let done = 0;
-    for (let i = 0; i < fds.length; i++, done++) {
-      const fd = fds[i]!;
-      if (fd === IORING_REGISTER_FILES_SKIP) continue;
-      let f: ModelFile | null = null;
-      if (fd !== -1) {
-        f = fd === this.fd ? null : this.kernel.fileOf(fd);
-        if (!f) return done > 0 ? done : -EBADF;
-        f.get();
-      }
-      t[offset + i]?.put();
-      t[offset + i] = f;
-    }
-    return done;
   }
 
   #probe(view: DataView | undefined): number {
@@ -922,25 +838,19 @@ export class ModelRing implements KernelRing {
   }
 
   /**
-   * The registered buffer at `index`.
+   * Takes a reference on registered buffer `index` for `req` (dropped when the request is
+   * freed), as `io_import_reg_buf` at issue.
    *
+   * @param req The request.
    * @param index Slot.
-   * @returns The buffer, or `null` (empty slot, out of range, none registered).
+   * @returns The buffer, or -EFAULT (empty slot, out of range, none registered).
    */
-  fixedBuffer(index: number): FixedBuffer | null {
-    const t = this.#fixedBufs;
-    return t && index < t.length ? t[index] ?? null : null;
-  }
-
-  /**
-   * The registered file at `index`, without taking a reference.
-   *
-   * @param index Slot.
-   * @returns The file, or `null`.
-   */
-  fixedFile(index: number): ModelFile | null {
-    const t = this.#fixedFiles;
-    return t && index >= 0 && index < t.length ? t[index] ?? null : null;
+  fixedBuffer(req: Request, index: number): RegisteredBuffer | number {
+    if (req.bufNode) return req.bufNode;
+    const b = this.buffers.get(index);
+    if (typeof b === "number") return b;
+    req.bufNode = b;
+    return b;
   }
 
   /**
@@ -973,9 +883,8 @@ export class ModelRing implements KernelRing {
     for (const r of this.#defer.splice(0)) this.completeReq(r, -ECANCELED, 0);
     this.#runTaskWork();
     this.#overflow.length = 0;
-    if (this.#fixedFiles) { for (const f of this.#fixedFiles) f?.put(); }
-    this.#fixedFiles = null;
-    this.#fixedBufs = null;
+    this.files.close();
+    this.buffers.close();
     for (const w of this.#waiters.splice(0)) w.resolve(-EBADFD);
     this.kernel.ringClosed(this);
   }

@@ -18,6 +18,8 @@ export interface OpDef {
   readonly fusedSlave: boolean;
   /** RFC v4 `buf_dir`: 1 when the op writes into its buffer (READ, RECV), else 0. */
   readonly bufDir: 0 | 1;
+  /** The op uses `ioprio` (else a nonzero `ioprio` fails init with -EINVAL, as 6.x). */
+  readonly ioprio?: boolean;
   /** Only valid on an IORING_SETUP_SQE128 ring (-EINVAL otherwise). */
   readonly sqe128Only?: boolean;
   /**

@@ -9,6 +9,7 @@ import {
   EFAULT,
   EINVAL,
   ENOTSOCK,
+  EOPNOTSUPP,
   IORING_CQE_F_MORE,
   IORING_CQE_F_NOTIF,
   IORING_OP_RECV,
@@ -52,12 +53,11 @@ function importOne(req: Request, fixed: boolean): Uint8Array | number {
     return -EINVAL;
   }
   if (fixed) {
-    const fb = req.ring.fixedBuffer(req.bufIndex);
-    if (!fb) return -EFAULT;
-    const start = req.addr - fb.addr;
-    if (start < 0n || start + BigInt(req.len) > BigInt(fb.bytes.length)) return -EFAULT;
-    const s = Number(start);
-    return fb.bytes.subarray(s, s + req.len);
+    const fb = req.ring.fixedBuffer(req, req.bufIndex);
+    if (typeof fb === "number") return fb;
+    const v = req.ring.buffers.importFixed(fb, req.addr, req.len);
+    if (typeof v === "number") return v;
+    return v;
   }
   if (req.len === 0) return new Uint8Array(0);
   return req.ring.kernel.addressSpace.resolveParts(req.addrHi, req.addrLo, req.len);
@@ -74,9 +74,10 @@ function cancelSock(req: Request): void {
   req.complete(-125);
 }
 
-function issueSend(req: Request, fixed: boolean): number {
+function issueSend(req: Request, fixed: boolean, zc: boolean): number {
   const f = req.file!;
   if (f.kind !== "socket") return -ENOTSOCK;
+  if (zc && !f.socket!.zerocopy) return -EOPNOTSUPP;
   const buf = importOne(req, fixed);
   if (typeof buf === "number") return buf;
   if (req.opFlags & MSG_WAITALL) req.expect = buf.length;
@@ -87,6 +88,7 @@ function issueSend(req: Request, fixed: boolean): number {
 export const opSend: OpDef = {
   name: "SEND",
   needsFile: true,
+  ioprio: true,
   fusedSlave: true,
   bufDir: 0,
   prep(_req: Request, sqe: DataView, off: number): number {
@@ -94,13 +96,14 @@ export const opSend: OpDef = {
     if (ioprio(sqe, off) & ~SEND_FLAGS) return -EINVAL;
     return 0;
   },
-  issue: (req: Request): number => issueSend(req, false),
+  issue: (req: Request): number => issueSend(req, false, false),
 };
 
 /** IORING_OP_RECV. */
 export const opRecv: OpDef = {
   name: "RECV",
   needsFile: true,
+  ioprio: true,
   fusedSlave: true,
   bufDir: 1,
   prep(req: Request, sqe: DataView, off: number): number {
@@ -130,6 +133,7 @@ function zcNotify(req: Request): void {
 export const opSendZc: OpDef = {
   name: "SEND_ZC",
   needsFile: true,
+  ioprio: true,
   fusedSlave: true,
   bufDir: 0,
   prep(req: Request, sqe: DataView, off: number): number {
@@ -143,7 +147,7 @@ export const opSendZc: OpDef = {
     req.onComplete.push(zcNotify);
     return 0;
   },
-  issue: (req: Request): number => issueSend(req, ((req.data as number) & 4) !== 0),
+  issue: (req: Request): number => issueSend(req, ((req.data as number) & 4) !== 0, true),
 };
 
 /** The ops of this file by opcode. */

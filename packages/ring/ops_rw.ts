@@ -51,6 +51,9 @@ function checkIoprio(ioprio: number): number {
 function prepRw(_req: Request, sqe: DataView, off: number): number {
   const e = checkIoprio(sqe.getUint16(off + 2, true));
   if (e < 0) return e;
+  // 6.13+: __pad2[0] is attr_type_mask; PI attributes are read from addr3 (unsupported here).
+  const mask = sqe.getBigUint64(off + 56, true);
+  if (mask !== 0n) return mask & ~1n ? -EINVAL : -EFAULT;
   return 0;
 }
 
@@ -71,12 +74,11 @@ function importBufs(req: Request, kind: number): number {
   }
   const as = req.ring.kernel.addressSpace;
   if (kind === KIND_FIXED) {
-    const fb = req.ring.fixedBuffer(req.bufIndex);
-    if (!fb) return -EFAULT;
-    const start = req.addr - fb.addr;
-    if (start < 0n || start + BigInt(req.len) > BigInt(fb.bytes.length)) return -EFAULT;
-    const s = Number(start);
-    bufs.push(fb.bytes.subarray(s, s + req.len));
+    const fb = req.ring.fixedBuffer(req, req.bufIndex);
+    if (typeof fb === "number") return fb;
+    const v = req.ring.buffers.importFixed(fb, req.addr, req.len);
+    if (typeof v === "number") return v;
+    bufs.push(v);
     return req.len;
   }
   if (kind === KIND_VEC) {
@@ -188,6 +190,7 @@ function def(name: string, write: boolean, kind: number): OpDef {
   return {
     name,
     needsFile: true,
+    ioprio: true,
     fusedSlave: kind === KIND_PLAIN,
     bufDir: write ? 0 : 1,
     prep: prepRw,

@@ -79,10 +79,13 @@ function fire(req: Request, gen: number): void {
   d.timer = null;
   if (req.opcode === IORING_OP_LINK_TIMEOUT) {
     const prev = d.prev;
-    if (prev && prev.linkTimeout === req && !prev.done) {
-      prev.linkTimeout = null;
-      req.ring.cancelReq(prev);
-    }
+    const ring = req.ring;
+    const armed = prev !== null && prev.linkTimeout === req && !prev.done;
+    const pgen = prev ? prev.gen : 0;
+    if (armed) prev.linkTimeout = null;
+    req.complete(-ETIME);
+    if (armed && prev.gen === pgen) ring.cancelReq(prev);
+    return;
   } else {
     const w = countWaiters.get(req.ring);
     if (w) {
@@ -115,7 +118,10 @@ function checkCounts(ring: ModelRing): void {
       w.splice(i, 1);
       if (d.timer !== null) clearTimeout(d.timer);
       d.timer = null;
-      r.complete(0);
+      const gen = r.gen;
+      ring.queueTaskWork(() => {
+        if (r.gen === gen) r.complete(0);
+      });
     } else i++;
   }
 }

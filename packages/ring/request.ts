@@ -7,6 +7,7 @@
  * @module
  */
 
+import type { RegisteredBuffer } from "@ublk-ts/rsrc";
 import type { LentBuffer } from "./lent_buffer.ts";
 import type { ModelFile } from "./model_file.ts";
 import type { ModelRing } from "./model_ring.ts";
@@ -55,6 +56,8 @@ export class Request {
   cmdOff = 0;
   /** A buffer lent by a driver (fused slave): data ops use it instead of resolving `addr`. */
   kbuf: LentBuffer | null = null;
+  /** The registered buffer this request holds a reference on (READ_FIXED, …). */
+  bufNode: RegisteredBuffer | null = null;
   /** True for a fused slave (never on the link list; completes before its master). */
   isSlave = false;
   /** The master of a fused slave. */
@@ -91,6 +94,8 @@ export class Request {
   expect = -1;
   /** Suppress the CQE even on failure (cancelled links after a skipped CQE). */
   skipCqe = false;
+  /** Queued to complete with `res` (a cancelled link member), not to issue. */
+  failPending = false;
   /** For a LINK_TIMEOUT: the request it guards. */
   guarded: Request | null = null;
   /** An armed LINK_TIMEOUT guarding this request. */
@@ -171,6 +176,8 @@ export class Request {
     this.cmdOp = 0;
     this.cmdOff = 0;
     this.kbuf = null;
+    if (this.bufNode) this.bufNode.put();
+    this.bufNode = null;
     this.isSlave = false;
     this.master = null;
     this.slave = null;
@@ -191,6 +198,7 @@ export class Request {
     this.skipCqe = false;
     this.linkTimeout = null;
     this.guarded = null;
+    this.failPending = false;
     this.gen++;
   }
 }

@@ -21,6 +21,8 @@ interface Reader {
 export class MemSocket implements ModelSocket {
   /** The other end. */
   peer: MemSocket | null = null;
+  /** AF_UNIX: no SEND_ZC. */
+  readonly zerocopy: boolean = false;
   #chunks: Uint8Array[] = [];
   #chunkOff = 0;
   #readers: Reader[] = [];
@@ -139,6 +141,8 @@ export function memSocketPair(): [MemSocket, MemSocket] {
 export class ConnSocket implements ModelSocket {
   /** The connection. */
   readonly conn: Deno.Conn;
+  /** True for TCP (SEND_ZC works), false for Unix sockets. */
+  readonly zerocopy: boolean;
   #closed = false;
   #pending: Set<(n: number) => void> = new Set();
 
@@ -147,6 +151,7 @@ export class ConnSocket implements ModelSocket {
    */
   constructor(conn: Deno.Conn) {
     this.conn = conn;
+    this.zerocopy = conn.localAddr.transport === "tcp";
   }
 
   #track(p: Promise<number>): Promise<number> {
