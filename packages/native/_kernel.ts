@@ -10,4 +10,4 @@ export type {
   RegisterArg,
   SetupOptions,
   SqRingOffsets,
-} from "../ring/kernel.ts";
+} from "@ublk-ts/ring";
