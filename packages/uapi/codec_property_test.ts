@@ -596,3 +596,43 @@ Deno.test("`_IOC()` round-trips through `_IOC_DIR/TYPE/NR/SIZE`", () => {
   assert.throws(() => uapi._IOC(4, 0, 0, 0), RangeError);
   assert.throws(() => uapi._IOWR(0x75, 0x20, 1 << 14), RangeError);
 });
+
+// ---- number accessors of u64 hot fields agree with the bigint ones ----
+
+Deno.test("`*Number()` u64 accessors agree with the bigint accessors below 2^53", () => {
+  type Get = (v: DataView, o: number) => bigint;
+  type GetN = (v: DataView, o: number) => number;
+  type SetN = (v: DataView, o: number, x: number) => void;
+  const pairs: [string, Get, GetN, SetN][] = [
+    ["sqe.off", uapi.IoUringSqe.off, uapi.IoUringSqe.offNumber, uapi.IoUringSqe.setOffNumber],
+    ["sqe.addr", uapi.IoUringSqe.addr, uapi.IoUringSqe.addrNumber, uapi.IoUringSqe.setAddrNumber],
+    [
+      "io_cmd.addr",
+      uapi.UblksrvIoCmd.addr,
+      uapi.UblksrvIoCmd.addrNumber,
+      uapi.UblksrvIoCmd.setAddrNumber,
+    ],
+    [
+      "io_desc.start_sector",
+      uapi.UblksrvIoDesc.startSector,
+      uapi.UblksrvIoDesc.startSectorNumber,
+      uapi.UblksrvIoDesc.setStartSectorNumber,
+    ],
+    [
+      "io_desc.addr",
+      uapi.UblksrvIoDesc.addr,
+      uapi.UblksrvIoDesc.addrNumber,
+      uapi.UblksrvIoDesc.setAddrNumber,
+    ],
+  ];
+  fc.assert(
+    fc.property(fc.maxSafeNat(), fc.integer({ min: 0, max: 64 }), (x, at) => {
+      for (const [name, get, getN, setN] of pairs) {
+        const view = new DataView(new ArrayBuffer(256));
+        setN(view, at, x);
+        assert.equal(get(view, at), BigInt(x), name);
+        assert.equal(getN(view, at), x, name);
+      }
+    }),
+  );
+});

@@ -20,6 +20,8 @@
  * @module
  */
 
+import { getU64Number, setU64Number } from "./_u64.ts";
+
 /** The decoded fields of one `io_uring_sqe` (unions under their first name). */
 export interface IoUringSqeValue {
   /** `opcode` (u8 @0). */
@@ -422,5 +424,43 @@ export class IoUringSqe {
    */
   static setBufIndex(view: DataView, o: number, v: number): void {
     view.setUint16(o + 40, v, true);
+  }
+
+  /**
+   * `off` as a number, without a bigint (exact below 2^53).
+   * @param view The memory.
+   * @param o Byte offset of the SQE.
+   * @returns The value.
+   */
+  static offNumber(view: DataView, o: number): number {
+    return getU64Number(view, o + 8);
+  }
+  /**
+   * Sets `off` from a number, without a bigint.
+   * @param view The memory.
+   * @param o Byte offset of the SQE.
+   * @param v A non-negative integer below 2^53.
+   */
+  static setOffNumber(view: DataView, o: number, v: number): void {
+    setU64Number(view, o + 8, v);
+  }
+
+  /**
+   * `addr` as a number, without a bigint (exact below 2^53).
+   * @param view The memory.
+   * @param o Byte offset of the SQE.
+   * @returns The value.
+   */
+  static addrNumber(view: DataView, o: number): number {
+    return getU64Number(view, o + 16);
+  }
+  /**
+   * Sets `addr` from a number, without a bigint.
+   * @param view The memory.
+   * @param o Byte offset of the SQE.
+   * @param v A non-negative integer below 2^53.
+   */
+  static setAddrNumber(view: DataView, o: number, v: number): void {
+    setU64Number(view, o + 16, v);
   }
 }

@@ -17,6 +17,8 @@
  * @module
  */
 
+import { getU64Number, setU64Number } from "./_u64.ts";
+
 /** The decoded fields of one `ublksrv_io_cmd`. */
 export interface UblksrvIoCmdValue {
   /** `q_id` (u16 @0). */
@@ -196,5 +198,24 @@ export class UblksrvIoCmd {
    */
   static setAddr(view: DataView, o: number, v: bigint): void {
     view.setBigUint64(o + 8, v, true);
+  }
+
+  /**
+   * `addr` as a number, without a bigint (exact below 2^53).
+   * @param view The memory.
+   * @param o Byte offset of the struct.
+   * @returns The value.
+   */
+  static addrNumber(view: DataView, o: number): number {
+    return getU64Number(view, o + 8);
+  }
+  /**
+   * Sets `addr` from a number, without a bigint.
+   * @param view The memory.
+   * @param o Byte offset of the struct.
+   * @param v A non-negative integer below 2^53.
+   */
+  static setAddrNumber(view: DataView, o: number, v: number): void {
+    setU64Number(view, o + 8, v);
   }
 }

@@ -17,6 +17,8 @@
  * @module
  */
 
+import { getU64Number, setU64Number } from "./_u64.ts";
+
 /** The decoded fields of one `ublksrv_io_desc`. */
 export interface UblksrvIoDescValue {
   /** `op_flags` (u32 @0): op in bits 0-7, `UBLK_IO_F_*` flags (unshifted) in bits 8-31. */
@@ -165,15 +167,6 @@ export class UblksrvIoDesc {
     return view.getBigUint64(o + 8, true);
   }
   /**
-   * `start_sector` as a number, for offsets below 2^53 (no bigint allocation).
-   * @param view The memory.
-   * @param o Byte offset of the descriptor.
-   * @returns The first sector.
-   */
-  static startSectorNumber(view: DataView, o: number): number {
-    return view.getUint32(o + 8, true) + view.getUint32(o + 12, true) * 0x1_0000_0000;
-  }
-  /**
    * `addr`.
    * @param view The memory.
    * @param o Byte offset of the descriptor.
@@ -217,5 +210,43 @@ export class UblksrvIoDesc {
    */
   static setAddr(view: DataView, o: number, v: bigint): void {
     view.setBigUint64(o + 16, v, true);
+  }
+
+  /**
+   * `start_sector` as a number, without a bigint (exact below 2^53).
+   * @param view The memory.
+   * @param o Byte offset of the descriptor.
+   * @returns The value.
+   */
+  static startSectorNumber(view: DataView, o: number): number {
+    return getU64Number(view, o + 8);
+  }
+  /**
+   * Sets `start_sector` from a number, without a bigint.
+   * @param view The memory.
+   * @param o Byte offset of the descriptor.
+   * @param v A non-negative integer below 2^53.
+   */
+  static setStartSectorNumber(view: DataView, o: number, v: number): void {
+    setU64Number(view, o + 8, v);
+  }
+
+  /**
+   * `addr` as a number, without a bigint (exact below 2^53).
+   * @param view The memory.
+   * @param o Byte offset of the descriptor.
+   * @returns The value.
+   */
+  static addrNumber(view: DataView, o: number): number {
+    return getU64Number(view, o + 16);
+  }
+  /**
+   * Sets `addr` from a number, without a bigint.
+   * @param view The memory.
+   * @param o Byte offset of the descriptor.
+   * @param v A non-negative integer below 2^53.
+   */
+  static setAddrNumber(view: DataView, o: number, v: number): void {
+    setU64Number(view, o + 16, v);
   }
 }
