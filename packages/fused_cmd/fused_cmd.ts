@@ -18,8 +18,9 @@
  *    buffer (`req.kbuf`, -EFAULT outside); its I/O goes straight into or out of the lent
  *    segments. Its CQE is posted as usual (CQE_SKIP_SUCCESS applies).
  * 4. **Completion**: the lease is returned, then the master completes (after the slave's CQE)
- *    with `slave_res`: the slave's result when the slave asked for CQE_SKIP_SUCCESS or failed,
- *    else 0.
+ *    with `slave_res`: the slave's result when the slave skipped its CQE (CQE_SKIP_SUCCESS and
+ *    success; a short read or write counts as a failure and posts its CQE, as `req_set_fail`
+ *    clears REQ_F_CQE_SKIP) or when it failed (res < 0), else 0.
  *
  * @module
  */
@@ -52,8 +53,8 @@ const LINK_FLAGS = IOSQE_IO_LINK | IOSQE_IO_HARDLINK;
  * with `master.cmdDone(slaveRes)`.
  *
  * @param master The master request.
- * @param slaveRes The v3 `slave_res`: the slave's result if it set CQE_SKIP_SUCCESS or failed,
- *   else 0.
+ * @param slaveRes The v3 `slave_res`: the slave's result if it skipped its CQE or failed
+ *   (res < 0), else 0.
  */
 export type FusedSlaveDone = (master: Request, slaveRes: number) => void;
 
@@ -201,7 +202,10 @@ function slaveDoneHook(slave: Request): void {
   }
   const st = master.data as FusedState;
   const res = slave.res;
-  st.slaveRes = (slave.flags & IOSQE_CQE_SKIP_SUCCESS) !== 0 || res < 0 ? res : 0;
+  // v3: the slave's result when it skipped its CQE (REQ_F_CQE_SKIP, which a failure, a short
+  // read or write included, clears) or when it failed; else 0.
+  const skipped = (slave.flags & IOSQE_CQE_SKIP_SUCCESS) !== 0 && !slave.failed;
+  st.slaveRes = skipped || res < 0 ? res : 0;
   st.phase = PHASE_SLAVE_DONE;
   st.slave = null;
   master.slave = null;

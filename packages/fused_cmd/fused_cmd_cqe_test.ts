@@ -129,3 +129,25 @@ Deno.test("several fused pairs in one submission each post slave then master", (
     f.close();
   }
 });
+
+Deno.test("a short slave READ with CQE_SKIP_SUCCESS posts its CQE and the master gets 0", () => {
+  // A short transfer sets REQ_F_FAIL, which clears REQ_F_CQE_SKIP: the slave did not skip its
+  // CQE, so the v3 slave_res is 0.
+  const f = fixture({ fileBytes: new Uint8Array(100).fill(1) });
+  try {
+    const { buf } = segBuffer([4096]);
+    f.dev.add(1, buf, "dest");
+    f.ring.fused(
+      lendMaster(f.devFd, 1, M),
+      rwSlave(false, f.fileFd, 0, 4096, 60n, S, IOSQE_CQE_SKIP_SUCCESS),
+    );
+    f.ring.submit();
+    assert.deepEqual(f.ring.reap(), [
+      { userData: S, res: 40, flags: 0 },
+      { userData: M, res: 0, flags: 0 },
+    ]);
+    assert.deepEqual(f.dev.slaveResults, [0]);
+  } finally {
+    f.close();
+  }
+});
