@@ -339,6 +339,7 @@ export async function runWorkload(
   let lastReportOps = 0;
   let lastReportAt = start;
   let nextYield = start + 50;
+  let gate: Promise<void> | null = null;
 
   const report = (now: number): void => {
     if (!options.onProgress) return;
@@ -412,10 +413,17 @@ export async function runWorkload(
         report(t1);
       }
       if (t1 >= nextYield) {
-        // Let timers, signals and sockets run now and then.
+        // Let timers, signals and sockets run now and then: every worker parks on one timer,
+        // so the microtask queue drains and the event loop gets a turn.
         nextYield = t1 + 50;
-        await new Promise<void>((r) => setTimeout(r, 0));
+        gate = new Promise<void>((r) =>
+          setTimeout(() => {
+            gate = null;
+            r();
+          }, 0)
+        );
       }
+      if (gate !== null) await gate;
     }
   };
 
