@@ -383,7 +383,9 @@ export class UblkCtrl {
     const view = new DataView(buf.buffer);
     view.setUint32(0, UblkParams.SIZE, true);
     await this.#must("GET_PARAMS", this.command(this.#op(UBLK_U_CMD_GET_PARAMS), { buf }));
-    return UblkParams.decode(view, 0);
+    // The driver copies its stored struct, whose `len` is what SET_PARAMS gave; DEVT lies
+    // beyond a short one, so decode the whole buffer.
+    return UblkParams.decode(view, 0, UblkParams.SIZE);
   }
 
   /**
