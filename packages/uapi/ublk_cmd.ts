@@ -4,8 +4,10 @@
  * results, limits, the user-copy position layout, param types and attributes, plus the
  * RFC's never-merged `UBLK_IO_FUSED_SUBMIT_IO`.
  *
- * Names present in the installed 6.1 header are checked against it by `header_test.ts`;
- * newer ones against the current uapi values recorded in SPEC.md (`ublk_cmd_test.ts`).
+ * Names present in the installed 6.1 header (Debian `linux-libc-dev` 6.1.187-1) are checked
+ * against it by `header_test.ts`; newer ones follow torvalds/linux
+ * `include/uapi/linux/ublk_cmd.h` at commit 08677040a911 and are checked against the values
+ * recorded in SPEC.md (`ublk_cmd_test.ts`).
  *
  * Types: u64 flag values (`UBLK_F_*`, the field `ublksrv_ctrl_dev_info.flags` is u64) and every
  * `ULL` mask are `bigint`; everything else is `number`. The ioctl-encoded opcodes are computed
