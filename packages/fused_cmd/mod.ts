@@ -23,4 +23,5 @@
 export * from "./direction.ts";
 export * from "./fused_sqe.ts";
 export * from "./fused_cmd.ts";
+export * from "./prep_fused_cmd.ts";
 export * from "./test_device.ts";
