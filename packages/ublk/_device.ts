@@ -462,6 +462,7 @@ export class UblkDev implements DeviceFileLike {
     const noAddr = addrLo === 0 && addrHi === 0;
     switch (nr) {
       case UBLK_IO_FETCH_REQ: {
+        if (q.dead) return UBLK_IO_RES_ABORT;
         if (q.ready) return -EBUSY;
         if ((io.flags & F_OWNED) !== 0) return -EINVAL;
         if (noAddr && !this.needGetData && !this.zeroCopy) return -EINVAL;
@@ -483,6 +484,11 @@ export class UblkDev implements DeviceFileLike {
         const rq = q.rqs[tag]!;
         if (noAddr && !this.zeroCopy && (!this.needGetData || rq.op === UBLK_IO_OP_READ)) {
           return -EINVAL;
+        }
+        if (q.dead) {
+          // The queue was aborted (stop, server death): nothing to commit to, do not re-arm.
+          io.flags = (io.flags & ~F_OWNED) | F_CANCELED;
+          return UBLK_IO_RES_ABORT;
         }
         this.#arm(io, req, addrLo, addrHi);
         io.flags &= ~F_OWNED;
@@ -871,6 +877,12 @@ export class UblkDev implements DeviceFileLike {
 
   /** `ublk_stop_dev` once nothing is in flight: DEAD, disk gone, commands aborted. */
   stopNow(): void {
+    for (const q of this.queues) {
+      if (!q.dead) {
+        q.dead = true;
+        this.#abortOwned(q);
+      }
+    }
     this.info.state = UBLK_S_DEV_DEAD;
     this.info.ublksrvPid = -1;
     this.used = false;

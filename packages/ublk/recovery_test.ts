@@ -1,0 +1,155 @@
+import assert from "node:assert/strict";
+import { ModelKernel } from "@ublk-ts/ring";
+import {
+  UBLK_S_DEV_DEAD,
+  UBLK_S_DEV_FAIL_IO,
+  UBLK_S_DEV_LIVE,
+  UBLK_S_DEV_QUIESCED,
+} from "@ublk-ts/uapi";
+import { createDevice } from "./device.ts";
+import { installUblk, UblkDriver } from "./driver.ts";
+import { RamDiskTarget } from "./test_targets.ts";
+
+const tick = (ms = 2): Promise<void> => new Promise((r) => setTimeout(r, ms));
+
+function kernel(): ModelKernel {
+  const k = new ModelKernel();
+  installUblk(k, { nrCpuIds: 4 });
+  return k;
+}
+
+function fill(n: number, v: number): Uint8Array {
+  return new Uint8Array(n).fill(v);
+}
+
+Deno.test("killing the server mid-I/O fails in-flight requests with -EIO; nothing hangs", async () => {
+  const k = kernel();
+  const target = new RamDiskTarget(1 << 20, { delayMs: 30 });
+  const dev = await createDevice(k, target, { queues: 2, depth: 4 });
+  const ps: Promise<number>[] = [];
+  for (let i = 0; i < 16; i++) ps.push(dev.bdev.write(i * 4096, fill(4096, i + 1)));
+  await tick(5);
+  assert.ok(dev.bdev.inflight > 0);
+  dev.kill();
+  const rs = await Promise.all(ps);
+  assert.ok(rs.every((r) => r === -5), `results ${rs}`);
+  assert.equal(dev.bdev.inflight, 0);
+  assert.equal(dev.bdev.present, false);
+  assert.equal(await dev.bdev.read(0, new Uint8Array(512)), -19);
+  const info = await dev.ctrl.getInfo();
+  assert.equal(info.state, UBLK_S_DEV_DEAD);
+  // the device can still be deleted
+  await dev.ctrl.del();
+  assert.equal(UblkDriver.of(k)!.deviceIds.length, 0);
+  dev.ctrl.close();
+  await tick(40); // let the dead server's timers run out
+});
+
+Deno.test("closing only the char device also counts as the server going away", async () => {
+  const k = kernel();
+  const target = new RamDiskTarget(1 << 20, { delayMs: 20 });
+  const dev = await createDevice(k, target, { depth: 2 });
+  const p = dev.bdev.read(0, new Uint8Array(4096));
+  await tick(2);
+  // Close the char device fd the server holds (rings stay up).
+  const drv = UblkDriver.of(k)!.device(dev.id)!;
+  drv.release();
+  assert.equal(await p, -5);
+  assert.equal((await dev.ctrl.getInfo()).state, UBLK_S_DEV_DEAD);
+  await dev.stop();
+  await tick(30);
+});
+
+Deno.test("user recovery: a new server finishes the held I/O", async () => {
+  const k = kernel();
+  const mem = new RamDiskTarget(1 << 20, { delayMs: 20 });
+  const dev = await createDevice(k, mem, { queues: 2, depth: 4, userRecovery: true });
+  assert.equal(await dev.bdev.write(0, fill(4096, 9)), 4096);
+  const inflight = dev.bdev.write(4096, fill(4096, 1));
+  await tick(5);
+  dev.kill();
+  assert.equal(await inflight, -5); // plain recovery: what the server owned fails
+  assert.equal((await dev.ctrl.getInfo()).state, UBLK_S_DEV_QUIESCED);
+  // New I/O is held while quiesced.
+  let done = false;
+  const held = dev.bdev.write(8192, fill(4096, 2)).then((r) => {
+    done = true;
+    return r;
+  });
+  const heldRead = new Uint8Array(4096);
+  const heldR = dev.bdev.read(0, heldRead);
+  await tick(30);
+  assert.equal(done, false);
+  // A new server on the same memory.
+  const next = new RamDiskTarget(0);
+  (next as { mem: Uint8Array }).mem = mem.mem;
+  await dev.recover(next);
+  assert.equal(await held, 4096);
+  assert.equal(await heldR, 4096);
+  assert.deepEqual(heldRead, fill(4096, 9));
+  assert.deepEqual(mem.mem.subarray(8192, 12288), fill(4096, 2));
+  const info = await dev.ctrl.getInfo();
+  assert.equal(info.state, UBLK_S_DEV_LIVE);
+  assert.equal(await dev.bdev.write(12288, fill(4096, 3)), 4096);
+  await dev.stop();
+});
+
+Deno.test("user recovery with REISSUE re-issues what the dead server owned", async () => {
+  const k = kernel();
+  const mem = new RamDiskTarget(1 << 20, { delayMs: 20 });
+  const dev = await createDevice(k, mem, { depth: 4, userRecoveryReissue: true });
+  const inflight = dev.bdev.write(4096, fill(4096, 5));
+  await tick(5);
+  dev.kill();
+  assert.equal((await dev.ctrl.getInfo()).state, UBLK_S_DEV_QUIESCED);
+  const next = new RamDiskTarget(0);
+  (next as { mem: Uint8Array }).mem = mem.mem;
+  await dev.recover(next);
+  assert.equal(await inflight, 4096);
+  assert.deepEqual(mem.mem.subarray(4096, 8192), fill(4096, 5));
+  await dev.stop();
+  await tick(30);
+});
+
+Deno.test("user recovery with FAIL_IO fails I/O until the new server is there", async () => {
+  const k = kernel();
+  const mem = new RamDiskTarget(1 << 20);
+  const dev = await createDevice(k, mem, { depth: 4, userRecoveryFailIo: true });
+  dev.kill();
+  assert.equal((await dev.ctrl.getInfo()).state, UBLK_S_DEV_FAIL_IO);
+  assert.equal(await dev.bdev.read(0, new Uint8Array(512)), -5);
+  await dev.recover();
+  assert.equal(await dev.bdev.read(0, new Uint8Array(512)), 512);
+  await dev.stop();
+});
+
+Deno.test("START_USER_RECOVERY is refused while the old char device is open or the device live", async () => {
+  const k = kernel();
+  const dev = await createDevice(k, new RamDiskTarget(1 << 20), { depth: 2, userRecovery: true });
+  await assert.rejects(
+    dev.ctrl.startUserRecovery(),
+    (e: Error & { errno?: number }) => e.errno === 16,
+  );
+  // Rings die but the fd stays open: the device is quiesced, recovery still refused.
+  for (const q of dev.queues) q.kill();
+  await tick(1);
+  assert.equal((await dev.ctrl.getInfo()).state, UBLK_S_DEV_QUIESCED);
+  await assert.rejects(
+    dev.ctrl.startUserRecovery(),
+    (e: Error & { errno?: number }) => e.errno === 16,
+  );
+  dev.kill();
+  await dev.recover();
+  assert.equal(await dev.bdev.write(0, fill(512, 1)), 512);
+  await dev.stop();
+});
+
+Deno.test("stop of a quiesced recovery device fails the held I/O", async () => {
+  const k = kernel();
+  const dev = await createDevice(k, new RamDiskTarget(1 << 20), { depth: 2, userRecovery: true });
+  dev.kill();
+  const held = dev.bdev.read(0, new Uint8Array(512));
+  await tick(2);
+  await dev.stop();
+  assert.equal(await held, -5);
+});
