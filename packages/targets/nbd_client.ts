@@ -145,6 +145,8 @@ export class NbdClient {
   #qHead = 0;
   #pumping = false;
   #pumpScheduled = false;
+  #pumpWanted = false;
+  #draining = false;
   #pumpDone: Promise<void> = Promise.resolve();
   #staging: Uint8Array;
   #sview: DataView;
@@ -206,6 +208,14 @@ export class NbdClient {
     const sb = options.sendBufferBytes ?? 256 * 1024;
     this.#staging = new Uint8Array(Math.max(sb, 4096));
     this.#sview = new DataView(this.#staging.buffer);
+    this.#reader.beforeRead = () => {
+      // About to wait for the socket: send what the last replies' callers submitted.
+      this.#draining = false;
+      if (this.#pumpWanted) {
+        this.#pumpWanted = false;
+        this.#schedulePump();
+      }
+    };
     this.#readLoop = this.#runReadLoop();
   }
 
@@ -359,7 +369,7 @@ export class NbdClient {
       op.partsSent = 0;
       op.segs = op.single;
       this.#queue.push(op);
-      this.#schedulePump();
+      this.#schedulePump(true);
       await Promise.resolve();
       await this.#pumpDone;
     }
@@ -523,7 +533,16 @@ export class NbdClient {
 
   // ---- sending ------------------------------------------------------------------------------
 
-  #schedulePump(): void {
+  /**
+   * Starts the sender in a microtask, so that requests made in one burst share a send. While
+   * the reader is still handling buffered replies (whose completions typically submit new
+   * requests), the start is deferred until the reader runs dry, unless `force`d.
+   */
+  #schedulePump(force = false): void {
+    if (this.#draining && !force) {
+      this.#pumpWanted = true;
+      return;
+    }
     if (this.#pumping || this.#pumpScheduled) return;
     this.#pumpScheduled = true;
     queueMicrotask(() => {
@@ -616,6 +635,7 @@ export class NbdClient {
     await Promise.resolve();
     try {
       for (;;) {
+        this.#draining = true;
         const ok = await this.#readOne();
         if (!ok) {
           this.#fail(-EIO);

@@ -81,6 +81,11 @@ export class NbdReader {
   #view: DataView;
   #start = 0;
   #end = 0;
+  /**
+   * Called right before each read from the stream (when the buffer cannot satisfy a call),
+   * that is whenever the reader may block; the client flushes its queued requests there.
+   */
+  beforeRead: (() => void) | null = null;
 
   /**
    * Builds a reader.
@@ -143,6 +148,7 @@ export class NbdReader {
     }
     if (this.#start + n > this.#buf.length) this.#compact();
     while (this.#end - this.#start < n) {
+      this.beforeRead?.();
       const got = await this.#stream.read(this.#buf.subarray(this.#end));
       if (got === null || got === 0) return false;
       this.#end += got;
@@ -194,6 +200,7 @@ export class NbdReader {
     while (off < dst.length) {
       const left = dst.length - off;
       if (left >= this.#buf.length >>> 1) {
+        this.beforeRead?.();
         const got = await this.#stream.read(dst.subarray(off));
         if (got === null || got === 0) return false;
         off += got;
@@ -254,6 +261,7 @@ export class NbdReader {
   async #fillSome(): Promise<boolean> {
     if (this.#end === this.#start) this.#start = this.#end = 0;
     else if (this.#end === this.#buf.length) this.#compact();
+    this.beforeRead?.();
     const got = await this.#stream.read(this.#buf.subarray(this.#end));
     if (got === null || got === 0) return false;
     this.#end += got;
