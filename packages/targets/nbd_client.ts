@@ -18,7 +18,22 @@
  * @module
  */
 
-import { EBUSY, EINVAL, EIO, EOPNOTSUPP, EPERM, ESHUTDOWN } from "@ublk-ts/uapi";
+import {
+  EADDRNOTAVAIL,
+  EBUSY,
+  ECONNREFUSED,
+  ECONNRESET,
+  EINVAL,
+  EIO,
+  ENETUNREACH,
+  ENOENT,
+  EOPNOTSUPP,
+  EPERM,
+  ErrnoError,
+  ESHUTDOWN,
+  ETIMEDOUT,
+} from "@ublk-ts/uapi";
+import { NbdError } from "./nbd_error.ts";
 import { type NbdExportInfo, nbdHandshake, type NbdHandshakeOptions } from "./nbd_handshake.ts";
 import {
   NBD_CMD_DISC,
@@ -65,6 +80,8 @@ export interface NbdConnectOptions extends NbdHandshakeOptions, NbdClientOptions
   hostname?: string;
   /** TCP port, default 10809. */
   port?: number;
+  /** Give up the handshake after this many ms (0 = never), default 30000. */
+  handshakeTimeoutMs?: number;
 }
 
 /** Options of the {@linkcode NbdClient} constructor. */
@@ -167,22 +184,43 @@ export class NbdClient {
    * @returns The connected client.
    */
   static async connect(options: NbdConnectOptions): Promise<NbdClient> {
-    const conn = options.path !== undefined
-      ? await Deno.connect({ transport: "unix", path: options.path })
-      : await Deno.connect({
-        hostname: options.hostname ?? "127.0.0.1",
-        port: options.port ?? 10809,
-      });
+    let conn: Deno.Conn;
+    try {
+      conn = options.path !== undefined
+        ? await Deno.connect({ transport: "unix", path: options.path })
+        : await Deno.connect({
+          hostname: options.hostname ?? "127.0.0.1",
+          port: options.port ?? 10809,
+        });
+    } catch (e) {
+      throw connectError(e, options);
+    }
+    let timedOut = false;
+    const ms = options.handshakeTimeoutMs ?? 30_000;
+    const timer = ms > 0
+      ? setTimeout(() => {
+        timedOut = true;
+        try {
+          conn.close();
+        } catch { /* already closed */ }
+      }, ms)
+      : undefined;
     try {
       if ("setNoDelay" in conn) (conn as Deno.TcpConn).setNoDelay(true);
       const reader = new NbdReader(conn);
       const info = await nbdHandshake(conn, { ...options, reader });
+      clearTimeout(timer);
       return new NbdClient(conn, info, { ...options, reader });
     } catch (e) {
-      try {
-        conn.close();
-      } catch { /* already closed */ }
-      throw e;
+      clearTimeout(timer);
+      if (!timedOut) {
+        try {
+          conn.close();
+        } catch { /* already closed */ }
+      }
+      if (timedOut) throw new NbdError(`Handshake timed out after ${ms} ms`, { cause: e });
+      if (e instanceof NbdError || isPermissionError(e)) throw e;
+      throw new NbdError("Connection failed during the handshake", { cause: e });
     }
   }
 
@@ -705,4 +743,28 @@ function segLength(segs: readonly Uint8Array[]): number {
   let n = 0;
   for (const s of segs) n += s.length;
   return n;
+}
+
+function isPermissionError(e: unknown): boolean {
+  return e instanceof Deno.errors.PermissionDenied || e instanceof Deno.errors.NotCapable;
+}
+
+/** Maps a `Deno.connect` failure to an {@linkcode ErrnoError} (permission errors pass). */
+function connectError(e: unknown, options: NbdConnectOptions): unknown {
+  if (isPermissionError(e)) return e;
+  const table: Array<[unknown, number]> = [
+    [Deno.errors.ConnectionRefused, ECONNREFUSED],
+    [Deno.errors.NotFound, ENOENT],
+    [Deno.errors.ConnectionReset, ECONNRESET],
+    [Deno.errors.TimedOut, ETIMEDOUT],
+    [Deno.errors.AddrNotAvailable, EADDRNOTAVAIL],
+    [Deno.errors.NetworkUnreachable, ENETUNREACH],
+  ];
+  const where = options.path ?? `${options.hostname ?? "127.0.0.1"}:${options.port ?? 10809}`;
+  for (const [cls, errno] of table) {
+    if (typeof cls === "function" && e instanceof cls) {
+      return new ErrnoError(errno, { op: `connect ${where}`, cause: e });
+    }
+  }
+  return e;
 }

@@ -1,6 +1,7 @@
 import assert from "node:assert/strict";
 import { NbdClient } from "./nbd_client.ts";
 import { NbdError } from "./nbd_error.ts";
+import { ErrnoError } from "@ublk-ts/uapi";
 import {
   NBD_CMD_READ,
   NBD_CMD_WRITE,
@@ -281,4 +282,44 @@ Deno.test("`NbdClient.close()` fails requests in flight with -ESHUTDOWN", async 
   } finally {
     await srv.close();
   }
+});
+
+Deno.test("`NbdClient.connect()` times out a server that never speaks", async () => {
+  const srv = startFakeServer({ greeting: "silent" });
+  try {
+    const t0 = performance.now();
+    await assert.rejects(
+      NbdClient.connect({ port: srv.port, handshakeTimeoutMs: 100 }),
+      (e) => e instanceof NbdError && /Handshake timed out after 100 ms/.test(e.message),
+    );
+    assert.ok(performance.now() - t0 < 5000);
+  } finally {
+    await srv.close();
+  }
+});
+
+Deno.test("`NbdClient.connect()` reports a hang-up mid-greeting as an NbdError", async () => {
+  const srv = startFakeServer({ greeting: "hangup" });
+  try {
+    await assert.rejects(
+      NbdClient.connect({ port: srv.port }),
+      (e) => e instanceof NbdError && /closed the connection during the handshake/.test(e.message),
+    );
+  } finally {
+    await srv.close();
+  }
+});
+
+Deno.test("`NbdClient.connect()` maps connect failures to ErrnoError", async () => {
+  const l = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+  const port = (l.addr as Deno.NetAddr).port;
+  l.close();
+  await assert.rejects(
+    NbdClient.connect({ port }),
+    (e) => e instanceof ErrnoError && e.code === "ECONNREFUSED",
+  );
+  await assert.rejects(
+    NbdClient.connect({ path: "/nonexistent/nbd.sock" }),
+    (e) => e instanceof ErrnoError && e.code === "ENOENT" && /nbd\.sock/.test(e.message),
+  );
 });

@@ -49,7 +49,7 @@ export type Misbehaviour =
   | undefined; // serve normally
 
 export interface FakeServerOptions {
-  greeting?: "newstyle" | "oldstyle" | "garbage" | "not-fixed";
+  greeting?: "newstyle" | "oldstyle" | "garbage" | "not-fixed" | "silent" | "hangup";
   structured?: boolean;
   go?: boolean;
   exportName?: string;
@@ -126,7 +126,15 @@ async function serve(conn: Deno.Conn, o: FakeServerOptions, srv: FakeServer): Pr
     if (!(await r.ensure(n))) throw new Closed();
   };
   const greeting = o.greeting ?? "newstyle";
+  if (greeting === "silent") {
+    await conn.read(new Uint8Array(1)); // until the client gives up
+    return;
+  }
   ov.setBigUint64(0, 0x4e42444d41474943n);
+  if (greeting === "hangup") {
+    await send(8); // half a greeting, then close
+    return;
+  }
   if (greeting === "oldstyle") {
     ov.setBigUint64(8, 0x00420281861253n);
     ov.setBigUint64(16, BigInt(srv.mem.length));
