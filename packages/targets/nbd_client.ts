@@ -171,6 +171,8 @@ export class NbdClient {
   #dead = 0; // 0 alive, else the negative errno new calls get
   #readLoop: Promise<void>;
   #idle: (() => void) | null = null;
+  #idleWait: Promise<void> | null = null;
+  #discQueued = false;
   #reply: NbdReplyHeader = newReplyHeader();
   #closed = false;
 
@@ -392,11 +394,13 @@ export class NbdClient {
    * @returns When the connection is closed.
    */
   async disconnect(): Promise<void> {
-    if (this.#dead === 0 && this.#ops.size > 0) {
-      await new Promise<void>((resolve) => this.#idle = resolve);
+    if (this.#dead === 0) this.#dead = -ESHUTDOWN; // no new calls from here on
+    if (this.#ops.size > 0 && !this.#closed) {
+      this.#idleWait ??= new Promise<void>((resolve) => this.#idle = resolve);
+      await this.#idleWait;
     }
-    if (this.#dead === 0) {
-      this.#dead = -ESHUTDOWN;
+    if (!this.#closed && !this.#discQueued) {
+      this.#discQueued = true;
       const op = this.#takeOp(0);
       op.type = NBD_CMD_DISC;
       op.flags = 0;
@@ -534,11 +538,7 @@ export class NbdClient {
     op.resolve = () => {};
     this.#free.push(op);
     resolve(res);
-    if (this.#ops.size === 0 && this.#idle !== null) {
-      const idle = this.#idle;
-      this.#idle = null;
-      idle();
-    }
+    if (this.#ops.size === 0) this.#wakeIdle();
   }
 
   /** Fails everything in flight with `res` and closes the stream (once). */
@@ -550,17 +550,21 @@ export class NbdClient {
     }
     this.#queue.length = 0;
     this.#qHead = 0;
-    if (this.#idle !== null) {
-      const idle = this.#idle;
-      this.#idle = null;
-      idle();
-    }
+    this.#wakeIdle();
     if (!this.#closed) {
       this.#closed = true;
       try {
         this.#stream.close();
       } catch { /* already closed */ }
     }
+  }
+
+  #wakeIdle(): void {
+    if (this.#idle === null) return;
+    const idle = this.#idle;
+    this.#idle = null;
+    this.#idleWait = null;
+    idle();
   }
 
   #completePart(op: Op, k: number, res: number): void {

@@ -259,7 +259,10 @@ Deno.test("`NbdClient.disconnect()` waits for requests in flight then shuts down
   try {
     const c = await NbdClient.connect({ port: srv.port });
     const ps = [0, 1, 2, 3].map((i) => c.write(i * 512, pattern(512, i)));
-    await c.disconnect();
+    const d1 = c.disconnect();
+    const d2 = c.disconnect();
+    assert.equal(await c.read(0, new Uint8Array(512)), -108, "no new calls while disconnecting");
+    await Promise.all([d1, d2]);
     assert.deepEqual(await Promise.all(ps), [512, 512, 512, 512]);
     assert.equal(c.alive, false);
     assert.equal(await c.read(0, new Uint8Array(512)), -108);
