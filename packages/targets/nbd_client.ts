@@ -111,6 +111,7 @@ const NO_PAYLOAD_CHUNK = 1 << 30;
 const PART_DONE = 1;
 const PART_ERROR = 2;
 const EMPTY = new Uint8Array(0);
+const NOOP = (): void => {};
 
 /** One user call, pooled and reused. */
 class Op {
@@ -128,7 +129,7 @@ class Op {
   readonly single: Uint8Array[] = [EMPTY];
   partState: Uint8Array = new Uint8Array(4);
   covered: Float64Array = new Float64Array(4);
-  resolve: (res: number) => void = () => {};
+  resolve: (res: number) => void = NOOP;
 
   partLength(k: number): number {
     return Math.min(this.chunk, this.length - k * this.chunk);
@@ -468,7 +469,9 @@ export class NbdClient {
       throw new RangeError(`Cannot use tag ${tag}: it must be an integer in [0, 2^31)`);
     }
     if (this.#dead !== 0) return Promise.resolve(this.#dead);
-    if (!Number.isSafeInteger(offset) || offset < 0 || !Number.isSafeInteger(length)) {
+    if (
+      !Number.isSafeInteger(offset) || offset < 0 || !Number.isSafeInteger(length) || length < 0
+    ) {
       return Promise.resolve(-EINVAL);
     }
     if (type !== NBD_CMD_FLUSH) {
@@ -535,7 +538,7 @@ export class NbdClient {
     const resolve = op.resolve;
     op.single[0] = EMPTY;
     op.segs = op.single;
-    op.resolve = () => {};
+    op.resolve = NOOP;
     this.#free.push(op);
     resolve(res);
     if (this.#ops.size === 0) this.#wakeIdle();

@@ -244,6 +244,9 @@ Deno.test("`NbdClient` checks ranges and tags locally", async () => {
     assert.equal(await c.read(c.size - 512, new Uint8Array(1024)), -22);
     assert.equal(await c.read(100, new Uint8Array(512)), -22);
     assert.equal(await c.read(0, new Uint8Array(0)), 0);
+    assert.equal(await c.trim(0, -512), -22);
+    assert.equal(await c.writeZeroes(-512, 512), -22);
+    assert.equal(await c.read(0.5, new Uint8Array(512)), -22);
     assert.throws(() => c.read(0, new Uint8Array(512), -1), RangeError);
     assert.throws(() => c.read(0, new Uint8Array(512), 2 ** 31), RangeError);
     const a = c.read(0, new Uint8Array(512), 3);
