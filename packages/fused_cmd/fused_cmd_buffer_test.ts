@@ -254,3 +254,53 @@ Deno.test("ring exit with a fused pair waiting for its buffer completes and free
   f.close();
   assert.equal(liveFusedCommands(), 0);
 });
+
+Deno.test("ring exit with a slave in flight returns the lease and finishes both", async () => {
+  const f = fixture();
+  const { buf, released } = segBuffer([4096]);
+  f.dev.add(1, buf, "dest");
+  const [a] = f.kernel.socketpair();
+  f.ring.fused(lendMaster(f.devFd, 1, 1n), {
+    opcode: IORING_OP_RECV,
+    fd: a,
+    addr: 0,
+    len: 4096,
+    userData: 2n,
+  });
+  f.ring.submit();
+  assert.equal(buf.leases, 1);
+  assert.equal(liveFusedCommands(), 1);
+  f.close();
+  await new Promise((r) => setTimeout(r, 0));
+  assert.equal(buf.leases, 0);
+  assert.equal(released(), 1);
+  assert.equal(f.dev.slavesDone, 1);
+  assert.deepEqual(f.dev.slaveResults, [-125]);
+  assert.equal(liveFusedCommands(), 0);
+});
+
+Deno.test("ASYNC_CANCEL of a master cancels its slave first, then the master completes", async () => {
+  const f = fixture();
+  try {
+    const { buf } = segBuffer([4096]);
+    f.dev.add(1, buf, "dest");
+    const [a] = f.kernel.socketpair();
+    f.ring.fused(lendMaster(f.devFd, 1, 1n), {
+      opcode: IORING_OP_RECV,
+      fd: a,
+      addr: 0,
+      len: 4096,
+      userData: 2n,
+    });
+    f.ring.submit();
+    f.ring.plain(14, { addr: 1n, userData: 3n }); // ASYNC_CANCEL user_data 1
+    f.ring.submit();
+    const got = await f.ring.reapN(3);
+    assertPair(got, 1n, 2n, -125, -125);
+    assert.deepEqual(got.find((c) => c.userData === 3n), { userData: 3n, res: 0, flags: 0 });
+    assert.equal(buf.leases, 0);
+  } finally {
+    f.close();
+  }
+  assert.equal(liveFusedCommands(), 0);
+});
