@@ -2,9 +2,10 @@
 // slave CQE_SKIP_SUCCESS × master CQE_SKIP_SUCCESS × slave success/failure (v3 slave_res rule),
 // with the device lending during issue and lending later.
 import assert from "node:assert/strict";
-import { EFAULT, IOSQE_CQE_SKIP_SUCCESS } from "@ublk-ts/uapi";
+import { EFAULT, IORING_OP_RECV, IORING_OP_SEND, IOSQE_CQE_SKIP_SUCCESS } from "@ublk-ts/uapi";
+import { MappedBuffer } from "@ublk-ts/rsrc";
 import { liveFusedCommands } from "./fused_cmd.ts";
-import { type Cqe, fixture, lendMaster, rwSlave, segBuffer } from "./_test_util.ts";
+import { assertPair, type Cqe, fixture, lendMaster, rwSlave, segBuffer } from "./_test_util.ts";
 
 const M = 0xaaaan;
 const S = 0xbbbbn;
@@ -150,4 +151,32 @@ Deno.test("a short slave READ with CQE_SKIP_SUCCESS posts its CQE and the master
   } finally {
     f.close();
   }
+});
+
+Deno.test("a fused SEND slave sends a sub-range of the lent buffer without a copy", async () => {
+  const f = fixture();
+  try {
+    const bytes = new Uint8Array(4096).map((_, i) => (i * 5) & 0xff);
+    const buf = MappedBuffer.fromBytes(bytes);
+    f.dev.add(1, buf, "source");
+    const [a, b] = f.kernel.socketpair();
+    f.ring.fused(lendMaster(f.devFd, 1, M, IOSQE_CQE_SKIP_SUCCESS), {
+      opcode: IORING_OP_SEND,
+      fd: a,
+      addr: 1000,
+      len: 300,
+      userData: S,
+    });
+    const dst = new Uint8Array(300);
+    f.ring.plain(IORING_OP_RECV, { fd: b, addr: f.kernel.addressOf(dst), len: 300, userData: 3n });
+    f.ring.submit();
+    const got = await f.ring.reapN(2);
+    assertPair(got, M, S, 300, null);
+    assert.deepEqual(got.find((c) => c.userData === 3n)?.res, 300);
+    assert.deepEqual(dst, bytes.subarray(1000, 1300));
+    assert.equal(buf.leases, 0);
+  } finally {
+    f.close();
+  }
+  assert.equal(liveFusedCommands(), 0);
 });
