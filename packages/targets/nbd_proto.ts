@@ -545,8 +545,12 @@ export interface NbdRequestFields {
   type: number;
   /** Command flags (`NBD_CMD_FLAG_*`). */
   flags: number;
-  /** The cookie (handle) the reply will carry back, a u64. */
-  cookie: bigint;
+  /**
+   * The cookie (handle) the reply will carry back, a u64. {@linkcode decodeRequest} gives a
+   * bigint; {@linkcode encodeRequest} also takes a safe integer (such as
+   * `tag * 2 ** 32 + part`), which avoids a bigint per request on hot paths.
+   */
+  cookie: bigint | number;
   /** Byte offset in the export (a safe integer). */
   offset: number;
   /** Byte length (u32). */
@@ -565,9 +569,16 @@ export function encodeRequest(view: DataView, offset: number, value: NbdRequestF
   view.setUint32(offset, NBD_REQUEST_MAGIC);
   view.setUint16(offset + 4, value.flags);
   view.setUint16(offset + 6, value.type);
-  view.setBigUint64(offset + 8, value.cookie);
+  if (typeof value.cookie === "bigint") view.setBigUint64(offset + 8, value.cookie);
+  else setU64(view, offset + 8, value.cookie);
   setU64(view, offset + 16, value.offset);
   view.setUint32(offset + 24, value.length);
+}
+
+/** A decoded request header: the cookie as a bigint. */
+export interface NbdDecodedRequest extends NbdRequestFields {
+  /** The cookie (u64). */
+  cookie: bigint;
 }
 
 /**
@@ -577,7 +588,7 @@ export function encodeRequest(view: DataView, offset: number, value: NbdRequestF
  * @param offset Byte offset in `view`.
  * @returns The fields, or `null` when the magic is wrong.
  */
-export function decodeRequest(view: DataView, offset: number): NbdRequestFields | null {
+export function decodeRequest(view: DataView, offset: number): NbdDecodedRequest | null {
   if (view.getUint32(offset) !== NBD_REQUEST_MAGIC) return null;
   return {
     flags: view.getUint16(offset + 4),

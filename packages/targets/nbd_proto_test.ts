@@ -56,6 +56,14 @@ Deno.test("`encodeRequest()` writes the 28-byte big-endian request header", () =
   );
 });
 
+Deno.test("`encodeRequest()` takes a number cookie as tag and part halves", () => {
+  const v = new DataView(new ArrayBuffer(NBD_REQUEST_SIZE));
+  encodeRequest(v, 0, { type: 0, flags: 0, cookie: 7 * 2 ** 32 + 3, offset: 0, length: 512 });
+  assert.equal(v.getUint32(8), 7);
+  assert.equal(v.getUint32(12), 3);
+  assert.equal(decodeRequest(v, 0)?.cookie, (7n << 32n) | 3n);
+});
+
 Deno.test("`decodeRequest()` inverts `encodeRequest()` and rejects a bad magic", () => {
   fc.assert(fc.property(
     fc.integer({ min: 0, max: 0xffff }),

@@ -33,7 +33,7 @@ import {
   NBD_REPLY_TYPE_NONE,
   NBD_REPLY_TYPE_OFFSET_DATA,
   NBD_REPLY_TYPE_OFFSET_HOLE,
-  type NbdRequestFields,
+  type NbdDecodedRequest,
   setU64,
 } from "../nbd_proto.ts";
 import { NbdReader, writeAll } from "../nbd_stream.ts";
@@ -58,13 +58,13 @@ export interface FakeServerOptions {
   blockSize?: [min: number, preferred: number, max: number];
   /** Collect this many requests before replying (in reverse order); default 1. */
   batch?: number;
-  onRequest?: (req: NbdRequestFields) => Misbehaviour;
+  onRequest?: (req: NbdDecodedRequest) => Misbehaviour;
 }
 
 export interface FakeServer {
   port: number;
   mem: Uint8Array;
-  requests: NbdRequestFields[];
+  requests: NbdDecodedRequest[];
   /** Highest number of requests read but not yet answered. */
   maxQueued: number;
   close(): Promise<void>;
@@ -213,7 +213,7 @@ async function serve(conn: Deno.Conn, o: FakeServerOptions, srv: FakeServer): Pr
   }
   // Transmission.
   const batch = o.batch ?? 1;
-  const queue: Array<{ req: NbdRequestFields; data: Uint8Array | null }> = [];
+  const queue: Array<{ req: NbdDecodedRequest; data: Uint8Array | null }> = [];
   for (;;) {
     await need(28);
     const req = decodeRequest(v, r.start);
@@ -246,7 +246,7 @@ async function serve(conn: Deno.Conn, o: FakeServerOptions, srv: FakeServer): Pr
 
 async function answer(
   conn: Deno.Conn,
-  req: NbdRequestFields,
+  req: NbdDecodedRequest,
   data: Uint8Array | null,
   o: FakeServerOptions,
   srv: FakeServer,
