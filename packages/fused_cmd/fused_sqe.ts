@@ -122,7 +122,14 @@ export function writeFusedSqe(
   view.setUint16(s + 2, slave.ioprio ?? 0, true);
   view.setInt32(s + 4, slave.fd, true);
   view.setBigUint64(s + 8, slave.off ?? 0n, true);
-  view.setBigUint64(s + 16, BigInt(slave.addr), true);
+  const addr = slave.addr;
+  if (typeof addr === "bigint") {
+    view.setBigUint64(s + 16, addr, true);
+  } else {
+    // a number: two u32 halves, no bigint allocated on the hot path
+    view.setUint32(s + 16, addr >>> 0, true);
+    view.setUint32(s + 20, Math.floor(addr / 4294967296) >>> 0, true);
+  }
   view.setUint32(s + 24, slave.len >>> 0, true);
   view.setUint32(s + 28, (slave.opFlags ?? 0) >>> 0, true);
   view.setBigUint64(s + 32, slave.userData, true);

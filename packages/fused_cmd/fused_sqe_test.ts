@@ -193,3 +193,19 @@ Deno.test("`checkFusedSqe()` rejects SEND_ZC with IORING_RECVSEND_FIXED_BUF", ()
     FusedPrepCheck.SLAVE_FIXED_BUF,
   );
 });
+
+Deno.test("`writeFusedSqe()` writes a number addr above 4 GiB like the bigint", () => {
+  const a = slot();
+  const b = slot();
+  const slave = { opcode: IORING_OP_READ, fd: 1, len: 1, userData: 0n };
+  writeFusedSqe(a.bytes, a.view, 0, { fd: 1, cmdOp: 1, userData: 0n }, {
+    ...slave,
+    addr: 2 ** 40 + 5,
+  });
+  writeFusedSqe(b.bytes, b.view, 0, { fd: 1, cmdOp: 1, userData: 0n }, {
+    ...slave,
+    addr: (1n << 40n) + 5n,
+  });
+  assert.equal(IoUringSqe.addr(a.view, FUSED_SLAVE_OFFSET), (1n << 40n) + 5n);
+  assert.deepEqual(a.bytes, b.bytes);
+});
