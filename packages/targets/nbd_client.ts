@@ -15,6 +15,15 @@
  * later calls resolve to `-EIO` at once. After {@linkcode NbdClient.disconnect} or
  * {@linkcode NbdClient.close}, calls resolve to `-ESHUTDOWN`.
  *
+ * Memory: calls are pooled per tag and headers are encoded straight into one preallocated
+ * send buffer, where requests submitted in one burst (and WRITE payloads that fit) are
+ * coalesced into a single send; larger payloads are written from the caller's memory. READ
+ * payloads are received straight into the caller's buffer or segment list
+ * ({@linkcode NbdClient.readv}). A zero-copy target that moves payloads itself (io_uring
+ * SEND/RECV into ublk request pages) uses the same pieces without this class:
+ * {@linkcode nbdHandshake}, {@linkcode encodeRequest} (number cookies, no bigint) and
+ * {@linkcode readReplyHeader}, which leaves the payload in the stream (see `nbd_reply.ts`).
+ *
  * @module
  */
 

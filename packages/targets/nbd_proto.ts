@@ -246,9 +246,9 @@ export const NBD_REPLY_TYPE_BLOCK_STATUS_EXT = 6;
 /** Bit 15 of a chunk type: the chunk is an error. */
 export const NBD_REPLY_TYPE_ERROR_BIT = 1 << 15;
 /** `NBD_REPLY_TYPE_ERROR` (2^15 + 1): u32 error, u16 message length, message. */
-export const NBD_REPLY_TYPE_ERROR = (1 << 15) + 1;
+export const NBD_REPLY_TYPE_ERROR = 0x8001;
 /** `NBD_REPLY_TYPE_ERROR_OFFSET` (2^15 + 2): as ERROR, then u64 offset. */
-export const NBD_REPLY_TYPE_ERROR_OFFSET = (1 << 15) + 2;
+export const NBD_REPLY_TYPE_ERROR_OFFSET = 0x8002;
 
 // ---------------------------------------------------------------------------------------------
 // NBD error values
