@@ -213,3 +213,48 @@ Deno.test({
     });
   },
 });
+
+Deno.test({
+  name: "`NbdClient` honours block sizes advertised by nbdkit's blocksize-policy filter",
+  ignore,
+  async fn(): Promise<void> {
+    await withNbdkit(
+      [
+        "--filter=blocksize-policy",
+        "memory",
+        "16M",
+        "blocksize-minimum=4096",
+        "blocksize-preferred=65536",
+        "blocksize-maximum=256K",
+        "blocksize-error-policy=error",
+      ],
+      {},
+      async (peer) => {
+        const c = await connect(peer, true);
+        try {
+          assert.equal(c.info.minBlock, 4096);
+          assert.equal(c.info.preferredBlock, 65536);
+          assert.equal(c.info.maxPayload, 256 * 1024);
+          assert.equal(c.maxRequestBytes, 256 * 1024);
+          // Refused locally, never sent (the server would answer EINVAL and may drop us).
+          assert.equal(await c.read(512, new Uint8Array(4096)), -22);
+          assert.equal(await c.write(0, new Uint8Array(1024)), -22);
+          // 1 MiB requests are split into 256 KiB ones the server accepts.
+          const r = await runVerify(c, {
+            seed: 4096,
+            ops: 1500,
+            queueDepth: 64,
+            blockSize: 4096,
+            maxBytes: MiB,
+            splitBytes: 256 * 1024,
+            initial: "zero",
+          });
+          assertClean(r);
+          assert.equal(c.alive, true);
+        } finally {
+          await c.disconnect();
+        }
+      },
+    );
+  },
+});
