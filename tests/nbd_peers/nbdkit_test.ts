@@ -258,3 +258,26 @@ Deno.test({
     );
   },
 });
+
+Deno.test({
+  name: "`NbdClient` fails queued and half-sent writes with -EIO when nbdkit is SIGKILLed",
+  ignore,
+  async fn(): Promise<void> {
+    await withNbdkit(["--filter=delay", "memory", "128M", "delay-write=3"], {}, async (peer) => {
+      const c = await connect(peer, true);
+      const t0 = performance.now();
+      // 96 MiB of writes: far more than the socket buffers hold, so the sender is blocked.
+      const data = new Uint8Array(MiB).fill(1);
+      const writes = Array.from({ length: 96 }, (_, i) => c.write(i * MiB, data));
+      const flush = c.flush();
+      await new Promise((r) => setTimeout(r, 300));
+      assert.equal(c.inFlight, 97);
+      await peer.stop("SIGKILL");
+      const res = await Promise.all([...writes, flush]);
+      assert.deepEqual(res, new Array(97).fill(-5));
+      assert.ok(performance.now() - t0 < 2500, "failed before the 3 s server delay");
+      assert.equal(c.alive, false);
+      await c.close();
+    });
+  },
+});
