@@ -469,7 +469,8 @@ export class NativeRing implements KernelRing {
     const v = new DataView(iov.buffer);
     for (let i = 0; i < buffers.length; i++) {
       const b = buffers[i];
-      if (!b || b.byteLength === 0) continue;
+      // null is an empty slot {NULL, 0}; an empty view keeps its address, as in C.
+      if (!b) continue;
       v.setBigUint64(i * IOVEC.SIZE + IOVEC.BASE, addressOf(b), true);
       v.setBigUint64(i * IOVEC.SIZE + IOVEC.LEN, BigInt(b.byteLength), true);
     }

@@ -1,0 +1,38 @@
+/**
+ * The two kernels under test, each with a socketpair of its own fds.
+ *
+ * @module
+ */
+
+import { NativeKernel } from "@ublk-ts/native";
+import { ModelKernel } from "@ublk-ts/ring";
+import type { Harness } from "./_runner.ts";
+
+/** The real io_uring. */
+export function nativeHarness(): Harness {
+  const kernel = new NativeKernel();
+  return {
+    name: "native",
+    kernel,
+    quietMs: 2,
+    socketpair(): [number, number] {
+      const sv = new Int32Array(2);
+      const r = kernel.socketpair(sv);
+      if (r < 0) throw new Error(`socketpair failed: ${r}`);
+      return [sv[0]!, sv[1]!];
+    },
+  };
+}
+
+/** The model kernel (sync backend). */
+export function modelHarness(): Harness {
+  const kernel = new ModelKernel();
+  return {
+    name: "model",
+    kernel,
+    quietMs: 0,
+    socketpair(): [number, number] {
+      return kernel.socketpair();
+    },
+  };
+}

@@ -1,0 +1,329 @@
+/**
+ * Runs a {@linkcode Program} on one kernel through the `Kernel`/`KernelRing` contract only (a
+ * minimal user side writes raw SQEs with the uapi codecs), and records everything the kernel
+ * fixes: submit results, register results, every CQE, the files and the buffers afterwards.
+ *
+ * @module
+ */
+
+import {
+  IORING_REGISTER_BUFFERS,
+  IORING_REGISTER_FILES,
+  IOSQE_CQE_SKIP_SUCCESS,
+  IOSQE_IO_HARDLINK,
+  IOSQE_IO_LINK,
+  IoUringCqe,
+  IoUringSqe,
+} from "@ublk-ts/uapi";
+import type { Kernel, KernelRing } from "@ublk-ts/ring";
+import {
+  type AddrRef,
+  bufPattern,
+  type FdRef,
+  filePattern,
+  type Program,
+  type SqeSpec,
+} from "./_program.ts";
+
+/** One kernel under test, plus what the `Kernel` interface does not cover. */
+export interface Harness {
+  /** "native" or "model". */
+  readonly name: string;
+  /** The kernel. */
+  readonly kernel: Kernel;
+  /** A connected AF_UNIX stream socket pair of this kernel's fds. */
+  socketpair(): [number, number];
+  /** How long to wait for stragglers before calling the CQ quiet (ms). */
+  readonly quietMs: number;
+}
+
+/** A CQE as compared. */
+export interface Cqe {
+  /** `user_data`. */
+  ud: bigint;
+  /** `res`. */
+  res: number;
+  /** `flags`. */
+  flags: number;
+}
+
+/** What a program did on one kernel. */
+export interface Outcome {
+  /** `setup()` error (errno name), if it threw. */
+  setupError?: string;
+  /** Results of the register calls (buffers, then files). */
+  registers: number[];
+  /** `submit()` results, one per batch. */
+  submits: number[];
+  /** CQEs in arrival order. */
+  cqes: Cqe[];
+  /** File contents afterwards. */
+  files: Uint8Array[];
+  /** Buffer contents afterwards. */
+  bufs: Uint8Array[];
+  /** SQEs never consumed. */
+  sqLeft: number;
+  /** The run gave up waiting for CQEs. */
+  timedOut: boolean;
+}
+
+const O_RDWR = 2;
+const O_CREAT = 0o100;
+const O_TRUNC = 0o1000;
+
+function delay(ms: number): Promise<void> {
+  return new Promise((r) => setTimeout(r, ms));
+}
+
+let runCounter = 0;
+
+/**
+ * Memory of recent runs, kept referenced: a run may end (at its certain CQE count) while a
+ * request that could post nothing is still in flight in the kernel and writing into it.
+ */
+const graveyard: unknown[] = [];
+
+/** Options of {@linkcode runProgram}. */
+export interface RunOptions {
+  /** Overrides the harness' quiet period (ms). */
+  quietMs?: number;
+}
+
+/** Runs `program` on `h` in files under `dir`. */
+export async function runProgram(
+  h: Harness,
+  program: Program,
+  dir: string,
+  options: RunOptions = {},
+): Promise<Outcome> {
+  const quietMs = options.quietMs ?? h.quietMs;
+  const kernel = h.kernel;
+  const out: Outcome = {
+    registers: [],
+    submits: [],
+    cqes: [],
+    files: [],
+    bufs: [],
+    sqLeft: 0,
+    timedOut: false,
+  };
+  const run = runCounter++;
+  const paths: string[] = [];
+  const fds: number[] = [];
+  const sockFds: number[] = [];
+  const bufs = (program.bufs ?? []).map((size, b) => {
+    const u = new Uint8Array(size);
+    for (let i = 0; i < size; i++) u[i] = bufPattern(b, i);
+    return u;
+  });
+  const keep: Uint8Array[] = []; // iovec arrays and timespecs stay alive until the end
+  let ring: KernelRing | undefined;
+  try {
+    (program.files ?? []).forEach((size, f) => {
+      const path = `${dir}/${h.name}-${run}-f${f}`;
+      const data = new Uint8Array(size);
+      for (let i = 0; i < size; i++) data[i] = filePattern(f, i);
+      Deno.writeFileSync(path, data);
+      paths.push(path);
+      const fd = kernel.open(path, O_RDWR, 0o644);
+      if (fd < 0) throw new Error(`${h.name}: open ${path} failed ${fd}`);
+      fds.push(fd);
+    });
+    const pairs: [number, number][] = [];
+    for (let i = 0; i < (program.sockets ?? 0); i++) {
+      const p = h.socketpair();
+      pairs.push(p);
+      sockFds.push(...p);
+    }
+    try {
+      ring = kernel.setup(program.entries ?? 16, {
+        ...(program.setupFlags !== undefined ? { flags: program.setupFlags } : {}),
+        ...(program.cqEntries !== undefined ? { cqEntries: program.cqEntries } : {}),
+      });
+    } catch (e) {
+      out.setupError = (e as { code?: string }).code ?? String(e);
+      return out;
+    }
+    if (program.fixedBufs) {
+      out.registers.push(ring.register(IORING_REGISTER_BUFFERS, {
+        buffers: program.fixedBufs.map((b) => (b === null ? null : bufs[b]!)),
+      }));
+    }
+    if (program.fixedFiles) {
+      out.registers.push(ring.register(IORING_REGISTER_FILES, {
+        fds: program.fixedFiles.map((f) => (f < 0 ? -1 : fds[f]!)),
+      }));
+    }
+    const sq = new DataView(ring.sqRing);
+    const cq = new DataView(ring.cqRing);
+    const sqes = new DataView(ring.sqes);
+    const sqeBytes = new Uint8Array(ring.sqes);
+    const sqeSize = ring.sqes.byteLength / ring.sqEntries;
+    const cqeSize = ring.flags & (1 << 11) ? 32 : 16;
+    const so = ring.sqOff;
+    const co = ring.cqOff;
+    const r = ring;
+
+    const fdOf = (ref: FdRef | undefined): number => {
+      if (ref === undefined) return 0;
+      if (typeof ref === "number") return ref;
+      if ("file" in ref) return fds[ref.file]!;
+      return pairs[ref.sock]![ref.end];
+    };
+    const addrOf = (ref: AddrRef | undefined): bigint => {
+      if (ref === undefined) return 0n;
+      if (typeof ref === "bigint") return ref;
+      if ("buf" in ref) return kernel.addressOf(bufs[ref.buf]!) + BigInt(ref.at ?? 0);
+      if ("iov" in ref) {
+        const iov = new Uint8Array(Math.max(1, ref.iov.length) * 16);
+        const v = new DataView(iov.buffer);
+        ref.iov.forEach((e, i) => {
+          v.setBigUint64(i * 16, kernel.addressOf(bufs[e.buf]!) + BigInt(e.at ?? 0), true);
+          v.setBigUint64(i * 16 + 8, BigInt(e.len), true);
+        });
+        keep.push(iov);
+        return kernel.addressOf(iov);
+      }
+      const ts = new Uint8Array(16);
+      const v = new DataView(ts.buffer);
+      v.setBigInt64(0, BigInt(ref.ts[0]), true);
+      v.setBigInt64(8, BigInt(ref.ts[1]), true);
+      keep.push(ts);
+      return kernel.addressOf(ts);
+    };
+
+    let pending = 0;
+    let consumed = 0;
+    let maxCqes = 0;
+    let minCqes = 0;
+    const pushed: SqeSpec[] = [];
+    const push = (s: SqeSpec): void => {
+      const tail = sq.getUint32(so.tail, true);
+      const mask = sq.getUint32(so.ringMask, true);
+      const idx = tail & mask;
+      sq.setUint32(so.array + idx * 4, idx, true);
+      const o = idx * sqeSize;
+      sqeBytes.fill(0, o, o + sqeSize);
+      IoUringSqe.encode(sqes, o, {
+        opcode: s.op,
+        flags: s.flags ?? 0,
+        ioprio: s.ioprio ?? 0,
+        fd: fdOf(s.fd),
+        off: BigInt.asUintN(64, BigInt(s.off ?? 0)),
+        addr: addrOf(s.addr),
+        len: s.len ?? 0,
+        opFlags: s.opFlags ?? 0,
+        userData: BigInt(s.ud),
+        bufIndex: s.bufIndex ?? 0,
+        personality: s.personality ?? 0,
+        spliceFdIn: s.spliceFdIn ?? 0,
+        addr3: s.addr3 ?? 0n,
+        pad2: s.pad2 ?? 0n,
+      });
+      sq.setUint32(so.tail, (tail + 1) >>> 0, true);
+      pending++;
+      pushed.push(s);
+    };
+    const drain = (): number => {
+      let head = cq.getUint32(co.head, true);
+      const tail = cq.getUint32(co.tail, true);
+      const mask = cq.getUint32(co.ringMask, true);
+      let n = 0;
+      while (head !== tail) {
+        const o = co.cqes + (head & mask) * cqeSize;
+        out.cqes.push({
+          ud: IoUringCqe.userData(cq, o),
+          res: IoUringCqe.res(cq, o),
+          flags: IoUringCqe.flags(cq, o),
+        });
+        head = (head + 1) >>> 0;
+        n++;
+      }
+      cq.setUint32(co.head, head, true);
+      return n;
+    };
+    const getEvents = (): void => {
+      (r as unknown as { getEvents?: () => number }).getEvents?.();
+    };
+    const collect = async (final: boolean): Promise<void> => {
+      const deadline = Date.now() + 3000;
+      for (;;) {
+        getEvents();
+        drain();
+        getEvents();
+        drain();
+        if (out.cqes.length >= maxCqes) return;
+        if (!final) {
+          // Between batches: take what completes promptly, leave the rest in flight.
+          const before = out.cqes.length;
+          await delay(quietMs);
+          getEvents();
+          drain();
+          if (out.cqes.length === before) return;
+          continue;
+        }
+        if (out.cqes.length >= minCqes) {
+          // Between the certain and the possible count: wait until quiet.
+          const before = out.cqes.length;
+          await delay(quietMs);
+          getEvents();
+          drain();
+          if (out.cqes.length === before) return;
+          continue;
+        }
+        if (Date.now() > deadline) {
+          out.timedOut = true;
+          return;
+        }
+        await Promise.race([r.wait(1), delay(Math.max(1, Math.min(200, deadline - Date.now())))]);
+      }
+    };
+
+    for (const batch of program.batches) {
+      for (const s of batch.sqes) push(s);
+      const n = r.submit(pending);
+      out.submits.push(n);
+      if (n > 0) {
+        // A request after a CQE_SKIP_SUCCESS member of its chain may post nothing: when that
+        // member fails, the kernel skips the -ECANCELED CQEs of the rest (REQ_F_SKIP_LINK_CQES).
+        let chainSkip = false;
+        for (let i = consumed; i < consumed + n; i++) {
+          const s = pushed[i]!;
+          const f = s.flags ?? 0;
+          maxCqes += s.op === 47 ? 2 : 1; // SEND_ZC may add a notification
+          if (!(f & IOSQE_CQE_SKIP_SUCCESS) && !chainSkip) minCqes++;
+          if (f & IOSQE_CQE_SKIP_SUCCESS) chainSkip = true;
+          if (!(f & (IOSQE_IO_LINK | IOSQE_IO_HARDLINK))) chainSkip = false;
+        }
+        consumed += n;
+        pending -= n;
+      }
+      if (batch.sleepMs) await delay(batch.sleepMs);
+      if (batch.reap !== false) await collect(false);
+    }
+    await collect(true);
+    out.sqLeft = pending;
+  } finally {
+    ring?.close();
+    for (const fd of [...fds, ...sockFds]) kernel.closeFd(fd);
+    for (const p of paths) {
+      try {
+        out.files.push(Deno.readFileSync(p));
+        Deno.removeSync(p);
+      } catch {
+        out.files.push(new Uint8Array(0));
+      }
+    }
+    out.bufs = bufs.map((b) => b.slice());
+    graveyard.push(bufs, keep);
+    if (graveyard.length > 512) graveyard.splice(0, graveyard.length - 512);
+  }
+  return out;
+}
+
+/** A fresh directory on tmpfs for the files of a run. */
+export function tmpDir(): string {
+  return Deno.makeTempDirSync({ dir: "/dev/shm", prefix: "ublk-ts-diff-" });
+}
+
+export { O_CREAT, O_RDWR, O_TRUNC };
