@@ -68,9 +68,11 @@ import {
 } from "./nbd_proto.ts";
 import {
   NBD_REPLY_CHUNK,
+  NBD_REPLY_NEED_MORE,
   NBD_REPLY_SIMPLE,
   type NbdReplyHeader,
   newReplyHeader,
+  parseReplyHeader,
   readReplyHeader,
 } from "./nbd_reply.ts";
 import {
@@ -690,7 +692,10 @@ export class NbdClient {
     try {
       for (;;) {
         this.#draining = true;
-        const ok = await this.#readOne();
+        // Replies already buffered are handled synchronously; the loop awaits only when the
+        // socket must be read.
+        let ok = this.#readOne();
+        if (typeof ok !== "boolean") ok = await ok;
         if (!ok) {
           this.#fail(-EIO);
           return;
@@ -702,11 +707,22 @@ export class NbdClient {
   }
 
   /** Handles one reply; `false` = stream lost (EOF, garbage, unknown cookie). */
-  async #readOne(): Promise<boolean> {
+  #readOne(): boolean | Promise<boolean> {
+    const kind = parseReplyHeader(this.#reader, this.#reply);
+    if (kind === NBD_REPLY_NEED_MORE) return this.#readOneSlow();
+    return this.#dispatch(kind);
+  }
+
+  async #readOneSlow(): Promise<boolean> {
+    const kind = await readReplyHeader(this.#reader, this.#reply);
+    return await this.#dispatch(kind);
+  }
+
+  /** Handles a parsed reply header and its payload. */
+  #dispatch(kind: number): boolean | Promise<boolean> {
+    if (kind !== NBD_REPLY_SIMPLE && kind !== NBD_REPLY_CHUNK) return false;
     const r = this.#reader;
     const h = this.#reply;
-    const kind = await readReplyHeader(r, h);
-    if (kind !== NBD_REPLY_SIMPLE && kind !== NBD_REPLY_CHUNK) return false;
     const op = this.#ops.get(h.cookieHi);
     const k = h.cookieLo;
     if (op === undefined || k >= op.partsSent || (op.partState[k]! & PART_DONE) !== 0) {
@@ -715,43 +731,78 @@ export class NbdClient {
     const pos = k * op.chunk;
     const partLen = op.partLength(k);
     if (kind === NBD_REPLY_SIMPLE) {
+      const res = nbdErrorToErrno(h.error);
       if (op.type === NBD_CMD_READ && h.error === 0) {
-        if (!(await r.readIntoSegments(op.segs, pos, partLen))) return false;
-        if (this.#ops.get(op.tag) !== op) return true; // failed meanwhile
+        if (!r.tryReadIntoSegments(op.segs, pos, partLen)) {
+          return this.#payloadSlow(op, k, pos, partLen, -1, 0);
+        }
       }
-      this.#completePart(op, k, nbdErrorToErrno(h.error));
+      this.#completePart(op, k, res);
       return true;
     }
     // Structured chunk.
-    let res = 0;
+    const flags = h.flags;
     if (h.error !== 0) {
-      res = nbdErrorToErrno(h.error);
+      const res = nbdErrorToErrno(h.error);
       op.partState[k]! |= PART_ERROR;
       if (op.result >= 0) op.result = res;
-      if (!(await r.skip(h.length))) return false;
+      if (!r.trySkip(h.length)) return this.#skipSlow(op, k, h.length, flags);
     } else if (h.type === NBD_REPLY_TYPE_OFFSET_DATA) {
       const rel = h.dataOffset - op.offset - pos;
       if (op.type !== NBD_CMD_READ || rel < 0 || rel + h.length > partLen) return false;
-      if (!(await r.readIntoSegments(op.segs, pos + rel, h.length))) return false;
-      if (this.#ops.get(op.tag) !== op) return true;
+      if (!r.tryReadIntoSegments(op.segs, pos + rel, h.length)) {
+        return this.#payloadSlow(op, k, pos + rel, h.length, flags, h.length);
+      }
       op.covered[k]! += h.length;
     } else if (h.type === NBD_REPLY_TYPE_OFFSET_HOLE) {
       const rel = h.dataOffset - op.offset - pos;
       if (op.type !== NBD_CMD_READ || rel < 0 || rel + h.holeSize > partLen) return false;
       zeroSegments(op.segs, pos + rel, h.holeSize);
       op.covered[k]! += h.holeSize;
-    } else if (!(await r.skip(h.length))) return false;
-    if (this.#ops.get(op.tag) !== op) return true;
-    if ((h.flags & NBD_REPLY_FLAG_DONE) !== 0) {
-      if (
-        op.type === NBD_CMD_READ && (op.partState[k]! & PART_ERROR) === 0 &&
-        op.covered[k] !== partLen
-      ) {
-        res = -EIO; // the server claimed success without covering the range
-      }
-      this.#completePart(op, k, res);
+    } else if (!r.trySkip(h.length)) return this.#skipSlow(op, k, h.length, flags);
+    this.#chunkEnd(op, k, flags);
+    return true;
+  }
+
+  /**
+   * Receives a READ payload that is not all buffered, then completes the part (simple reply,
+   * `flags` -1) or accounts the chunk's `covered` bytes and ends it.
+   */
+  async #payloadSlow(
+    op: Op,
+    k: number,
+    position: number,
+    length: number,
+    flags: number,
+    covered: number,
+  ): Promise<boolean> {
+    if (!(await this.#reader.readIntoSegments(op.segs, position, length))) return false;
+    if (this.#ops.get(op.tag) !== op) return true; // failed meanwhile
+    if (flags < 0) this.#completePart(op, k, 0);
+    else {
+      op.covered[k]! += covered;
+      this.#chunkEnd(op, k, flags);
     }
     return true;
+  }
+
+  async #skipSlow(op: Op, k: number, length: number, flags: number): Promise<boolean> {
+    if (!(await this.#reader.skip(length))) return false;
+    if (this.#ops.get(op.tag) !== op) return true;
+    this.#chunkEnd(op, k, flags);
+    return true;
+  }
+
+  /** After a chunk: on DONE, completes the part (a READ must have been fully covered). */
+  #chunkEnd(op: Op, k: number, flags: number): void {
+    if ((flags & NBD_REPLY_FLAG_DONE) === 0) return;
+    let res = 0;
+    if ((op.partState[k]! & PART_ERROR) === 0) {
+      if (op.type === NBD_CMD_READ && op.covered[k] !== op.partLength(k)) {
+        res = -EIO; // the server claimed success without covering the range
+      }
+    } else res = op.result;
+    this.#completePart(op, k, res);
   }
 }
 

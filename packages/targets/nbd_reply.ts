@@ -33,6 +33,8 @@ export const NBD_REPLY_SIMPLE = 1;
 export const NBD_REPLY_CHUNK = 2;
 /** {@linkcode readReplyHeader} result: a bad magic or malformed chunk; the stream is lost. */
 export const NBD_REPLY_GARBAGE = 3;
+/** {@linkcode parseReplyHeader} result: not enough bytes buffered (see `need`). */
+export const NBD_REPLY_NEED_MORE = -1;
 
 /** A reply header, filled in place by {@linkcode readReplyHeader} (allocate one, reuse it). */
 export interface NbdReplyHeader {
@@ -60,6 +62,8 @@ export interface NbdReplyHeader {
    * length the caller knows from its request.
    */
   length: number;
+  /** After `NBD_REPLY_NEED_MORE`: how many bytes must be buffered to parse the header. */
+  need: number;
 }
 
 /**
@@ -79,6 +83,7 @@ export function newReplyHeader(): NbdReplyHeader {
     dataOffset: 0,
     holeSize: 0,
     length: 0,
+    need: 0,
   };
 }
 
@@ -118,56 +123,84 @@ export function newReplyHeader(): NbdReplyHeader {
  * ```
  */
 export async function readReplyHeader(reader: NbdReader, out: NbdReplyHeader): Promise<number> {
-  if (!(await reader.ensure(4))) return out.kind = NBD_REPLY_EOF;
+  for (;;) {
+    const kind = parseReplyHeader(reader, out);
+    if (kind !== NBD_REPLY_NEED_MORE) return kind;
+    if (!(await reader.ensure(out.need))) return out.kind = NBD_REPLY_EOF;
+  }
+}
+
+/**
+ * The synchronous half of {@linkcode readReplyHeader}: parses the next reply header if its
+ * fixed part is already buffered, and otherwise consumes nothing, sets `out.need` to the
+ * bytes that must be buffered first and returns {@linkcode NBD_REPLY_NEED_MORE}. Hot loops
+ * call it first and fall back to the async form only when the socket must be read.
+ *
+ * @param reader The reader positioned at a reply.
+ * @param out The header to fill.
+ * @returns `out.kind`, or `NBD_REPLY_NEED_MORE`.
+ */
+export function parseReplyHeader(reader: NbdReader, out: NbdReplyHeader): number {
+  const avail = reader.buffered();
+  if (avail < 4) return needMore(out, 4);
   const v = reader.view;
-  let s = reader.start;
+  const s = reader.start;
   const magic = v.getUint32(s);
-  out.magic = magic;
-  out.error = 0;
-  out.dataOffset = 0;
-  out.holeSize = 0;
-  out.length = 0;
   if (magic === NBD_SIMPLE_REPLY_MAGIC) {
-    if (!(await reader.ensure(NBD_SIMPLE_REPLY_SIZE))) return out.kind = NBD_REPLY_EOF;
-    s = reader.start;
+    if (avail < NBD_SIMPLE_REPLY_SIZE) return needMore(out, NBD_SIMPLE_REPLY_SIZE);
+    out.magic = magic;
     out.error = v.getUint32(s + 4);
     out.cookieHi = v.getUint32(s + 8);
     out.cookieLo = v.getUint32(s + 12);
     out.flags = 1;
     out.type = 0;
+    out.dataOffset = 0;
+    out.holeSize = 0;
+    out.length = 0;
     reader.consume(NBD_SIMPLE_REPLY_SIZE);
     return out.kind = NBD_REPLY_SIMPLE;
   }
+  out.magic = magic;
   if (magic !== NBD_STRUCTURED_REPLY_MAGIC) return out.kind = NBD_REPLY_GARBAGE;
-  if (!(await reader.ensure(NBD_STRUCTURED_REPLY_SIZE))) return out.kind = NBD_REPLY_EOF;
-  s = reader.start;
-  out.flags = v.getUint16(s + 4);
-  const type = out.type = v.getUint16(s + 6);
-  out.cookieHi = v.getUint32(s + 8);
-  out.cookieLo = v.getUint32(s + 12);
+  if (avail < NBD_STRUCTURED_REPLY_SIZE) return needMore(out, NBD_STRUCTURED_REPLY_SIZE);
+  const type = v.getUint16(s + 6);
   const length = v.getUint32(s + 16);
-  reader.consume(NBD_STRUCTURED_REPLY_SIZE);
+  let fixed = 0;
   if (type === NBD_REPLY_TYPE_OFFSET_DATA) {
     if (length < 8) return out.kind = NBD_REPLY_GARBAGE;
-    if (!(await reader.ensure(8))) return out.kind = NBD_REPLY_EOF;
-    out.dataOffset = getU64(v, reader.start);
-    reader.consume(8);
-    out.length = length - 8;
+    fixed = 8;
   } else if (type === NBD_REPLY_TYPE_OFFSET_HOLE) {
     if (length !== 12) return out.kind = NBD_REPLY_GARBAGE;
-    if (!(await reader.ensure(12))) return out.kind = NBD_REPLY_EOF;
-    out.dataOffset = getU64(v, reader.start);
-    out.holeSize = v.getUint32(reader.start + 8);
-    reader.consume(12);
+    fixed = 12;
   } else if ((type & NBD_REPLY_TYPE_ERROR_BIT) !== 0) {
     if (length < 6) return out.kind = NBD_REPLY_GARBAGE;
-    if (!(await reader.ensure(6))) return out.kind = NBD_REPLY_EOF;
-    out.error = v.getUint32(reader.start);
-    if (out.error === 0) return out.kind = NBD_REPLY_GARBAGE;
-    reader.consume(6);
-    out.length = length - 6;
-  } else {
-    out.length = length;
+    fixed = 6;
   }
+  const total = NBD_STRUCTURED_REPLY_SIZE + fixed;
+  if (avail < total) return needMore(out, total);
+  const p = s + NBD_STRUCTURED_REPLY_SIZE;
+  out.flags = v.getUint16(s + 4);
+  out.type = type;
+  out.cookieHi = v.getUint32(s + 8);
+  out.cookieLo = v.getUint32(s + 12);
+  out.error = 0;
+  out.dataOffset = 0;
+  out.holeSize = 0;
+  out.length = length - fixed;
+  if (type === NBD_REPLY_TYPE_OFFSET_DATA) {
+    out.dataOffset = getU64(v, p);
+  } else if (type === NBD_REPLY_TYPE_OFFSET_HOLE) {
+    out.dataOffset = getU64(v, p);
+    out.holeSize = v.getUint32(p + 8);
+  } else if (fixed === 6) {
+    out.error = v.getUint32(p);
+    if (out.error === 0) return out.kind = NBD_REPLY_GARBAGE;
+  }
+  reader.consume(total);
   return out.kind = NBD_REPLY_CHUNK;
+}
+
+function needMore(out: NbdReplyHeader, need: number): number {
+  out.need = need;
+  return out.kind = NBD_REPLY_NEED_MORE;
 }

@@ -243,6 +243,48 @@ export class NbdReader {
   }
 
   /**
+   * The synchronous fast path of {@linkcode NbdReader.readIntoSegments}: copies `length`
+   * bytes into the segments only if they are all buffered already.
+   *
+   * @param segments The destination segments.
+   * @param position Byte position in the concatenated segments.
+   * @param length Bytes to copy.
+   * @returns `true` when copied and consumed, `false` (nothing consumed) otherwise.
+   */
+  tryReadIntoSegments(segments: readonly Uint8Array[], position: number, length: number): boolean {
+    if (this.#end - this.#start < length) return false;
+    let i = 0;
+    let pos = position;
+    while (i < segments.length && pos >= segments[i]!.length) pos -= segments[i++]!.length;
+    let src = this.#start;
+    let left = length;
+    while (left > 0) {
+      const seg = segments[i];
+      if (seg === undefined) throw new RangeError("Cannot read past the end of the segments");
+      const n = Math.min(seg.length - pos, left);
+      seg.set(this.#buf.subarray(src, src + n), pos);
+      src += n;
+      left -= n;
+      pos = 0;
+      i++;
+    }
+    this.consume(length);
+    return true;
+  }
+
+  /**
+   * Discards `n` bytes only if they are all buffered already.
+   *
+   * @param n Bytes to skip.
+   * @returns `true` when skipped, `false` (nothing consumed) otherwise.
+   */
+  trySkip(n: number): boolean {
+    if (this.#end - this.#start < n) return false;
+    this.consume(n);
+    return true;
+  }
+
+  /**
    * Discards exactly `n` bytes of the stream.
    *
    * @param n Bytes to skip.
