@@ -13,7 +13,7 @@ import {
   IORING_SETUP_SQE128,
   IOSQE_FIXED_FILE,
 } from "@ublk-ts/uapi";
-import type { KernelRing } from "@ublk-ts/ring";
+import type { IoBackend, KernelRing } from "@ublk-ts/ring";
 import { ModelKernel, O_CREAT, O_RDWR, O_TRUNC } from "@ublk-ts/ring";
 import { MappedBuffer } from "@ublk-ts/rsrc";
 import { type FusedMasterArgs, type FusedSlaveArgs, writeFusedSqe } from "./fused_sqe.ts";
@@ -164,10 +164,15 @@ export interface Fixture {
 
 /** Builds a {@linkcode Fixture}. */
 export function fixture(
-  opts: { sqe128?: boolean; device?: TestDeviceOptions; entries?: number; fileBytes?: Uint8Array } =
-    {},
+  opts: {
+    sqe128?: boolean;
+    device?: TestDeviceOptions;
+    entries?: number;
+    fileBytes?: Uint8Array;
+    backend?: IoBackend;
+  } = {},
 ): Fixture {
-  const kernel = new ModelKernel();
+  const kernel = new ModelKernel(opts.backend ? { backend: opts.backend } : {});
   installFusedCmd(kernel);
   const dev = new TestDevice(opts.device);
   kernel.registerDevice("/dev/fused-test", dev);

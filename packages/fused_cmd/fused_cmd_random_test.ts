@@ -1,150 +1,8 @@
-// 1,000 seeded random fused programs (READ/WRITE slaves over random segmented buffers, random
-// ranges in and out of bounds, random CQE_SKIP_SUCCESS, refused directions, unknown keys)
-// against a plain copy-based reference: same CQEs, same buffer bytes, same file bytes, and
-// every lease returned. Set FUSED_SEED to replay one program (the seed is printed on failure),
-// FUSED_RANDOM=1 to run 1,000 fresh seeds instead of the fixed ones.
-import assert from "node:assert/strict";
-import { EFAULT, EINVAL, IOSQE_CQE_SKIP_SUCCESS } from "@ublk-ts/uapi";
-import { MappedBuffer } from "@ublk-ts/rsrc";
-import { liveFusedCommands } from "./fused_cmd.ts";
-import type { TestBufferDir } from "./test_device.ts";
-import { assertPair, fixture, flat, lendMaster, rwSlave } from "./_test_util.ts";
-
-/** mulberry32: a small seeded PRNG. */
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return (): number => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
-interface Op {
-  write: boolean;
-  key: number;
-  addr: number;
-  len: number;
-  off: number;
-  slaveSkip: boolean;
-  masterSkip: boolean;
-}
-
-async function runProgram(seed: number): Promise<void> {
-  const r = rng(seed);
-  const int = (n: number): number => Math.floor(r() * n);
-  // the lent buffer: 1..4 segments, an offset into the first
-  const nseg = 1 + int(4);
-  const segs: Uint8Array[] = [];
-  for (let i = 0; i < nseg; i++) segs.push(new Uint8Array(1 + int(5000)).map(() => int(256)));
-  const offset = int(segs[0]!.length);
-  const buf = MappedBuffer.fromSegments(segs, { offset });
-  const dirs: TestBufferDir[] = ["any", "any", "any", "dest", "source", "none"];
-  const dir = dirs[int(dirs.length)]!;
-  // the file
-  const fileBytes = new Uint8Array(int(20000)).map(() => int(256));
-  // the reference state (plain copies)
-  let refFile = fileBytes.slice();
-  const refBuf = flat(buf);
-  const deferLend = r() < 0.3;
-  const f = fixture({ fileBytes, entries: 16, device: { deferLend } });
-  try {
-    f.dev.add(1, buf, dir);
-    const ops: Op[] = [];
-    const nops = 1 + int(8);
-    for (let i = 0; i < nops; i++) {
-      const len = r() < 0.1 ? 0 : int(buf.len + 1);
-      const inRange = r() < 0.85;
-      const addr = inRange ? int(buf.len - len + 1) : buf.len - len + 1 + int(100);
-      ops.push({
-        write: r() < 0.5,
-        key: r() < 0.05 ? 2 : 1,
-        addr,
-        len,
-        off: int(refFile.length + 2000),
-        slaveSkip: r() < 0.3,
-        masterSkip: r() < 0.3,
-      });
-    }
-    for (let i = 0; i < ops.length; i++) {
-      const op = ops[i]!;
-      f.ring.fused(
-        lendMaster(f.devFd, op.key, BigInt(2 * i + 1), op.masterSkip ? IOSQE_CQE_SKIP_SUCCESS : 0),
-        rwSlave(
-          op.write,
-          f.fileFd,
-          op.addr,
-          op.len,
-          BigInt(op.off),
-          BigInt(2 * i + 2),
-          op.slaveSkip ? IOSQE_CQE_SKIP_SUCCESS : 0,
-        ),
-      );
-    }
-    assert.equal(f.ring.submit(), ops.length);
-    // with a deferred lend the pairs finish in microtasks: wait until no fused command is live
-    for (let spins = 0; liveFusedCommands() > 0; spins++) {
-      if (spins > 1000) throw new Error("Fused commands did not finish");
-      await new Promise((res) => setTimeout(res, 0));
-    }
-    const got = f.ring.reap();
-    if (Deno.env.get("FUSED_DEBUG")) console.log(dir, buf.len, ops, got);
-    let want = 0;
-    for (let i = 0; i < ops.length; i++) {
-      const op = ops[i]!;
-      // the device's decision
-      let devErr = 0;
-      if (op.key !== 1 || dir === "none") devErr = -EINVAL;
-      else if (dir === "dest" && op.write) devErr = -EINVAL;
-      else if (dir === "source" && !op.write) devErr = -EINVAL;
-      if (devErr < 0) {
-        assertPair(got, BigInt(2 * i + 1), BigInt(2 * i + 2), null, devErr);
-        want++;
-        continue;
-      }
-      // the slave on the reference
-      let res: number;
-      if (op.addr > buf.len || op.len > buf.len - op.addr) {
-        res = -EFAULT;
-      } else if (op.write) {
-        const end = op.off + op.len;
-        if (op.len > 0 && end > refFile.length) {
-          const grown = new Uint8Array(end);
-          grown.set(refFile);
-          refFile = grown;
-        }
-        if (op.len > 0) refFile.set(refBuf.subarray(op.addr, op.addr + op.len), op.off);
-        res = op.len;
-      } else {
-        const n = Math.max(0, Math.min(op.len, refFile.length - op.off));
-        refBuf.set(refFile.subarray(op.off, op.off + n), op.addr);
-        res = n;
-      }
-      // a short transfer fails the request (REQ_F_FAIL): its CQE is posted despite the skip flag
-      const failed = res < 0 || res !== op.len;
-      const slaveCqe = !op.slaveSkip || failed;
-      const masterRes = (op.slaveSkip && !failed) || res < 0 ? res : 0;
-      const masterCqe = !op.masterSkip || masterRes < 0;
-      assertPair(
-        got,
-        BigInt(2 * i + 1),
-        BigInt(2 * i + 2),
-        slaveCqe ? res : null,
-        masterCqe ? masterRes : null,
-      );
-      want += (slaveCqe ? 1 : 0) + (masterCqe ? 1 : 0);
-    }
-    assert.equal(got.length, want, "CQE count");
-    assert.deepEqual(flat(buf), refBuf, "buffer bytes");
-    assert.deepEqual(Deno.readFileSync(f.path), refFile, "file bytes");
-    assert.equal(buf.leases, 0, "leases");
-  } finally {
-    f.close();
-  }
-  assert.equal(liveFusedCommands(), 0, "live fused commands");
-}
+// 1,000 seeded random fused programs against a plain copy-based reference: same CQEs, same
+// buffer bytes, same file bytes, and every lease returned (see _random_program.ts). Set
+// FUSED_SEED to replay one program (the seed is printed on failure), FUSED_RANDOM=1 to run
+// 1,000 fresh seeds instead of the fixed ones.
+import { runFusedProgram } from "./_random_program.ts";
 
 Deno.test("1,000 random fused programs match a copy-based reference", async () => {
   const fixed = Deno.env.get("FUSED_SEED");
@@ -158,7 +16,7 @@ Deno.test("1,000 random fused programs match a copy-based reference", async () =
   for (let i = 0; i < runs; i++) {
     const seed = (base + i) >>> 0;
     try {
-      await runProgram(seed);
+      await runFusedProgram(seed);
     } catch (e) {
       console.error(`fused program failed: replay with FUSED_SEED=${seed}`);
       throw e;
