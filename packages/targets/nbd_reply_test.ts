@@ -15,8 +15,10 @@ import {
   NBD_REPLY_CHUNK,
   NBD_REPLY_EOF,
   NBD_REPLY_GARBAGE,
+  NBD_REPLY_NEED_MORE,
   NBD_REPLY_SIMPLE,
   newReplyHeader,
+  parseReplyHeader,
   readReplyHeader,
 } from "./nbd_reply.ts";
 import { NbdReader, type NbdStream } from "./nbd_stream.ts";
@@ -110,4 +112,30 @@ Deno.test("`readReplyHeader()` reports EOF mid-header", async () => {
   const h = newReplyHeader();
   assert.equal(await readReplyHeader(new NbdReader(streamOf(b.subarray(0, 10))), h), NBD_REPLY_EOF);
   assert.equal(await readReplyHeader(new NbdReader(streamOf(new Uint8Array(0))), h), NBD_REPLY_EOF);
+});
+
+Deno.test("`parseReplyHeader()` asks for more bytes without consuming any", async () => {
+  const b = new Uint8Array(40);
+  const v = new DataView(b.buffer);
+  encodeChunkHeader(v, 0, {
+    flags: 1,
+    type: NBD_REPLY_TYPE_OFFSET_DATA,
+    cookie: 2n,
+    length: 8 + 4,
+  });
+  setU64(v, 20, 512);
+  const r = new NbdReader(streamOf(b.subarray(0, 32)), 4096);
+  const h = newReplyHeader();
+  assert.equal(parseReplyHeader(r, h), NBD_REPLY_NEED_MORE);
+  assert.equal(h.need, 4);
+  assert.equal(await r.ensure(7), true); // one 7-byte piece
+  assert.equal(parseReplyHeader(r, h), NBD_REPLY_NEED_MORE);
+  assert.equal(h.need, 20);
+  assert.equal(r.buffered(), 7);
+  assert.equal(await r.ensure(21), true);
+  assert.equal(parseReplyHeader(r, h), NBD_REPLY_NEED_MORE);
+  assert.equal(h.need, 28, "OFFSET_DATA needs its u64 offset too");
+  assert.equal(await r.ensure(28), true);
+  assert.equal(parseReplyHeader(r, h), NBD_REPLY_CHUNK);
+  assert.deepEqual([h.dataOffset, h.length, h.cookieLo], [512, 4, 2]);
 });

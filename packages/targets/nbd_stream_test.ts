@@ -101,3 +101,17 @@ Deno.test("`zeroSegments()` and `copyFromSegments()` address positions across se
   copyFromSegments(out, 1, segs, 7, 5);
   assert.deepEqual([...out], [0, 0, 3, 3, 3, 3]);
 });
+
+Deno.test("`NbdReader.tryReadIntoSegments()` and `trySkip()` act only on buffered bytes", async () => {
+  const r = new NbdReader(chunked(seq(100), 60), 4096);
+  assert.equal(await r.ensure(60), true);
+  const segs = [new Uint8Array(10), new Uint8Array(10)];
+  assert.equal(r.tryReadIntoSegments(segs, 5, 61), false);
+  assert.equal(r.buffered(), 60);
+  assert.equal(r.tryReadIntoSegments(segs, 5, 12), true);
+  assert.deepEqual([...segs[0]!], [0, 0, 0, 0, 0, 0, 1, 2, 3, 4]);
+  assert.deepEqual([...segs[1]!], [5, 6, 7, 8, 9, 10, 11, 0, 0, 0]);
+  assert.equal(r.trySkip(49), false);
+  assert.equal(r.trySkip(48), true);
+  assert.equal(r.buffered(), 0);
+});
