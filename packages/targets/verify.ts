@@ -396,6 +396,16 @@ export function expectedImage(report: VerifyReport, offset: number, length: numb
   return report.shadow.expectedImage(offset, length);
 }
 
+/** A device call's result; a thrown error counts as its `-errno` (or -EIO). */
+async function settle(p: Promise<number>): Promise<number> {
+  try {
+    return await p;
+  } catch (e) {
+    const errno = (e as { errno?: unknown })?.errno;
+    return typeof errno === "number" && errno > 0 ? -errno : -5;
+  }
+}
+
 /** A small seeded RNG (mulberry32). */
 class Rng {
   #s: number;
@@ -415,6 +425,10 @@ class Rng {
 
 /**
  * Runs the verify workload on `device`.
+ *
+ * A seed reproduces a run exactly at queue depth 1; with more workers the interleaving (and
+ * so which generation lands where) follows completion order, and the shadow map records it.
+ * Device calls that throw count as I/O errors (`-errno` of an `ErrnoError`, else -EIO).
  *
  * @param device The device under test.
  * @param options Seed, sizes, queue depth, split size, region, progress.
@@ -561,7 +575,7 @@ export async function runVerify(
 
   const doRead = async (buf: Uint8Array, offset: number, length: number): Promise<void> => {
     const view = buf.subarray(0, length);
-    const res = await device.read(offset, view);
+    const res = await settle(device.read(offset, view));
     report.ops++;
     if (res !== length) {
       report.errors.push({ op: "read", offset, length, result: res });
@@ -596,7 +610,7 @@ export async function runVerify(
           }
           const first = (offset - regionOffset) / VERIFY_SECTOR;
           const count = length / VERIFY_SECTOR;
-          const res = await device.write(offset, buf.subarray(0, length));
+          const res = await settle(device.write(offset, buf.subarray(0, length)));
           report.ops++;
           if (res === length) {
             report.bytesWritten += length;

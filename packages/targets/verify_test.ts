@@ -240,3 +240,19 @@ Deno.test("`runVerify()` rejects bad arguments", async () => {
   await assert.rejects(runVerify(dev, { regionOffset: 512, regionLength: 64 * 1024 }), RangeError);
   assert.throws(() => new VerifyShadow(1, { offset: 1, length: 512 }), RangeError);
 });
+
+Deno.test("`runVerify()` counts thrown device errors as I/O errors", async () => {
+  const dev = new MemDevice(128 * 1024);
+  dev.onWrite = (o) => {
+    if (o < 8192) throw Object.assign(new Error("boom"), { errno: 28 });
+    return undefined;
+  };
+  dev.onRead = (o) => {
+    if (o >= 120 * 1024) throw new Error("no errno");
+    return undefined;
+  };
+  const r = await runVerify(dev, { seed: 6, ops: 500, quiet: true, maxBytes: 4096 });
+  assert.ok(r.errors.some((e) => e.op === "write" && e.result === -28));
+  assert.ok(r.errors.some((e) => e.op === "read" && e.result === -5));
+  assert.equal(r.mismatchCount, 0);
+});
