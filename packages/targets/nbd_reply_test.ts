@@ -139,3 +139,25 @@ Deno.test("`parseReplyHeader()` asks for more bytes without consuming any", asyn
   assert.equal(parseReplyHeader(r, h), NBD_REPLY_CHUNK);
   assert.deepEqual([h.dataOffset, h.length, h.cookieLo], [512, 4, 2]);
 });
+
+Deno.test("zero-copy split: buffered payload bytes via `takeInto()`, the rest from the stream", async () => {
+  // A simple READ reply with 10000 bytes of data, delivered 7 bytes at a time.
+  const data = Uint8Array.from({ length: 10000 }, (_, i) => (i * 7) & 255);
+  const wire = new Uint8Array(16 + data.length);
+  encodeSimpleReply(new DataView(wire.buffer), 0, { error: 0, cookie: 1n });
+  wire.set(data, 16);
+  const stream = streamOf(wire);
+  const r = new NbdReader(stream, 4096);
+  const h = newReplyHeader();
+  assert.equal(await readReplyHeader(r, h), NBD_REPLY_SIMPLE);
+  // The caller (say io_uring RECV into request pages) owns the payload from here on.
+  const pages = new Uint8Array(data.length);
+  let got = r.takeInto(pages);
+  assert.equal(r.buffered(), 0);
+  while (got < pages.length) {
+    const n = await stream.read(pages.subarray(got));
+    assert.ok(n !== null);
+    got += n;
+  }
+  assert.deepEqual(pages, data);
+});
