@@ -27,3 +27,36 @@ export function addressOf(bytes: ArrayBufferView): bigint {
   }
   return base + BigInt(bytes.byteOffset);
 }
+
+const numberBases = new WeakMap<ArrayBufferLike, number>();
+
+/**
+ * The address of `bytes[0]` as a number (user addresses on x86_64 fit in 47 bits, so the
+ * number is exact): no BigInt is allocated, for hot paths.
+ *
+ * @param bytes The memory.
+ * @returns Its address (0 for an empty, unbacked buffer).
+ */
+export function addressNumber(bytes: ArrayBufferView): number {
+  const buffer = bytes.buffer;
+  let base = numberBases.get(buffer);
+  if (base === undefined) {
+    const addr = addressOf(bytes);
+    if (addr === 0n) return 0;
+    base = Number(addr) - bytes.byteOffset;
+    numberBases.set(buffer, base);
+  }
+  return base + bytes.byteOffset;
+}
+
+/**
+ * Writes a u64 given as a number (exact below 2^53) little-endian, without BigInt.
+ *
+ * @param view The memory.
+ * @param offset Byte offset.
+ * @param value The value.
+ */
+export function setU64(view: DataView, offset: number, value: number): void {
+  view.setUint32(offset, value >>> 0, true);
+  view.setUint32(offset + 4, Math.floor(value / 4294967296) >>> 0, true);
+}

@@ -223,6 +223,14 @@ export const LIBC_SYMBOLS = {
     ],
     result: "i32", // int: 0 or -1 + errno
   },
+  /** int fstat(int fd, struct stat *statbuf) (glibc >= 2.33 exports it) */
+  fstat: {
+    parameters: [
+      "i32", // int fd
+      "buffer", // struct stat *statbuf (144 bytes on x86_64)
+    ],
+    result: "i32", // int: 0 or -1 + errno
+  },
   /** int socketpair(int domain, int type, int protocol, int sv[2]) */
   socketpair: {
     parameters: [

@@ -66,3 +66,6 @@ export const FILES_UPDATE = { SIZE: 16, OFFSET: 0, FDS: 8 } as const;
 
 /** `struct iovec` (16 bytes). */
 export const IOVEC = { SIZE: 16, BASE: 0, LEN: 8 } as const;
+
+/** `struct stat` on x86_64 (144 bytes): only `st_size` is read. */
+export const STAT = { SIZE: 144, ST_SIZE: 48 } as const;

@@ -7,6 +7,7 @@ import {
   PARAMS,
   RSRC_REGISTER,
   RSRC_UPDATE2,
+  STAT,
 } from "./_layout.ts";
 
 const SRC = `
@@ -14,6 +15,7 @@ const SRC = `
 #include <stddef.h>
 #include <stdio.h>
 #include <sys/uio.h>
+#include <sys/stat.h>
 #define O(s, f) printf("%s.%s %zu\\n", #s, #f, offsetof(struct s, f))
 #define S(s) printf("%s %zu\\n", #s, sizeof(struct s))
 int main(void) {
@@ -38,6 +40,7 @@ int main(void) {
   O(io_uring_rsrc_update2, tags); O(io_uring_rsrc_update2, nr);
   S(io_uring_files_update); O(io_uring_files_update, offset); O(io_uring_files_update, fds);
   S(iovec); O(iovec, iov_base); O(iovec, iov_len);
+  S(stat); O(stat, st_size);
   return 0;
 }
 `;
@@ -143,4 +146,6 @@ Deno.test({ name: "register/enter argument layouts match the C structs", ignore 
   assert.equal(IOVEC.SIZE, c("iovec"));
   assert.equal(IOVEC.BASE, c("iovec.iov_base"));
   assert.equal(IOVEC.LEN, c("iovec.iov_len"));
+  assert.equal(STAT.SIZE, c("stat"));
+  assert.equal(STAT.ST_SIZE, c("stat.st_size"));
 });

@@ -35,3 +35,5 @@ export {
 } from "./native_kernel.ts";
 export type { NativeKernelOptions } from "./native_kernel.ts";
 export { NativeRing } from "./native_ring.ts";
+export { NativeBackend, NativeFile } from "./native_backend.ts";
+export type { NativeBackendOptions } from "./native_backend.ts";
