@@ -10,7 +10,8 @@ import {
   IOSQE_IO_LINK,
 } from "@ublk-ts/uapi";
 import { liveFusedCommands } from "./fused_cmd.ts";
-import { fixture, lendMaster, rwSlave, segBuffer } from "./_test_util.ts";
+import { ISSUE_QUEUED, O_RDWR } from "@ublk-ts/ring";
+import { assertPair, fixture, lendMaster, rwSlave, segBuffer } from "./_test_util.ts";
 
 const content = new Uint8Array(8192).map((_, i) => (i * 13) & 0xff);
 
@@ -161,6 +162,58 @@ Deno.test("a fused pair cancelled by an earlier link failure frees its slave", (
       { userData: 2n, res: -ECANCELED, flags: 0 },
     ]);
     assert.equal(f.dev.calls.length, 0);
+    assert.equal(buf.leases, 0);
+  } finally {
+    f.close();
+  }
+  assert.equal(liveFusedCommands(), 0);
+});
+
+Deno.test("a LINK_TIMEOUT on a master whose device never lends cancels the pair", async () => {
+  const f = fixture();
+  try {
+    f.kernel.registerDevice("/dev/never", { uringCmd: (): number => ISSUE_QUEUED });
+    const fd = f.kernel.open("/dev/never", O_RDWR);
+    f.ring.fused({ fd, cmdOp: 1, userData: 1n, flags: IOSQE_IO_LINK }, {
+      opcode: 22,
+      fd: f.fileFd,
+      addr: 0,
+      len: 8,
+      userData: 2n,
+    });
+    const ts = new Uint8Array(16);
+    new DataView(ts.buffer).setBigInt64(8, 1_000_000n, true); // 1 ms
+    f.ring.plain(15, { addr: f.kernel.addressOf(ts), len: 1, userData: 3n }); // LINK_TIMEOUT
+    f.ring.submit();
+    const got = await f.ring.reapN(2);
+    assert.deepEqual(got.find((c) => c.userData === 1n)?.res, -ECANCELED);
+    assert.deepEqual(got.find((c) => c.userData === 3n)?.res, -62); // -ETIME
+    assert.equal(got.some((c) => c.userData === 2n), false, "no slave CQE");
+  } finally {
+    f.close();
+  }
+  assert.equal(liveFusedCommands(), 0);
+});
+
+Deno.test("a LINK_TIMEOUT on a master whose slave waits cancels the slave first", async () => {
+  const f = fixture();
+  try {
+    const { buf } = segBuffer([1024]);
+    f.dev.add(1, buf, "dest");
+    const [a] = f.kernel.socketpair();
+    f.ring.fused(lendMaster(f.devFd, 1, 1n, IOSQE_IO_LINK), {
+      opcode: 27, // RECV: no data ever comes
+      fd: a,
+      addr: 0,
+      len: 64,
+      userData: 2n,
+    });
+    const ts = new Uint8Array(16);
+    new DataView(ts.buffer).setBigInt64(8, 1_000_000n, true);
+    f.ring.plain(15, { addr: f.kernel.addressOf(ts), len: 1, userData: 3n });
+    f.ring.submit();
+    const got = await f.ring.reapN(3);
+    assertPair(got, 1n, 2n, -ECANCELED, -ECANCELED);
     assert.equal(buf.leases, 0);
   } finally {
     f.close();
