@@ -200,7 +200,13 @@ Deno.test("`NbdClient.connect()` reports refusals, oldstyle and garbage servers"
       );
       assert.ok(e instanceof NbdError, String(e));
       assert.match(e.message, re);
-      if (re.source.includes("UNKNOWN")) assert.equal(e.replyName, "NBD_REP_ERR_UNKNOWN");
+      if (re.source.includes("UNKNOWN")) {
+        assert.equal(e.replyName, "NBD_REP_ERR_UNKNOWN");
+        for (let i = 0; i < 100 && !srv.options.includes(2); i++) {
+          await new Promise((r) => setTimeout(r, 5));
+        }
+        assert.deepEqual(srv.options, [8, 7, 2], "STRUCTURED_REPLY, GO, then ABORT");
+      }
     } finally {
       await srv.close();
     }

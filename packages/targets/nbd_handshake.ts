@@ -26,6 +26,7 @@ import {
   NBD_INFO_BLOCK_SIZE,
   NBD_INFO_EXPORT,
   NBD_INIT_MAGIC,
+  NBD_OPT_ABORT,
   NBD_OPT_EXPORT_NAME,
   NBD_OPT_GO,
   NBD_OPT_STRUCTURED_REPLY,
@@ -202,6 +203,9 @@ export async function nbdHandshake(
         break; // fall back to EXPORT_NAME
       }
       const message = await readMessage(reader, rep.length);
+      // Leave politely (NBD_OPT_ABORT); the caller closes the stream.
+      encodeOptionHeader(ov, 0, NBD_OPT_ABORT, 0);
+      await writeAll(stream, out.subarray(0, NBD_OPTION_HEADER_SIZE)).catch(() => {});
       const typeName = nbdReplyTypeName(rep.type);
       const what = rep.type === NBD_REP_ERR_UNKNOWN
         ? `Export "${options.exportName ?? ""}" is unknown`

@@ -65,6 +65,8 @@ export interface FakeServer {
   port: number;
   mem: Uint8Array;
   requests: NbdDecodedRequest[];
+  /** Option numbers received during the handshake. */
+  options: number[];
   /** Highest number of requests read but not yet answered. */
   maxQueued: number;
   close(): Promise<void>;
@@ -82,6 +84,7 @@ export function startFakeServer(options: FakeServerOptions = {}): FakeServer {
     port: (listener.addr as Deno.NetAddr).port,
     mem,
     requests: [],
+    options: [],
     maxQueued: 0,
     async close(): Promise<void> {
       try {
@@ -162,6 +165,8 @@ async function serve(conn: Deno.Conn, o: FakeServerOptions, srv: FakeServer): Pr
     const opt = v.getUint32(r.start + 8);
     const len = v.getUint32(r.start + 12);
     r.consume(16);
+    srv.options.push(opt);
+    if (opt === 2) return; // NBD_OPT_ABORT
     const data = new Uint8Array(len);
     if (!(await r.readInto(data))) throw new Closed();
     const reply = async (type: number, payload?: Uint8Array): Promise<void> => {
