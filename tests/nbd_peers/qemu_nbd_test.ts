@@ -1,6 +1,6 @@
 // The NBD client and the verify workload against qemu-nbd (structured replies, sparse holes).
 import assert from "node:assert/strict";
-import { NbdClient, runVerify } from "@ublk-ts/targets";
+import { NbdClient, NbdError, runVerify } from "@ublk-ts/targets";
 import { have, nbdcopyTo, type Peer, startQemuNbd } from "./_peers.ts";
 
 const ignore = !have("qemu-nbd") || !have("qemu-img") || !have("nbdcopy");
@@ -9,6 +9,7 @@ const MiB = 1 << 20;
 async function withQemuNbd(
   sizeMiB: number,
   fn: (peer: Peer, image: string, dir: string) => Promise<void>,
+  extra: string[] = [],
 ): Promise<void> {
   const dir = await Deno.makeTempDir({ prefix: "qemu-nbd-" });
   const image = `${dir}/disk.raw`;
@@ -18,7 +19,7 @@ async function withQemuNbd(
       args: ["create", "-q", "-f", "raw", image, `${sizeMiB}M`],
     }).output();
     assert.ok(r.success, "qemu-img create");
-    peer = await startQemuNbd(dir, image);
+    peer = await startQemuNbd(dir, image, extra);
     await fn(peer, image, dir);
   } finally {
     await peer?.stop();
@@ -118,5 +119,23 @@ Deno.test({
         await c.disconnect();
       }
     });
+  },
+});
+
+Deno.test({
+  name: "`NbdClient.connect()` gets NBD_REP_ERR_UNKNOWN from qemu-nbd for a wrong export name",
+  ignore,
+  async fn(): Promise<void> {
+    await withQemuNbd(1, async (peer) => {
+      await assert.rejects(
+        NbdClient.connect({ path: peer.socket!, exportName: "nope" }),
+        (e) =>
+          e instanceof NbdError && e.replyName === "NBD_REP_ERR_UNKNOWN" &&
+          /Export "nope" is unknown/.test(e.message),
+      );
+      const c = await NbdClient.connect({ path: peer.socket!, exportName: "disk" });
+      assert.equal(c.size, MiB);
+      await c.disconnect();
+    }, ["-x", "disk"]);
   },
 });
