@@ -281,3 +281,25 @@ Deno.test({
     });
   },
 });
+
+Deno.test({
+  name:
+    "`NbdClient` falls back to EXPORT_NAME on nbdkit --mask-handshake=0 and simple replies on --no-sr",
+  ignore,
+  async fn(): Promise<void> {
+    await withNbdkit(["--mask-handshake=0", "memory", "8M"], {}, async (peer) => {
+      const c = await connect(peer, true);
+      assert.equal(c.info.usedGo, false);
+      assert.equal(c.info.structuredReplies, false);
+      assertClean(await runVerify(c, { seed: 10, ops: 500, queueDepth: 16, initial: "zero" }));
+      await c.disconnect();
+    });
+    await withNbdkit(["--no-sr", "memory", "8M"], {}, async (peer) => {
+      const c = await connect(peer, true);
+      assert.equal(c.info.usedGo, true);
+      assert.equal(c.info.structuredReplies, false);
+      assertClean(await runVerify(c, { seed: 11, ops: 500, queueDepth: 16, initial: "zero" }));
+      await c.disconnect();
+    });
+  },
+});
