@@ -303,3 +303,40 @@ Deno.test({
     });
   },
 });
+
+Deno.test({
+  name: "`NbdClient` FUA writes, trim and writeZeroes reach nbdkit file's backing file",
+  ignore,
+  async fn(): Promise<void> {
+    const dir = await Deno.makeTempDir({ prefix: "nbd-fua-" });
+    const img = `${dir}/disk.img`;
+    try {
+      await Deno.writeFile(img, new Uint8Array(MiB).fill(0xee));
+      await withNbdkit(["file", img], {}, async (peer) => {
+        const c = await connect(peer, true);
+        try {
+          const flags = c.info.transmissionFlags;
+          assert.ok(flags & (1 << 3), "SEND_FUA");
+          assert.ok(flags & (1 << 5), "SEND_TRIM");
+          assert.ok(flags & (1 << 6), "SEND_WRITE_ZEROES");
+          const data = new Uint8Array(8192).fill(0x11);
+          assert.equal(await c.write(4096, data, { fua: true }), 8192);
+          assert.equal(await c.writeZeroes(65536, 65536, { fua: true }), 0);
+          assert.equal(await c.writeZeroes(131072, 4096, { noHole: true }), 0);
+          assert.equal(await c.trim(262144, 65536), 0);
+          assert.equal(await c.flush(), 0);
+        } finally {
+          await c.disconnect();
+        }
+      });
+      const f = await Deno.readFile(img);
+      assert.ok(f.subarray(0, 4096).every((x) => x === 0xee));
+      assert.ok(f.subarray(4096, 12288).every((x) => x === 0x11));
+      assert.ok(f.subarray(12288, 65536).every((x) => x === 0xee));
+      assert.ok(f.subarray(65536, 131072 + 4096).every((x) => x === 0));
+      assert.ok(f.subarray(131072 + 4096, 262144).every((x) => x === 0xee));
+    } finally {
+      await Deno.remove(dir, { recursive: true });
+    }
+  },
+});
