@@ -4,7 +4,7 @@
  * @module
  */
 
-import { NativeKernel } from "@ublk-ts/native";
+import { NativeBackend, NativeKernel } from "@ublk-ts/native";
 import { ModelKernel } from "@ublk-ts/ring";
 import type { Harness } from "./_runner.ts";
 
@@ -31,6 +31,19 @@ export function modelHarness(): Harness {
     name: "model",
     kernel,
     quietMs: 0,
+    socketpair(): [number, number] {
+      return kernel.socketpair();
+    },
+  };
+}
+
+/** The model kernel doing its file I/O on a real ring ({@linkcode NativeBackend}). */
+export function modelNativeHarness(): Harness {
+  const kernel = new ModelKernel({ backend: new NativeBackend() });
+  return {
+    name: "model-native",
+    kernel,
+    quietMs: 2,
     socketpair(): [number, number] {
       return kernel.socketpair();
     },

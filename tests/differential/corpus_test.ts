@@ -3,7 +3,7 @@ import assert from "node:assert/strict";
 import { CORPUS } from "./_corpus.ts";
 import { compareOutcomes, formatDifferences } from "./_compare.ts";
 import { divergenceFor, DIVERGENCES } from "./_divergences.ts";
-import { modelHarness, nativeHarness } from "./_harness.ts";
+import { modelHarness, modelNativeHarness, nativeHarness } from "./_harness.ts";
 import { SKIP_REASON } from "./_native_available.ts";
 import { runProgram, tmpDir } from "./_runner.ts";
 
@@ -68,4 +68,26 @@ Deno.test("every divergence names a corpus program", () => {
   const names = new Set(CORPUS.map((p) => p.name));
   for (const d of DIVERGENCES) for (const p of d.programs) assert.ok(names.has(p), `${d.id}: ${p}`);
   assert.equal(names.size, CORPUS.length, "corpus names are unique");
+});
+
+Deno.test({
+  name: "differential corpus: the model on the native I/O backend matches the real kernel",
+  ignore,
+}, async () => {
+  const native = nativeHarness();
+  const model = modelNativeHarness();
+  const dir = tmpDir();
+  const bad: string[] = [];
+  try {
+    for (const program of CORPUS) {
+      const a = await runProgram(native, program, dir);
+      const b = await runProgram(model, program, dir);
+      const known = divergenceFor(program.name);
+      const diffs = compareOutcomes(program, a, b).filter((d) => !known?.kinds.includes(d.kind));
+      if (diffs.length) bad.push(`${program.name}\n${formatDifferences(diffs)}`);
+    }
+  } finally {
+    Deno.removeSync(dir, { recursive: true });
+  }
+  assert.deepEqual(bad, [], bad.join("\n"));
 });

@@ -3,7 +3,7 @@
 import assert from "node:assert/strict";
 import { compareOutcomes, formatDifferences } from "./_compare.ts";
 import { generateProgram } from "./_generator.ts";
-import { modelHarness, nativeHarness } from "./_harness.ts";
+import { modelHarness, modelNativeHarness, nativeHarness } from "./_harness.ts";
 import { SKIP_REASON } from "./_native_available.ts";
 import { runProgram, tmpDir } from "./_runner.ts";
 
@@ -56,3 +56,34 @@ Deno.test(
     assert.deepEqual(failures, [], `seed ${SEED}:\n${failures.join("\n")}`);
   },
 );
+
+Deno.test({
+  name: `differential generated programs, model on the native backend (seed ${SEED})`,
+  ignore,
+}, async () => {
+  const native = nativeHarness();
+  const model = modelNativeHarness();
+  const dir = tmpDir();
+  const failures: string[] = [];
+  try {
+    for (let i = 0; i < Math.ceil(COUNT / 4) && failures.length < 5; i++) {
+      const program = generateProgram(SEED + 1, i);
+      let diffs = compareOutcomes(
+        program,
+        await runProgram(native, program, dir),
+        await runProgram(model, program, dir),
+      );
+      if (diffs.length) {
+        diffs = compareOutcomes(
+          program,
+          await runProgram(native, program, dir, { quietMs: 100 }),
+          await runProgram(model, program, dir, { quietMs: 100 }),
+        );
+      }
+      if (diffs.length) failures.push(`${program.name}\n${formatDifferences(diffs)}`);
+    }
+  } finally {
+    Deno.removeSync(dir, { recursive: true });
+  }
+  assert.deepEqual(failures, [], `seed ${SEED + 1}:\n${failures.join("\n")}`);
+});
