@@ -46,7 +46,10 @@ Deno.test("READ_FIXED outside the buffer, on an empty slot, or unregistered give
 
 Deno.test("buffer registration errors: EBUSY twice, ENXIO unregistering none, EFAULT empty", () => {
   const { ring } = setup();
-  assert.throws(() => ring.unregisterBuffers(), (e) => e instanceof ErrnoError && e.code === "ENXIO");
+  assert.throws(
+    () => ring.unregisterBuffers(),
+    (e) => e instanceof ErrnoError && e.code === "ENXIO",
+  );
   assert.throws(() => ring.registerBuffers([new Uint8Array(0)]), /EFAULT/);
   assert.throws(() => ring.registerBuffers([]), /EINVAL/);
   ring.registerBuffers([new Uint8Array(4)]);

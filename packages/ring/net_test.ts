@@ -1,0 +1,90 @@
+import assert from "node:assert/strict";
+import { IORING_CQE_F_MORE, IORING_CQE_F_NOTIF } from "@ublk-ts/uapi";
+import { O_RDWR } from "./kernel.ts";
+import { prepRecv, prepSend, prepSendZc } from "./prep.ts";
+import { MSG_WAITALL } from "./ops_net.ts";
+import { reap, reapN, setup, tmpFile } from "./_test_util.ts";
+
+Deno.test("prepSend()/prepRecv() move bytes over a model socketpair", async () => {
+  const { kernel, ring } = setup();
+  const [a, b] = kernel.socketpair();
+  const buf = new Uint8Array(8);
+  prepRecv(ring.getSqe()!, b, buf, { userData: 1n });
+  ring.submit();
+  assert.equal(ring.cqReady(), 0);
+  prepSend(ring.getSqe()!, a, new Uint8Array([1, 2, 3]), { userData: 2n });
+  ring.submit();
+  assert.deepEqual(await reapN(ring, 2), [[2, 3, 0], [1, 3, 0]]);
+  assert.deepEqual([...buf.subarray(0, 3)], [1, 2, 3]);
+  ring.close();
+});
+
+Deno.test("RECV with MSG_WAITALL waits for the whole buffer; EOF ends it short", async () => {
+  const { kernel, ring } = setup();
+  const [a, b] = kernel.socketpair();
+  const buf = new Uint8Array(4);
+  prepRecv(ring.getSqe()!, b, buf, { msgFlags: MSG_WAITALL, userData: 1n });
+  prepSend(ring.getSqe()!, a, new Uint8Array([1, 2]), { userData: 2n });
+  prepSend(ring.getSqe()!, a, new Uint8Array([3, 4, 5]), { userData: 3n });
+  ring.submit();
+  assert.deepEqual((await reapN(ring, 3)).sort((x, y) => x[0] - y[0]), [[1, 4, 0], [2, 2, 0], [
+    3,
+    3,
+    0,
+  ]]);
+  assert.deepEqual([...buf], [1, 2, 3, 4]);
+  prepRecv(ring.getSqe()!, b, buf, { msgFlags: MSG_WAITALL, userData: 4n });
+  ring.submit();
+  kernel.closeFd(a);
+  assert.deepEqual(await reapN(ring, 1), [[4, 1, 0]]);
+  prepRecv(ring.getSqe()!, b, buf, { userData: 5n });
+  ring.submit();
+  assert.deepEqual(await reapN(ring, 1), [[5, 0, 0]]);
+  ring.close();
+});
+
+Deno.test("SEND on a regular file fails -ENOTSOCK", () => {
+  const path = tmpFile("x");
+  const { kernel, ring } = setup();
+  const fd = kernel.open(path, O_RDWR);
+  prepSend(ring.getSqe()!, fd, new Uint8Array(1), { userData: 1n });
+  ring.submit();
+  assert.deepEqual(reap(ring), [[1, -88, 0]]);
+  ring.close();
+  Deno.removeSync(path);
+});
+
+Deno.test("SEND_ZC on AF_UNIX fails -EOPNOTSUPP with F_MORE and still notifies (as Linux)", async () => {
+  const { kernel, ring } = setup();
+  const [a] = kernel.socketpair();
+  prepSendZc(ring.getSqe()!, a, new Uint8Array(3), { userData: 7n });
+  ring.submit();
+  assert.deepEqual(await reapN(ring, 2), [[7, -95, IORING_CQE_F_MORE], [7, 0, IORING_CQE_F_NOTIF]]);
+  ring.close();
+});
+
+Deno.test("SEND_ZC over TCP posts a result CQE with F_MORE, then F_NOTIF", async () => {
+  const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+  const port = (listener.addr as Deno.NetAddr).port;
+  const [client, server] = await Promise.all([
+    Deno.connect({ hostname: "127.0.0.1", port }),
+    listener.accept(),
+  ]);
+  listener.close();
+  const { kernel, ring } = setup();
+  const c = kernel.adoptConn(client);
+  const s = kernel.adoptConn(server);
+  const data = new Uint8Array(1000).map((_, i) => i & 0xff);
+  const got = new Uint8Array(1000);
+  prepRecv(ring.getSqe()!, s, got, { msgFlags: MSG_WAITALL, userData: 2n });
+  prepSendZc(ring.getSqe()!, c, data, { userData: 1n });
+  ring.submit();
+  const cqes = await reapN(ring, 3);
+  const zc = cqes.filter(([ud]) => ud === 1);
+  assert.deepEqual(zc, [[1, 1000, IORING_CQE_F_MORE], [1, 0, IORING_CQE_F_NOTIF]]);
+  assert.deepEqual(cqes.find(([ud]) => ud === 2), [2, 1000, 0]);
+  assert.deepEqual(got, data);
+  ring.close();
+  kernel.closeFd(c);
+  kernel.closeFd(s);
+});
