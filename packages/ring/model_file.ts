@@ -34,6 +34,11 @@ export interface ModelSocket {
    * @returns Bytes received, or a negative errno.
    */
   recv(buf: Uint8Array, waitAll: boolean): IoResult;
+  /**
+   * Withdraws the one pending operation on `buf` (it never resolves), so a cancelled request
+   * consumes no later data. Optional: a socket that cannot withdraw lets it run.
+   */
+  cancelOp?(buf: Uint8Array): void;
   /** Cancels pending sends/receives (they resolve -ECANCELED) without closing. */
   cancel(): void;
   /** Closes the socket. */

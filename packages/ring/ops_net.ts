@@ -63,14 +63,18 @@ function importOne(req: Request, fixed: boolean): Uint8Array | number {
   return req.ring.kernel.addressSpace.resolveParts(req.addrHi, req.addrLo, req.len);
 }
 
-function finish(req: Request, r: IoResult): number {
+function finish(req: Request, buf: Uint8Array, r: IoResult): number {
   if (typeof r === "number") return r;
+  req.bufs.length = 0;
+  req.bufs.push(buf);
   req.completeLater(r);
   req.cancel = cancelSock;
   return ISSUE_QUEUED;
 }
 
 function cancelSock(req: Request): void {
+  const buf = req.bufs[0];
+  if (buf) req.file?.socket?.cancelOp?.(buf);
   req.complete(-125);
 }
 
@@ -81,7 +85,7 @@ function issueSend(req: Request, fixed: boolean, zc: boolean): number {
   const buf = importOne(req, fixed);
   if (typeof buf === "number") return buf;
   if (req.opFlags & MSG_WAITALL) req.expect = buf.length;
-  return finish(req, f.socket!.send(buf));
+  return finish(req, buf, f.socket!.send(buf));
 }
 
 /** IORING_OP_SEND (send flags in `ioprio`, msg_flags in the op-flags word). */
@@ -118,7 +122,7 @@ export const opRecv: OpDef = {
     if (typeof buf === "number") return buf;
     const waitAll = (req.opFlags & MSG_WAITALL) !== 0;
     if (waitAll) req.expect = buf.length;
-    return finish(req, f.socket!.recv(buf, waitAll));
+    return finish(req, buf, f.socket!.recv(buf, waitAll));
   },
 };
 

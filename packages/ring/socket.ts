@@ -99,6 +99,16 @@ export class MemSocket implements ModelSocket {
     this.#serve();
   }
 
+  /**
+   * Withdraws the pending receive into `buf`.
+   *
+   * @param buf The receive's buffer.
+   */
+  cancelOp(buf: Uint8Array): void {
+    const i = this.#readers.findIndex((r) => r.buf === buf);
+    if (i >= 0) this.#readers.splice(i, 1);
+  }
+
   /** Fails pending receives with -ECANCELED. */
   cancel(): void {
     for (const r of this.#readers.splice(0)) r.resolve(-ECANCELED);
