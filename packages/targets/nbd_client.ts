@@ -403,13 +403,26 @@ export class NbdClient {
    * Waits for the requests in flight, sends NBD_CMD_DISC and closes the connection. Safe to
    * call twice; later calls resolve to `-ESHUTDOWN`.
    *
+   * @param options `timeoutMs`: stop waiting for requests in flight after this long and
+   *   close at once (they resolve to `-ESHUTDOWN`); default: wait for them.
    * @returns When the connection is closed.
    */
-  async disconnect(): Promise<void> {
+  async disconnect(options?: { timeoutMs?: number }): Promise<void> {
     if (this.#dead === 0) this.#dead = -ESHUTDOWN; // no new calls from here on
     if (this.#ops.size > 0 && !this.#closed) {
       this.#idleWait ??= new Promise<void>((resolve) => this.#idle = resolve);
-      await this.#idleWait;
+      const ms = options?.timeoutMs;
+      if (ms === undefined) await this.#idleWait;
+      else {
+        let timer: ReturnType<typeof setTimeout> | undefined;
+        const late = new Promise<boolean>((res) => timer = setTimeout(() => res(true), ms));
+        const timedOut = await Promise.race([this.#idleWait.then(() => false), late]);
+        clearTimeout(timer);
+        if (timedOut) {
+          await this.close();
+          return;
+        }
+      }
     }
     if (!this.#closed && !this.#discQueued) {
       this.#discQueued = true;

@@ -335,3 +335,16 @@ Deno.test("`NbdClient.connect()` maps connect failures to ErrnoError", async () 
     (e) => e instanceof ErrnoError && e.code === "ENOENT" && /nbd\.sock/.test(e.message),
   );
 });
+
+Deno.test("`NbdClient.disconnect()` gives up on a silent server after `timeoutMs`", async () => {
+  const srv = startFakeServer({ onRequest: () => "ignore" });
+  try {
+    const c = await NbdClient.connect({ port: srv.port });
+    const p = c.read(0, new Uint8Array(512));
+    await c.disconnect({ timeoutMs: 50 });
+    assert.equal(await p, -108);
+    assert.equal(c.alive, false);
+  } finally {
+    await srv.close();
+  }
+});

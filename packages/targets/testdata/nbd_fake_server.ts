@@ -44,6 +44,7 @@ export type Misbehaviour =
   | "garbage" // send 16 bytes of garbage instead of a reply
   | "unknown-cookie" // reply with a cookie nobody sent
   | "close" // close the connection
+  | "ignore" // never reply
   | "truncate" // send the reply header and half the data, then close
   | "no-data-done" // structured READ: NONE + DONE without data (protocol violation)
   | undefined; // serve normally
@@ -291,6 +292,7 @@ async function answer(
     return true;
   }
   if (mis === "close") return false;
+  if (mis === "ignore") return true;
   if (mis !== undefined && typeof mis === "object") {
     if (structured) {
       const msg = new TextEncoder().encode("injected");
