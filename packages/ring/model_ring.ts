@@ -879,7 +879,10 @@ export class ModelRing implements KernelRing {
   close(): void {
     if (this.#closed) return;
     this.#closed = true;
-    for (const r of [...this.#inflight]) this.cancelReq(r);
+    for (const r of [...this.#inflight]) {
+      // Cancelling one request may complete (and recycle) another of the snapshot.
+      if (this.#inflight.has(r)) this.cancelReq(r);
+    }
     for (const r of this.#defer.splice(0)) this.completeReq(r, -ECANCELED, 0);
     this.#runTaskWork();
     this.#overflow.length = 0;

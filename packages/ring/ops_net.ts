@@ -49,8 +49,15 @@ function importOne(req: Request, fixed: boolean): Uint8Array | number {
     if (r < 0) return r;
     if (req.bufs.length === 1) return req.bufs[0]!;
     if (req.bufs.length === 0) return new Uint8Array(0);
-    // A multi-segment lent range: sends gather, receives scatter through a bounce buffer.
-    return -EINVAL;
+    // A multi-segment lent range goes through a bounce buffer: gathered here for sends,
+    // scattered back by `scatter` for receives.
+    const bounce = new Uint8Array(req.len);
+    let o = 0;
+    for (const seg of req.bufs) {
+      bounce.set(seg, o);
+      o += seg.length;
+    }
+    return bounce;
   }
   if (fixed) {
     const fb = req.ring.fixedBuffer(req, req.bufIndex);
@@ -61,6 +68,25 @@ function importOne(req: Request, fixed: boolean): Uint8Array | number {
   }
   if (req.len === 0) return new Uint8Array(0);
   return req.ring.kernel.addressSpace.resolveParts(req.addrHi, req.addrLo, req.len);
+}
+
+/** Copies a bounce buffer's first `n` bytes back into the lent segments. */
+function scatter(segs: readonly Uint8Array[], bounce: Uint8Array, n: number): number {
+  let o = 0;
+  for (const seg of segs) {
+    if (o >= n) break;
+    const k = Math.min(seg.length, n - o);
+    seg.set(bounce.subarray(o, o + k));
+    o += k;
+  }
+  return n;
+}
+
+function recvInto(req: Request, buf: Uint8Array, r: IoResult): IoResult {
+  if (req.bufs.length <= 1 || req.bufs[0] === buf) return r;
+  const segs = req.bufs.slice();
+  if (typeof r === "number") return r > 0 ? scatter(segs, buf, r) : r;
+  return r.then((n) => (n > 0 ? scatter(segs, buf, n) : n));
 }
 
 function finish(req: Request, buf: Uint8Array, r: IoResult): number {
@@ -122,7 +148,7 @@ export const opRecv: OpDef = {
     if (typeof buf === "number") return buf;
     const waitAll = (req.opFlags & MSG_WAITALL) !== 0;
     if (waitAll) req.expect = buf.length;
-    return finish(req, buf, f.socket!.recv(buf, waitAll));
+    return finish(req, buf, recvInto(req, buf, f.socket!.recv(buf, waitAll)));
   },
 };
 
