@@ -224,6 +224,9 @@ export function checkDeviceOptions(v: RawValues, command: string): DeviceOptions
     if (opts.sendZc && !opts.zeroCopy && command !== "bench") {
       throw new UsageError(`${command}: --send-zc needs -z`);
     }
+    if (opts.sendZc && opts.unix !== undefined) {
+      throw new UsageError(`${command}: --send-zc needs a TCP connection (--host), not --unix`);
+    }
   }
   return opts;
 }

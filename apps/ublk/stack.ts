@@ -89,14 +89,12 @@ export async function makeTarget(kernel: ModelKernel, o: DeviceOptions): Promise
     case "loop":
       return new LoopTarget(kernel, o.file!, { direct: !o.bufferedIo });
     case "nbd":
-      if (o.zeroCopy) {
-        throw new Error(
-          "Cannot run the nbd target with -z: fused SEND/RECV is not implemented yet",
-        );
-      }
       return await NbdTarget.connect({
         ...(o.unix !== undefined ? { path: o.unix } : { hostname: o.host!, port: o.port }),
         exportName: o.exportName,
+        zeroCopy: o.zeroCopy,
+        sendZc: o.sendZc,
+        kernel,
       });
   }
 }

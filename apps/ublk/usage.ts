@@ -57,7 +57,8 @@ NBD target:
       --port PORT       NBD server port (default 10809)
       --unix PATH       NBD server Unix socket, instead of --host/--port
       --export-name N   export name (default "")
-      --send-zc         with -z: WRITE payloads go out with SEND_ZC instead of SEND
+      --send-zc         with -z over TCP: WRITE payloads go out with SEND_ZC
+                        instead of SEND (AF_UNIX has no SEND_ZC)
 `;
 
 /** `ublk run --help`. */

@@ -7,15 +7,22 @@
  * with -EOPNOTSUPP. When the server goes away every request in flight, and every later one,
  * completes with -EIO, so the device can still be stopped and deleted.
  *
- * Zero copy (fused SEND/RECV slaves over the socket as a model fd) is not implemented yet:
- * {@linkcode NbdTarget.init} refuses a zero-copy device with -EOPNOTSUPP.
+ * Zero copy (`NbdTarget.connect({ zeroCopy: true, kernel })`): the socket is adopted as a model
+ * fd (fixed file 1 of the queue rings) and payloads move with fused commands — a WRITE's payload
+ * is a fused SEND (or SEND_ZC with `sendZc`, TCP only) slave out of the request pages, a READ
+ * reply's payload a fused RECV (MSG_WAITALL) slave straight into them. Request and reply
+ * headers (28 and 16 bytes) go over the connection directly; structured replies are not
+ * negotiated in this mode, so every reply is a simple one.
  *
  * @module
  */
 
 import type { IoDesc, Target, TargetDevInfo, TargetIoCtx, TargetParams } from "@ublk-ts/ublk";
 import {
+  EINVAL,
   EOPNOTSUPP,
+  EPERM,
+  EPROTO,
   ErrnoError,
   UBLK_ATTR_FUA,
   UBLK_ATTR_READ_ONLY,
@@ -29,7 +36,17 @@ import {
   UBLK_IO_OP_WRITE_ZEROES,
 } from "@ublk-ts/uapi";
 import { NbdClient, type NbdConnectOptions, type NbdWriteZeroesOptions } from "./nbd_client.ts";
+import { type NbdExportInfo, nbdHandshake } from "./nbd_handshake.ts";
+import { NbdReader } from "./nbd_stream.ts";
+import { NbdZeroCopy } from "./_nbd_zc.ts";
 import {
+  NBD_CMD_FLAG_FUA,
+  NBD_CMD_FLAG_NO_HOLE,
+  NBD_CMD_FLUSH,
+  NBD_CMD_READ,
+  NBD_CMD_TRIM,
+  NBD_CMD_WRITE,
+  NBD_CMD_WRITE_ZEROES,
   NBD_FLAG_READ_ONLY,
   NBD_FLAG_SEND_FLUSH,
   NBD_FLAG_SEND_FUA,
@@ -42,6 +59,40 @@ export type NbdTargetClient = Pick<
   NbdClient,
   "info" | "size" | "alive" | "read" | "write" | "flush" | "trim" | "writeZeroes" | "disconnect"
 >;
+
+/** What zero copy needs from the kernel: adopting the connection as a socket fd. */
+export interface NbdSocketAdopter {
+  /**
+   * Adopts a connected `Deno.Conn` as a model socket fd.
+   *
+   * @returns The fd.
+   */
+  adoptConn(conn: Deno.Conn): number;
+  /**
+   * Closes an fd.
+   *
+   * @returns 0 or a negative errno.
+   */
+  closeFd(fd: number): number;
+}
+
+/** Options of {@linkcode NbdTarget.connect}. */
+export interface NbdTargetConnectOptions extends NbdConnectOptions {
+  /** Serve a zero-copy device (fused SEND/RECV); needs `kernel`. Default false. */
+  zeroCopy?: boolean;
+  /** Zero copy: send WRITE payloads with SEND_ZC (TCP only). Default false. */
+  sendZc?: boolean;
+  /** Zero copy: the kernel that adopts the socket. */
+  kernel?: NbdSocketAdopter;
+}
+
+interface ZcState {
+  conn: Deno.Conn;
+  info: NbdExportInfo;
+  kernel: NbdSocketAdopter;
+  engine: NbdZeroCopy;
+  fd: number;
+}
 
 /** Per-tag reusable call state: no allocation per I/O but the client's promise. */
 class TagState {
@@ -61,8 +112,10 @@ class TagState {
 export class NbdTarget implements Target {
   /** "nbd". */
   readonly name: string = "nbd";
-  /** The NBD connection. */
-  readonly client: NbdTargetClient;
+  /** The NBD connection (copy mode), or `null` in zero copy. */
+  readonly client: NbdTargetClient | null;
+  #zc: ZcState | null;
+  #fixedFds: number[] = [];
   #tags: TagState[] = [];
   #depth = 0;
   #closed = false;
@@ -70,21 +123,74 @@ export class NbdTarget implements Target {
   /**
    * Connects to an NBD server and runs the handshake (before any device exists).
    *
-   * @param options Where (`path` for a unix socket, or `hostname`/`port`) and the export.
+   * @param options Where (`path` for a unix socket, or `hostname`/`port`), the export, and
+   *   zero copy.
    * @returns The target.
    * @throws What `Deno.connect` throws, and `NbdError` for handshake failures.
+   * @throws {TypeError} for zero copy without a kernel.
    */
-  static async connect(options: NbdConnectOptions): Promise<NbdTarget> {
-    return new NbdTarget(await NbdClient.connect(options));
+  static async connect(options: NbdTargetConnectOptions): Promise<NbdTarget> {
+    if (!options.zeroCopy) return new NbdTarget(await NbdClient.connect(options));
+    const kernel = options.kernel;
+    if (kernel === undefined) {
+      throw new TypeError(
+        "Cannot connect the nbd target for zero copy: no kernel to adopt the socket",
+      );
+    }
+    const conn = options.path !== undefined
+      ? await Deno.connect({ transport: "unix", path: options.path })
+      : await Deno.connect({
+        hostname: options.hostname ?? "127.0.0.1",
+        port: options.port ?? 10809,
+      });
+    try {
+      if ("setNoDelay" in conn) (conn as Deno.TcpConn).setNoDelay(true);
+      const reader = new NbdReader(conn, 4096);
+      const info = await nbdHandshake(conn, {
+        exportName: options.exportName ?? "",
+        structuredReplies: false,
+        reader,
+      });
+      if (reader.buffered() !== 0 || info.structuredReplies) {
+        throw new ErrnoError(EPROTO, { op: "NBD handshake (unexpected bytes after it)" });
+      }
+      return new NbdTarget(null, {
+        conn,
+        info,
+        kernel,
+        engine: new NbdZeroCopy(conn, options.sendZc ?? false),
+        fd: -1,
+      });
+    } catch (e) {
+      try {
+        conn.close();
+      } catch { /* closed */ }
+      throw e;
+    }
   }
 
   /**
-   * Wraps a connected client.
+   * Wraps a connected client (copy mode).
    *
    * @param client The client, past the handshake.
+   * @param zc Internal: the zero-copy connection.
    */
-  constructor(client: NbdTargetClient) {
+  constructor(client: NbdTargetClient | null, zc?: ZcState) {
+    if (client === null && zc === undefined) {
+      throw new TypeError("Cannot make an nbd target without a connection");
+    }
     this.client = client;
+    this.#zc = zc ?? null;
+  }
+
+  /** The socket's fd, registered as fixed file 1 in zero copy (empty in copy mode). */
+  get fixedFds(): readonly number[] {
+    return this.#fixedFds;
+  }
+
+  /** What the handshake agreed. */
+  get info(): NbdExportInfo {
+    return this.client !== null ? this.client.info : this.#zc!.info;
   }
 
   /**
@@ -92,21 +198,34 @@ export class NbdTarget implements Target {
    *
    * @param dev The device.
    * @returns The parameters.
-   * @throws {ErrnoError} EOPNOTSUPP for a zero-copy device (not implemented for nbd yet).
+   * @throws {ErrnoError} EINVAL when the device's zero-copy mode differs from the connection's.
    */
   init(dev: TargetDevInfo): TargetParams {
-    if (dev.zeroCopy) {
-      throw new ErrnoError(EOPNOTSUPP, { op: "Zero copy of the nbd target (not implemented)" });
+    if (dev.zeroCopy !== (this.#zc !== null)) {
+      throw new ErrnoError(EINVAL, {
+        op: `Serve a ${
+          dev.zeroCopy ? "zero-copy" : "copy-mode"
+        } device with an nbd target connected for ${this.#zc ? "zero copy" : "copy mode"}`,
+      });
+    }
+    const zc = this.#zc;
+    if (zc !== null && zc.fd < 0) {
+      const fd = zc.kernel.adoptConn(zc.conn);
+      if (fd < 0) throw new ErrnoError(-fd, { op: "Adopt the NBD socket" });
+      zc.fd = fd;
+      this.#fixedFds = [fd];
+      zc.engine.start();
     }
     this.#depth = dev.queueDepth;
     this.#tags = [];
     for (let i = 0; i < dev.nrHwQueues * dev.queueDepth; i++) this.#tags.push(new TagState());
-    const info = this.client.info;
+    const info = this.info;
     const f = info.transmissionFlags;
     let lbs = 512;
     while (lbs < info.minBlock && lbs < 4096) lbs *= 2;
-    const size = this.client.size - (this.client.size % lbs);
-    if (size <= 0) throw new RangeError(`Cannot serve an NBD export of ${this.client.size} bytes`);
+    const exportSize = Number(info.size);
+    const size = exportSize - (exportSize % lbs);
+    if (size <= 0) throw new RangeError(`Cannot serve an NBD export of ${exportSize} bytes`);
     const shift = Math.log2(lbs);
     const params: TargetParams = {
       devSize: size,
@@ -126,6 +245,8 @@ export class NbdTarget implements Target {
         maxDiscardSegments: 1,
       };
     }
+    const maxSectors = Math.floor(Math.min(info.maxPayload, dev.maxIoBufBytes) / 512);
+    if (maxSectors < dev.maxIoBufBytes / 512) params.maxSectors = maxSectors;
     return params;
   }
 
@@ -149,42 +270,89 @@ export class NbdTarget implements Target {
    * @returns Bytes done, 0 for FLUSH/DISCARD/WRITE_ZEROES, or a negative errno.
    */
   handleIo(ctx: TargetIoCtx, _tag: number, iod: IoDesc): Promise<number> | number {
-    const s = this.#state(ctx);
     const n = iod.bytes;
+    if (this.#zc !== null) return this.#zeroCopyIo(ctx, iod, n);
+    const client = this.client!;
+    const s = this.#state(ctx);
     switch (iod.op) {
       case UBLK_IO_OP_READ:
       case UBLK_IO_OP_WRITE: {
         if (s.view.buffer !== ctx.buf.buffer || s.view.length !== n) {
           s.view = ctx.buf.subarray(0, n);
         }
-        if (iod.op === UBLK_IO_OP_READ) return this.client.read(iod.offset, s.view, s.io.tag);
+        if (iod.op === UBLK_IO_OP_READ) return client.read(iod.offset, s.view, s.io.tag);
         s.io.fua = (iod.flags & UBLK_IO_F_FUA) !== 0;
         s.io.noHole = false;
-        return this.client.write(iod.offset, s.view, s.io);
+        return client.write(iod.offset, s.view, s.io);
       }
       case UBLK_IO_OP_FLUSH:
         s.io.fua = false;
-        return this.client.flush(s.io);
+        return client.flush(s.io);
       case UBLK_IO_OP_DISCARD:
         s.io.fua = false;
-        return this.client.trim(iod.offset, n, s.io);
+        return client.trim(iod.offset, n, s.io);
       case UBLK_IO_OP_WRITE_ZEROES:
         s.io.fua = (iod.flags & UBLK_IO_F_FUA) !== 0;
         s.io.noHole = (iod.flags & UBLK_IO_F_NOUNMAP) !== 0;
-        return this.client.writeZeroes(iod.offset, n, s.io);
+        return client.writeZeroes(iod.offset, n, s.io);
+      default:
+        return -EOPNOTSUPP;
+    }
+  }
+
+  #zeroCopyIo(ctx: TargetIoCtx, iod: IoDesc, n: number): Promise<number> | number {
+    const engine = this.#zc!.engine;
+    const f = this.#zc!.info.transmissionFlags;
+    const fua = (iod.flags & UBLK_IO_F_FUA) !== 0 && (f & NBD_FLAG_SEND_FUA) !== 0
+      ? NBD_CMD_FLAG_FUA
+      : 0;
+    switch (iod.op) {
+      case UBLK_IO_OP_READ:
+        return engine.request(ctx, NBD_CMD_READ, 0, iod.offset, n);
+      case UBLK_IO_OP_WRITE:
+        if (f & NBD_FLAG_READ_ONLY) return -EPERM;
+        return engine.request(ctx, NBD_CMD_WRITE, fua, iod.offset, n);
+      case UBLK_IO_OP_FLUSH:
+        if (!(f & NBD_FLAG_SEND_FLUSH)) return -EOPNOTSUPP;
+        return engine.request(ctx, NBD_CMD_FLUSH, 0, 0, 0);
+      case UBLK_IO_OP_DISCARD:
+        if (!(f & NBD_FLAG_SEND_TRIM)) return -EOPNOTSUPP;
+        return engine.request(ctx, NBD_CMD_TRIM, 0, iod.offset, n);
+      case UBLK_IO_OP_WRITE_ZEROES:
+        if (!(f & NBD_FLAG_SEND_WRITE_ZEROES)) return -EOPNOTSUPP;
+        return engine.request(
+          ctx,
+          NBD_CMD_WRITE_ZEROES,
+          fua | ((iod.flags & UBLK_IO_F_NOUNMAP) !== 0 ? NBD_CMD_FLAG_NO_HOLE : 0),
+          iod.offset,
+          n,
+        );
       default:
         return -EOPNOTSUPP;
     }
   }
 
   /**
-   * Disconnects (NBD_CMD_DISC after the requests in flight). Safe to call twice.
+   * Disconnects (NBD_CMD_DISC after the requests in flight) and closes the socket. Safe to call
+   * twice.
    *
    * @returns When the connection is closed.
    */
   async close(): Promise<void> {
     if (this.#closed) return;
     this.#closed = true;
-    await this.client.disconnect();
+    if (this.client !== null) {
+      await this.client.disconnect();
+      return;
+    }
+    const zc = this.#zc!;
+    await zc.engine.disconnect();
+    if (zc.fd >= 0) zc.kernel.closeFd(zc.fd);
+    else {
+      try {
+        zc.conn.close();
+      } catch { /* closed */ }
+    }
+    await zc.engine.finished;
   }
 }

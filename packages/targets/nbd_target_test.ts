@@ -95,8 +95,9 @@ Deno.test("`NbdTarget.init()` maps the export's flags to ublk params", () => {
   assert.equal(q.discard, undefined);
 });
 
-Deno.test("`NbdTarget.init()` refuses zero copy (not implemented)", () => {
-  assert.throws(() => new NbdTarget(new FakeClient()).init(devInfo(true)), /EOPNOTSUPP/);
+Deno.test("`NbdTarget.init()` refuses a zero-copy device on a copy-mode connection", () => {
+  assert.throws(() => new NbdTarget(new FakeClient()).init(devInfo(true)), /EINVAL/);
+  assert.throws(() => new NbdTarget(null), TypeError);
 });
 
 Deno.test("`NbdTarget.handleIo()` moves data through the server buffer with tag cookies", async () => {

@@ -130,51 +130,108 @@ for (const zeroCopy of [false, true]) {
   });
 }
 
-Deno.test({
-  name: "nbd: the nbdkit export equals the expected image byte for byte (nbdcopy)",
-  ignore: !have("nbdkit") || !have("nbdcopy"),
-  async fn(): Promise<void> {
-    const size = 8 << 20;
-    const dir = await Deno.makeTempDir();
-    const sock = `${dir}/nbd.sock`;
-    const srv = new Deno.Command("nbdkit", {
-      args: ["-f", "-U", sock, "memory", `size=${size}`],
-      stdout: "null",
-      stderr: "null",
-    }).spawn();
+async function startNbdkit(dir: string, size: number): Promise<[Deno.ChildProcess, string]> {
+  const sock = `${dir}/nbd.sock`;
+  const srv = new Deno.Command("nbdkit", {
+    args: ["-f", "-U", sock, "memory", `size=${size}`],
+    stdout: "null",
+    stderr: "null",
+  }).spawn();
+  for (let i = 0; i < 200; i++) {
     try {
-      for (let i = 0; i < 200; i++) {
-        try {
-          await Deno.stat(sock);
-          break;
-        } catch {
-          await new Promise((r) => setTimeout(r, 20));
-        }
-      }
-      const expected = new Uint8Array(size);
-      const o = checkDeviceOptions({ type: "nbd", unix: sock, depth: "32" }, "test");
-      const stack = await openStack({ native: false });
-      try {
-        const dev = await stack.addDevice(o);
-        assert.equal(dev.size, size);
-        await exercise(dev.device.bdev, expected, 5, true);
-        await dev.delete();
-      } finally {
-        await stack.close();
-      }
-      const out = `${dir}/out.img`;
-      const copy = await new Deno.Command("nbdcopy", {
-        args: [`nbd+unix:///?socket=${sock}`, out],
-        stdout: "null",
-        stderr: "piped",
-      }).output();
-      assert.ok(copy.success, new TextDecoder().decode(copy.stderr));
-      const got = await Deno.readFile(out);
-      assert.equal(firstDifference(got, expected), -1);
-    } finally {
-      srv.kill("SIGTERM");
-      await srv.status;
-      await Deno.remove(dir, { recursive: true });
+      await Deno.stat(sock);
+      break;
+    } catch {
+      await new Promise((r) => setTimeout(r, 20));
     }
-  },
-});
+  }
+  return [srv, sock];
+}
+
+for (const zeroCopy of [false, true]) {
+  Deno.test({
+    name: `nbd${
+      zeroCopy ? " -z" : ""
+    }: the nbdkit export equals the expected image byte for byte (nbdcopy)`,
+    ignore: !have("nbdkit") || !have("nbdcopy"),
+    async fn(): Promise<void> {
+      const size = 8 << 20;
+      const dir = await Deno.makeTempDir();
+      const [srv, sock] = await startNbdkit(dir, size);
+      try {
+        const expected = new Uint8Array(size);
+        const o = checkDeviceOptions(
+          { type: "nbd", unix: sock, depth: "32", queues: "2", "zero-copy": zeroCopy },
+          "test",
+        );
+        const stack = await openStack({ native: false });
+        try {
+          const dev = await stack.addDevice(o);
+          assert.equal(dev.size, size);
+          await exercise(dev.device.bdev, expected, zeroCopy ? 15 : 5, true);
+          await dev.delete();
+        } finally {
+          await stack.close();
+        }
+        const out = `${dir}/out.img`;
+        const copy = await new Deno.Command("nbdcopy", {
+          args: [`nbd+unix:///?socket=${sock}`, out],
+          stdout: "null",
+          stderr: "piped",
+        }).output();
+        assert.ok(copy.success, new TextDecoder().decode(copy.stderr));
+        const got = await Deno.readFile(out);
+        assert.equal(firstDifference(got, expected), -1);
+      } finally {
+        srv.kill("SIGTERM");
+        await srv.status;
+        await Deno.remove(dir, { recursive: true });
+      }
+    },
+  });
+
+  Deno.test({
+    name: `nbd${
+      zeroCopy ? " -z" : ""
+    }: when the server dies, I/O fails with an error and the device can be deleted`,
+    ignore: !have("nbdkit"),
+    async fn(): Promise<void> {
+      const dir = await Deno.makeTempDir();
+      const [srv, sock] = await startNbdkit(dir, 4 << 20);
+      let killed = false;
+      try {
+        const o = checkDeviceOptions(
+          { type: "nbd", unix: sock, depth: "8", "zero-copy": zeroCopy },
+          "test",
+        );
+        const stack = await openStack({ native: false });
+        try {
+          const dev = await stack.addDevice(o);
+          const buf = new Uint8Array(65536);
+          assert.equal(await dev.bdev.read(0, buf), 65536);
+          // In flight while the server dies: must not hang.
+          const inflight = Array.from(
+            { length: 8 },
+            (_, i) => dev.bdev.read(i * 65536, new Uint8Array(65536)),
+          );
+          srv.kill("SIGKILL");
+          killed = true;
+          await srv.status;
+          const results = await Promise.all(inflight);
+          const later = await dev.bdev.read(0, buf);
+          assert.ok(later < 0, `a read after the server died returned ${later}`);
+          assert.ok(results.every((r) => r === 65536 || r < 0), String(results));
+          await dev.delete();
+        } finally {
+          await stack.close();
+        }
+      } finally {
+        if (!killed) {
+          srv.kill("SIGKILL");
+          await srv.status;
+        }
+        await Deno.remove(dir, { recursive: true });
+      }
+    },
+  });
+}

@@ -176,7 +176,7 @@ Deno.test("`ublk bench -t null` prints copy, zero copy and their ratio", async (
 });
 
 Deno.test({
-  name: "`ublk run -t nbd` passes the verify workload against nbdkit memory",
+  name: "`ublk run -t nbd` (copy and -z) passes the verify workload against nbdkit memory",
   ignore: !have("nbdkit"),
   async fn(): Promise<void> {
     const dir = await Deno.makeTempDir();
@@ -195,25 +195,72 @@ Deno.test({
           await new Promise((r) => setTimeout(r, 20));
         }
       }
-      const r = await ublk(
-        "run",
-        "-t",
-        "nbd",
-        "--unix",
-        sock,
-        "--bench",
-        "rw=verify,bs=128k,qd=16,n=300,seed=3",
-      );
-      assert.equal(r.code, 0, r.stderr);
-      assert.match(r.stdout, /, 0 mismatches\n$/);
-      assert.match(r.stderr, new RegExp(`added /dev/ublkb0: 16m, nbd unix:${sock}`));
-      const z = await ublk("run", "-t", "nbd", "--unix", sock, "-z", "--bench", "n=10");
-      assert.equal(z.code, 1);
-      assert.match(z.stderr, /not implemented/);
+      for (const z of [[], ["-z"]]) {
+        const r = await ublk(
+          "run",
+          "-t",
+          "nbd",
+          "--unix",
+          sock,
+          ...z,
+          "--bench",
+          "rw=verify,bs=128k,qd=16,n=300,seed=3",
+        );
+        assert.equal(r.code, 0, r.stderr);
+        assert.match(r.stdout, /, 0 mismatches\n$/);
+        assert.match(
+          r.stderr,
+          new RegExp(
+            `added /dev/ublkb0: 16m, nbd unix:${sock}, .*${z.length ? "zero copy" : "copy"}`,
+          ),
+        );
+      }
     } finally {
       srv.kill("SIGTERM");
       await srv.status;
       await Deno.remove(dir, { recursive: true });
+    }
+  },
+});
+
+Deno.test({
+  name: "`ublk run -t nbd -z --send-zc` over TCP passes the verify workload",
+  ignore: !have("nbdkit"),
+  async fn(): Promise<void> {
+    const port = 20000 + Math.floor(Math.random() * 20000);
+    const srv = new Deno.Command("nbdkit", {
+      args: ["-f", "-p", String(port), "-i", "127.0.0.1", "memory", "size=16M"],
+      stdout: "null",
+      stderr: "null",
+    }).spawn();
+    try {
+      for (let i = 0; i < 200; i++) {
+        try {
+          (await Deno.connect({ hostname: "127.0.0.1", port })).close();
+          break;
+        } catch {
+          await new Promise((r) => setTimeout(r, 20));
+        }
+      }
+      const r = await ublk(
+        "run",
+        "-t",
+        "nbd",
+        "--host",
+        "127.0.0.1",
+        "--port",
+        String(port),
+        "-z",
+        "--send-zc",
+        "--bench",
+        "rw=verify,bs=128k,qd=16,n=300,seed=4",
+      );
+      assert.equal(r.code, 0, r.stderr);
+      assert.match(r.stdout, /, 0 mismatches\n$/);
+      assert.match(r.stderr, /zero copy \(send_zc\)/);
+    } finally {
+      srv.kill("SIGTERM");
+      await srv.status;
     }
   },
 });

@@ -34,6 +34,10 @@ Deno.test("`ublk run` rejects bad device options with one line and exit 2", asyn
   await usageError(["run", "-t", "nbd"], /needs --host HOST/);
   await usageError(["run", "-t", "nbd", "--host", "a", "--unix", "/b"], /either --host or --unix/);
   await usageError(["run", "-t", "nbd", "--unix", "/b", "--send-zc"], /--send-zc needs -z/);
+  await usageError(
+    ["run", "-t", "nbd", "-z", "--unix", "/b", "--send-zc"],
+    /needs a TCP connection/,
+  );
   await usageError(["run", "-t", "loop", "-f", "x", "--port", "1"], /--port is for the nbd/);
   await usageError(["run", "-t", "loop", "-f", "x", "--size", "1m"], /--size is for the null/);
   await usageError(["run", "-t", "null", "--size", "1000"], /positive multiple of 512/);
