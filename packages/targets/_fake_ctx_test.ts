@@ -2,7 +2,8 @@
  * A test double of the queue's per-tag context ({@linkcode TargetIoCtx}) for target unit tests:
  * it records every SQE a target prepares and executes READ/WRITE/FSYNC/FALLOCATE against
  * in-memory files, resolving buffer addresses through a small table. Not a model kernel: only
- * what the targets' own tests need to check their SQEs and data flow.
+ * what the targets' own tests need to check their SQEs and data flow. Named `*_test.ts` so it
+ * is never published; it holds no tests itself.
  *
  * @module
  */

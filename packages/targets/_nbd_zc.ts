@@ -147,21 +147,25 @@ export class NbdZeroCopy {
   }
 
   async #send(s: Slot): Promise<void> {
-    if (this.#dead !== 0 || s.resolve === null) return;
+    // Capture the request now: a (misbehaving) server may reply before the payload is sent.
+    const ctx = s.ctx;
+    const type = s.type;
+    const length = s.length;
+    if (this.#dead !== 0 || s.resolve === null || ctx === null) return;
     try {
       await this.#writeAll(s.hdr);
     } catch {
       this.#fail();
       return;
     }
-    if (s.type === NBD_CMD_WRITE && s.length > 0) {
+    if (type === NBD_CMD_WRITE && length > 0) {
       const io = s.io;
       io.opcode = this.#sendOp;
       io.bufOff = 0;
-      io.len = s.length;
+      io.len = length;
       io.opFlags = 0;
-      const res = await s.ctx!.fused(io);
-      if (res !== s.length) {
+      const res = await ctx.fused(io);
+      if (res !== length) {
         // The stream is out of step now: nothing on this connection can be trusted.
         this.#fail();
       }

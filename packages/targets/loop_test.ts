@@ -16,7 +16,7 @@ import {
 } from "@ublk-ts/uapi";
 import { checkBackingFile, LoopTarget } from "./loop.ts";
 import { FALLOC_FL_KEEP_SIZE, FALLOC_FL_PUNCH_HOLE, FALLOC_FL_ZERO_RANGE } from "./_sqe.ts";
-import { FakeCtx, MemFile } from "./_test_ctx.ts";
+import { FakeCtx, MemFile } from "./_fake_ctx_test.ts";
 
 const opened: { path: string; flags: number }[] = [];
 const closed: number[] = [];

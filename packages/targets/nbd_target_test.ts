@@ -15,7 +15,7 @@ import {
 import { NbdTarget, type NbdTargetClient } from "./nbd_target.ts";
 import type { NbdExportInfo } from "./nbd_handshake.ts";
 import type { NbdWriteZeroesOptions } from "./nbd_client.ts";
-import { FakeCtx } from "./_test_ctx.ts";
+import { FakeCtx } from "./_fake_ctx_test.ts";
 
 class FakeClient implements NbdTargetClient {
   calls: unknown[][] = [];

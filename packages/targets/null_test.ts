@@ -8,7 +8,7 @@ import {
   UBLK_IO_OP_WRITE_ZEROES,
 } from "@ublk-ts/uapi";
 import { NULL_DEFAULT_SIZE, NullTarget } from "./null.ts";
-import { FakeCtx } from "./_test_ctx.ts";
+import { FakeCtx } from "./_fake_ctx_test.ts";
 
 function iod(op: number, nrSectors: number): IoDesc {
   const d = new IoDesc();

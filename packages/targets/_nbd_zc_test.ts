@@ -1,0 +1,199 @@
+import assert from "node:assert/strict";
+import type { FusedIo, TargetIoCtx } from "@ublk-ts/ublk";
+import { IORING_OP_RECV, IORING_OP_SEND, IORING_OP_SEND_ZC } from "@ublk-ts/uapi";
+import { NBD_SOCKET_FIXED_INDEX, NbdZeroCopy, type ZcConn } from "./_nbd_zc.ts";
+import {
+  NBD_CMD_READ,
+  NBD_CMD_WRITE,
+  NBD_REQUEST_MAGIC,
+  NBD_SIMPLE_REPLY_MAGIC,
+} from "./nbd_proto.ts";
+
+/** An in-memory connection: what the client sends is recorded; replies are pushed by the test. */
+class FakeConn implements ZcConn {
+  sent: number[] = [];
+  #in: number[] = [];
+  #eof = false;
+  #wake: (() => void) | null = null;
+  push(bytes: Uint8Array): void {
+    this.#in.push(...bytes);
+    this.#wake?.();
+  }
+  end(): void {
+    this.#eof = true;
+    this.#wake?.();
+  }
+  async take(p: Uint8Array): Promise<number | null> {
+    while (this.#in.length === 0) {
+      if (this.#eof) return null;
+      await new Promise<void>((r) => this.#wake = r);
+      this.#wake = null;
+    }
+    const n = Math.min(p.length, this.#in.length, 7); // short reads on purpose
+    for (let i = 0; i < n; i++) p[i] = this.#in.shift()!;
+    return n;
+  }
+  read(p: Uint8Array): Promise<number | null> {
+    return this.take(p);
+  }
+  async write(p: Uint8Array): Promise<number> {
+    await Promise.resolve();
+    const n = Math.min(p.length, 5); // short writes on purpose
+    this.sent.push(...p.subarray(0, n));
+    return n;
+  }
+}
+
+/** A tag context whose fused SEND/RECV move request-page bytes over the fake connection. */
+function ctxOf(conn: FakeConn, tag: number, request: Uint8Array, seen: FusedIo[]): TargetIoCtx {
+  return {
+    qid: 0,
+    tag,
+    buf: new Uint8Array(0),
+    zeroCopy: true,
+    dev: {
+      devId: 0,
+      nrHwQueues: 1,
+      queueDepth: 8,
+      maxIoBufBytes: 65536,
+      flags: 1n,
+      zeroCopy: true,
+    },
+    submit: () => Promise.resolve(-22),
+    async fused(io: FusedIo): Promise<number> {
+      seen.push({ ...io });
+      const view = request.subarray(io.bufOff ?? 0, (io.bufOff ?? 0) + (io.len ?? 0));
+      if (io.opcode === IORING_OP_RECV) {
+        let got = 0;
+        while (got < view.length) {
+          const n = await conn.take(view.subarray(got));
+          if (n === null) return got;
+          got += n;
+        }
+        return got;
+      }
+      await Promise.resolve();
+      conn.sent.push(...view);
+      return view.length;
+    },
+  };
+}
+
+function reply(cookie: number, error = 0): Uint8Array {
+  const b = new Uint8Array(16);
+  const v = new DataView(b.buffer);
+  v.setUint32(0, NBD_SIMPLE_REPLY_MAGIC);
+  v.setUint32(4, error);
+  v.setUint32(12, cookie);
+  return b;
+}
+
+/** Splits the sent stream into requests (header fields + WRITE payload). */
+function parseSent(
+  bytes: number[],
+): { type: number; cookie: number; off: number; len: number; data: number[] }[] {
+  const out = [];
+  const b = new Uint8Array(bytes);
+  const v = new DataView(b.buffer);
+  let i = 0;
+  while (i < b.length) {
+    assert.equal(v.getUint32(i), NBD_REQUEST_MAGIC, `request magic at ${i}`);
+    const type = v.getUint16(i + 6);
+    const cookie = v.getUint32(i + 12);
+    const off = v.getUint32(i + 20);
+    const len = v.getUint32(i + 24);
+    i += 28;
+    const data = type === NBD_CMD_WRITE ? [...b.subarray(i, i + len)] : [];
+    if (type === NBD_CMD_WRITE) i += len;
+    out.push({ type, cookie, off, len, data });
+  }
+  return out;
+}
+
+Deno.test("`NbdZeroCopy` keeps each WRITE's header and payload adjacent on the stream", async () => {
+  const conn = new FakeConn();
+  const zc = new NbdZeroCopy(conn, false);
+  zc.start();
+  const seen: FusedIo[] = [];
+  const a = new Uint8Array(100).fill(0xaa);
+  const b = new Uint8Array(60).fill(0xbb);
+  const pa = zc.request(ctxOf(conn, 1, a, seen), NBD_CMD_WRITE, 0, 4096, 100);
+  const pb = zc.request(ctxOf(conn, 2, b, seen), NBD_CMD_WRITE, 0, 8192, 60);
+  await new Promise((r) => setTimeout(r, 10));
+  const reqs = parseSent(conn.sent);
+  assert.deepEqual(reqs.map((r) => [r.type, r.cookie, r.off, r.len]), [
+    [NBD_CMD_WRITE, 1, 4096, 100],
+    [NBD_CMD_WRITE, 2, 8192, 60],
+  ]);
+  assert.ok(reqs[0]!.data.every((x) => x === 0xaa));
+  assert.ok(reqs[1]!.data.every((x) => x === 0xbb));
+  assert.deepEqual(seen.map((s) => [s.opcode, s.fd, s.bufOff, s.len, s.off]), [
+    [IORING_OP_SEND, NBD_SOCKET_FIXED_INDEX, 0, 100, 0],
+    [IORING_OP_SEND, NBD_SOCKET_FIXED_INDEX, 0, 60, 0],
+  ]);
+  conn.push(reply(2));
+  conn.push(reply(1));
+  assert.deepEqual(await Promise.all([pa, pb]), [100, 60]);
+  conn.end();
+  await zc.finished;
+});
+
+Deno.test("`NbdZeroCopy` receives READ payloads into the request pages in reply order", async () => {
+  const conn = new FakeConn();
+  const zc = new NbdZeroCopy(conn, true);
+  zc.start();
+  const seen: FusedIo[] = [];
+  const r1 = new Uint8Array(32);
+  const r2 = new Uint8Array(16);
+  const p1 = zc.request(ctxOf(conn, 3, r1, seen), NBD_CMD_READ, 0, 0, 32);
+  const p2 = zc.request(ctxOf(conn, 4, r2, seen), NBD_CMD_READ, 0, 512, 16);
+  conn.push(reply(4));
+  conn.push(new Uint8Array(16).fill(4));
+  conn.push(reply(3));
+  conn.push(new Uint8Array(32).fill(3));
+  assert.deepEqual(await Promise.all([p1, p2]), [32, 16]);
+  assert.ok(r1.every((x) => x === 3));
+  assert.ok(r2.every((x) => x === 4));
+  assert.ok(seen.every((s) => s.opcode === IORING_OP_RECV && s.opFlags === 0x100 && s.off === 0));
+  // sendZc picks SEND_ZC for payloads.
+  const w = zc.request(ctxOf(conn, 5, new Uint8Array(8), seen), NBD_CMD_WRITE, 0, 0, 8);
+  await new Promise((r) => setTimeout(r, 10)); // the server replies after the payload arrived
+  conn.push(reply(5));
+  assert.equal(await w, 8);
+  assert.equal(seen.at(-1)!.opcode, IORING_OP_SEND_ZC);
+  conn.end();
+  await zc.finished;
+});
+
+Deno.test("`NbdZeroCopy` maps NBD errors to negative errno", async () => {
+  const conn = new FakeConn();
+  const zc = new NbdZeroCopy(conn, false);
+  zc.start();
+  const p = zc.request(ctxOf(conn, 1, new Uint8Array(8), []), NBD_CMD_READ, 0, 0, 8);
+  conn.push(reply(1, 28));
+  assert.equal(await p, -28);
+  conn.end();
+  await zc.finished;
+});
+
+Deno.test("`NbdZeroCopy` fails everything with -EIO when the server goes away", async () => {
+  const conn = new FakeConn();
+  const zc = new NbdZeroCopy(conn, false);
+  zc.start();
+  const p1 = zc.request(ctxOf(conn, 1, new Uint8Array(8), []), NBD_CMD_READ, 0, 0, 8);
+  const p2 = zc.request(ctxOf(conn, 2, new Uint8Array(8), []), NBD_CMD_READ, 0, 8, 8);
+  conn.end();
+  assert.deepEqual(await Promise.all([p1, p2]), [-5, -5]);
+  assert.equal(zc.alive, false);
+  assert.equal(await zc.request(ctxOf(conn, 1, new Uint8Array(8), []), NBD_CMD_READ, 0, 0, 8), -5);
+});
+
+Deno.test("`NbdZeroCopy` treats an unknown cookie as a broken stream", async () => {
+  const conn = new FakeConn();
+  const zc = new NbdZeroCopy(conn, false);
+  zc.start();
+  const p = zc.request(ctxOf(conn, 1, new Uint8Array(8), []), NBD_CMD_READ, 0, 0, 8);
+  conn.push(reply(77));
+  assert.equal(await p, -5);
+  await zc.finished;
+});
