@@ -11,6 +11,10 @@ import { EFAULT } from "@ublk-ts/uapi";
 interface Region {
   ref: WeakRef<ArrayBufferLike>;
   len: number;
+  /** The last view handed out (reused when the same range is resolved again). */
+  lastLo: number;
+  lastLen: number;
+  lastView: Uint8Array | null;
 }
 
 /**
@@ -59,14 +63,21 @@ export class AddressSpace {
         throw new RangeError(`Cannot map buffer: length ${buffer.byteLength} exceeds 4 GiB`);
       }
       id = this.#regions.length;
-      this.#regions.push({ ref: new WeakRef(buffer), len: buffer.byteLength });
+      this.#regions.push({
+        ref: new WeakRef(buffer),
+        len: buffer.byteLength,
+        lastLo: -1,
+        lastLen: -1,
+        lastView: null,
+      });
       this.#ids.set(buffer, id);
     }
     return id;
   }
 
   /**
-   * Bytes `[addr, addr + len)` as a view, or -EFAULT.
+   * Bytes `[addr, addr + len)` as a view, or -EFAULT. The last view of each region is reused
+   * when the same range is resolved again (no allocation on steady-state I/O).
    *
    * @param addr An address from {@linkcode AddressSpace.addressOf} (plus an offset).
    * @param len Length in bytes.
@@ -90,9 +101,17 @@ export class AddressSpace {
     const r = this.#regions[hi];
     if (r === undefined) return -EFAULT;
     if (lo + len > r.len) return -EFAULT;
+    const last = r.lastView;
+    if (last !== null && r.lastLo === lo && r.lastLen === len && last.byteLength === len) {
+      return last;
+    }
     const buf = r.ref.deref();
     if (buf === undefined || buf.byteLength < lo + len) return -EFAULT;
-    return new Uint8Array(buf, lo, len);
+    const v = new Uint8Array(buf, lo, len);
+    r.lastLo = lo;
+    r.lastLen = len;
+    r.lastView = v;
+    return v;
   }
 
   /**

@@ -93,6 +93,24 @@ export function prepRw(
   v.setUint32(o + 24, len, true);
 }
 
+/** Writes a non-negative safe-integer or -1 offset without a bigint. */
+function setOff(sqe: Sqe, off: number | bigint | undefined): void {
+  if (off === undefined || off === 0) return;
+  const v = sqe.view;
+  const o = sqe.offset + 8;
+  if (typeof off === "bigint") {
+    v.setBigUint64(o, BigInt.asUintN(64, off), true);
+  } else if (off === -1) {
+    v.setUint32(o, 0xffffffff, true);
+    v.setUint32(o + 4, 0xffffffff, true);
+  } else if (Number.isSafeInteger(off) && off > 0) {
+    v.setUint32(o, off >>> 0, true);
+    v.setUint32(o + 4, Math.floor(off / 4294967296), true);
+  } else {
+    v.setBigUint64(o, u64(off), true);
+  }
+}
+
 function rwCommon(sqe: Sqe, o: PrepRwOptions | undefined): void {
   if (!o) return;
   if (o.rwFlags) sqe.view.setUint32(sqe.offset + 28, o.rwFlags, true);
@@ -128,8 +146,9 @@ export function prepRead(sqe: Sqe, target: Target, buf: Uint8Array, options?: Pr
     target,
     buf.length ? sqe.ring.addressOf(buf) : 0n,
     buf.length,
-    u64(options?.offset ?? 0),
+    0n,
   );
+  setOff(sqe, options?.offset);
   rwCommon(sqe, options);
 }
 
@@ -153,8 +172,9 @@ export function prepWrite(
     target,
     buf.length ? sqe.ring.addressOf(buf) : 0n,
     buf.length,
-    u64(options?.offset ?? 0),
+    0n,
   );
+  setOff(sqe, options?.offset);
   rwCommon(sqe, options);
 }
 

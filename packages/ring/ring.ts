@@ -87,6 +87,7 @@ export class Ring implements SqeOwner {
   #sqeBytes: Uint8Array;
   #cqView: DataView;
   #closed = false;
+  #addrCache: WeakMap<Uint8Array, bigint> = new WeakMap();
 
   /**
    * Wraps a kernel ring. Prefer {@linkcode Ring.create}.
@@ -149,13 +150,18 @@ export class Ring implements SqeOwner {
   }
 
   /**
-   * The address of `bytes[0]` in this ring's kernel.
+   * The address of `bytes[0]` in this ring's kernel (cached per view).
    *
    * @param bytes Memory.
    * @returns The address.
    */
   addressOf(bytes: Uint8Array): bigint {
-    return this.kernel.addressOf(bytes);
+    let a = this.#addrCache.get(bytes);
+    if (a === undefined) {
+      a = this.kernel.addressOf(bytes);
+      this.#addrCache.set(bytes, a);
+    }
+    return a;
   }
 
   /** The ring fd. */
