@@ -80,7 +80,7 @@ async function onDevice(
 ): Promise<WorkloadResult> {
   const o = checkDeviceOptions(parseArgsLike(args), "bench");
   o.native = native;
-  const stack = await openStack({ native });
+  const stack = openStack({ native });
   try {
     const dev = await stack.addDevice(o);
     try {

@@ -166,7 +166,9 @@ class Interrupt implements Disposable {
 }
 
 function describeDevice(dev: RunningDevice, o: DeviceOptions): string {
-  return `/dev/ublkb${dev.devId}: ${formatSize(dev.size)}, ${describeDeviceOptions(o)}`;
+  return `/dev/ublkb${dev.devId}: ${formatSize(dev.size)}, ${
+    describeDeviceOptions(o)
+  } (${dev.note})`;
 }
 
 /** Creates the device, runs `body`, deletes the device whatever happens. */
@@ -175,7 +177,7 @@ async function withDevice<T>(
   io: CliIo,
   body: (dev: RunningDevice, stack: Stack) => Promise<T>,
 ): Promise<T> {
-  const stack = await openStack({ native: o.native });
+  const stack = openStack({ native: o.native });
   let dev: RunningDevice | undefined;
   try {
     dev = await stack.addDevice(o);
@@ -393,7 +395,7 @@ async function cmdFeatures(args: string[], io: CliIo): Promise<number> {
     out(io, FEATURES_HELP);
     return 0;
   }
-  const stack = await openStack({ native: false });
+  const stack = openStack({ native: false });
   let model: bigint;
   try {
     model = await stack.features();

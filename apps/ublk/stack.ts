@@ -10,6 +10,7 @@ import { type IoBackend, ModelKernel, type Request } from "@ublk-ts/ring";
 import { installFusedCmd, provideFusedBuffer } from "@ublk-ts/fused-cmd";
 import { createDevice, installUblk, type Target, UblkCtrl, type UblkDevice } from "@ublk-ts/ublk";
 import { LoopTarget, NbdTarget, NullTarget } from "@ublk-ts/targets";
+import { NativeBackend } from "@ublk-ts/native";
 import type { DeviceOptions } from "./device_options.ts";
 import type { WorkloadDevice } from "./workload.ts";
 import { formatSize } from "./units.ts";
@@ -30,6 +31,8 @@ export interface RunningDevice {
   readonly bdev: WorkloadDevice;
   /** The ublk device (control, queues, block device). */
   readonly device: UblkDevice;
+  /** How the target serves it, e.g. `O_DIRECT`, `buffered`, `sync backend`. */
+  readonly note: string;
   /** Several lines: dev_info and params as the driver reports them. */
   describe(): string;
   /** STOP_DEV, DEL_DEV, closes the target. Safe twice. */
@@ -59,19 +62,14 @@ export interface Stack {
   close(): Promise<void>;
 }
 
-async function nativeBackend(): Promise<IoBackend> {
-  const mod = await import("@ublk-ts/native") as Record<string, unknown>;
-  for (const name of ["NativeBackend", "NativeIoBackend"]) {
-    const ctor = mod[name];
-    if (typeof ctor === "function") {
-      return new (ctor as new () => IoBackend)();
-    }
+function nativeBackend(): IoBackend & { close(): void } {
+  try {
+    return new NativeBackend();
+  } catch (e) {
+    throw new Error(`Cannot use --native: ${e instanceof Error ? e.message : String(e)}`, {
+      cause: e,
+    });
   }
-  for (const name of ["createNativeBackend", "nativeBackend"]) {
-    const make = mod[name];
-    if (typeof make === "function") return await (make as () => IoBackend | Promise<IoBackend>)();
-  }
-  throw new Error("Cannot use --native: @ublk-ts/native offers no I/O backend for the model yet");
 }
 
 /**
@@ -106,8 +104,8 @@ export async function makeTarget(kernel: ModelKernel, o: DeviceOptions): Promise
  * @returns The stack.
  * @throws {Error} when `--native` is asked for and unavailable.
  */
-export async function openStack(options: StackOptions): Promise<Stack> {
-  const backend = options.native ? await nativeBackend() : undefined;
+export function openStack(options: StackOptions): Stack {
+  const backend = options.native ? nativeBackend() : undefined;
   const kernel = new ModelKernel(backend ? { backend } : {});
   installFusedCmd(kernel);
   installUblk(kernel, {
@@ -145,6 +143,20 @@ export async function openStack(options: StackOptions): Promise<Stack> {
         size: device.bdev.size,
         bdev: device.bdev,
         device,
+        note: [
+          kernel.backend.name + " backend",
+          ...(target instanceof LoopTarget
+            ? [
+              kernel.backend.name === "sync"
+                ? "page cache: the sync backend has no O_DIRECT"
+                : target.direct
+                ? "O_DIRECT"
+                : o.bufferedIo
+                ? "page cache"
+                : "page cache: O_DIRECT refused",
+            ]
+            : []),
+        ].join(", "),
         describe(): string {
           const i = device.info;
           return [
@@ -170,6 +182,7 @@ export async function openStack(options: StackOptions): Promise<Stack> {
     async close(): Promise<void> {
       for (const d of [...devices]) await d.delete();
       kernel.close();
+      backend?.close();
     },
   };
 }

@@ -7,6 +7,7 @@
 import assert from "node:assert/strict";
 import { checkDeviceOptions } from "../../apps/ublk/device_options.ts";
 import { openStack } from "../../apps/ublk/stack.ts";
+import { NativeBackend } from "@ublk-ts/native";
 import { have } from "./_cli.ts";
 
 /** A deterministic PRNG for offsets and data. */
@@ -100,34 +101,52 @@ function firstDifference(a: Uint8Array, b: Uint8Array): number {
   return a.length === b.length ? -1 : n;
 }
 
-for (const zeroCopy of [false, true]) {
-  Deno.test(`loop${zeroCopy ? " -z" : ""}: the backing file equals the expected image byte for byte`, async () => {
-    const size = 8 << 20;
-    const path = await Deno.makeTempFile({ prefix: "ublk_data_", suffix: ".img" });
-    try {
-      const initial = randomBytes(size, rng(99));
-      await Deno.writeFile(path, initial);
-      const expected = initial.slice();
-      const o = checkDeviceOptions(
-        { type: "loop", file: path, queues: "2", depth: "16", "zero-copy": zeroCopy },
-        "test",
-      );
-      const stack = await openStack({ native: false });
-      try {
-        const dev = await stack.addDevice(o);
-        assert.equal(dev.size, size);
-        await exercise(dev.device.bdev, expected, zeroCopy ? 7 : 8, true);
-        await dev.delete();
-      } finally {
-        await stack.close();
-      }
-      const got = await Deno.readFile(path);
-      assert.equal(got.length, size);
-      assert.equal(firstDifference(got, expected), -1);
-    } finally {
-      await Deno.remove(path);
-    }
-  });
+function nativeWorks(): boolean {
+  try {
+    new NativeBackend().close();
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+for (const native of [false, true]) {
+  for (const zeroCopy of [false, true]) {
+    const label = `loop${zeroCopy ? " -z" : ""}${native ? " --native" : ""}`;
+    Deno.test({
+      name: `${label}: the backing file equals the expected image byte for byte`,
+      ignore: native && !nativeWorks(),
+      async fn(): Promise<void> {
+        const size = 8 << 20;
+        const dir = Deno.statSync("/dev/shm").isDirectory ? "/dev/shm" : undefined;
+        const path = await Deno.makeTempFile({ dir, prefix: "ublk_data_", suffix: ".img" });
+        try {
+          const initial = randomBytes(size, rng(99));
+          await Deno.writeFile(path, initial);
+          const expected = initial.slice();
+          const o = checkDeviceOptions(
+            { type: "loop", file: path, queues: "2", depth: "16", "zero-copy": zeroCopy },
+            "test",
+          );
+          const stack = openStack({ native });
+          try {
+            const dev = await stack.addDevice(o);
+            assert.equal(dev.size, size);
+            if (native) assert.match(dev.note, /native backend, O_DIRECT/);
+            await exercise(dev.device.bdev, expected, zeroCopy ? 7 : 8, true);
+            await dev.delete();
+          } finally {
+            await stack.close();
+          }
+          const got = await Deno.readFile(path);
+          assert.equal(got.length, size);
+          assert.equal(firstDifference(got, expected), -1);
+        } finally {
+          await Deno.remove(path);
+        }
+      },
+    });
+  }
 }
 
 async function startNbdkit(dir: string, size: number): Promise<[Deno.ChildProcess, string]> {
@@ -164,7 +183,7 @@ for (const zeroCopy of [false, true]) {
           { type: "nbd", unix: sock, depth: "32", queues: "2", "zero-copy": zeroCopy },
           "test",
         );
-        const stack = await openStack({ native: false });
+        const stack = openStack({ native: false });
         try {
           const dev = await stack.addDevice(o);
           assert.equal(dev.size, size);
@@ -204,7 +223,7 @@ for (const zeroCopy of [false, true]) {
           { type: "nbd", unix: sock, depth: "8", "zero-copy": zeroCopy },
           "test",
         );
-        const stack = await openStack({ native: false });
+        const stack = openStack({ native: false });
         try {
           const dev = await stack.addDevice(o);
           const buf = new Uint8Array(65536);
