@@ -304,3 +304,43 @@ Deno.test("ASYNC_CANCEL of a master cancels its slave first, then the master com
   }
   assert.equal(liveFusedCommands(), 0);
 });
+
+Deno.test("SEND and RECV slaves across several segments move the right bytes", async () => {
+  const f = fixture();
+  try {
+    const src = MappedBuffer.fromSegments(
+      [new Uint8Array(100), new Uint8Array(50), new Uint8Array(200)].map((s, k) =>
+        s.map((_, i) => (k * 100 + i) & 0xff)
+      ),
+    );
+    const dstSegs = [new Uint8Array(70), new Uint8Array(130), new Uint8Array(150)];
+    const dst = MappedBuffer.fromSegments(dstSegs);
+    f.dev.add(1, src, "source");
+    f.dev.add(2, dst, "dest");
+    const [a, b] = f.kernel.socketpair();
+    f.ring.fused(lendMaster(f.devFd, 2, 3n), {
+      opcode: IORING_OP_RECV,
+      fd: b,
+      addr: 30,
+      len: 250,
+      opFlags: 0x100, // MSG_WAITALL
+      userData: 4n,
+    });
+    f.ring.fused(lendMaster(f.devFd, 1, 1n), {
+      opcode: IORING_OP_SEND,
+      fd: a,
+      addr: 60,
+      len: 250,
+      userData: 2n,
+    });
+    f.ring.submit();
+    const got = await f.ring.reapN(4);
+    assertPair(got, 1n, 2n, 250, 0);
+    assertPair(got, 3n, 4n, 250, 0);
+    assert.deepEqual(flat(dst).subarray(30, 280), flat(src).subarray(60, 310));
+    assert.equal(src.leases + dst.leases, 0);
+  } finally {
+    f.close();
+  }
+  assert.equal(liveFusedCommands(), 0);
+});
