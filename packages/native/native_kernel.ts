@@ -78,7 +78,10 @@ export class NativeKernel implements Kernel {
   /**
    * The real address of `bytes[0]`, cached per ArrayBuffer.
    *
-   * Safety: the memory must stay alive while any SQE that names it is in flight.
+   * Safety: the memory must stay alive while any SQE that names it is in flight — and
+   * "alive" means referenced from JavaScript until the CQE is reaped: a buffer whose last use
+   * is this call can be collected (V8 drops dead locals, even at module top level) and the
+   * kernel then writes into freed memory. Keep the buffer in a structure that outlives the I/O.
    *
    * @param bytes The memory.
    * @returns Its address.

@@ -110,6 +110,10 @@ function detach(buffer: ArrayBuffer): void {
  * on a worker thread (a nonblocking FFI call) in 100 ms slices, so the JavaScript thread never
  * blocks and `close()` is noticed.
  *
+ * Safety: every buffer an SQE names must stay referenced from JavaScript until its CQE is
+ * reaped (see {@linkcode NativeKernel.addressOf}); closing the ring does not make earlier
+ * in-flight requests stop writing at once (ring exit runs in the kernel after `close()`).
+ *
  * Limits: with `IORING_SETUP_SINGLE_ISSUER`/`DEFER_TASKRUN` only the submitting thread may
  * enter the ring, so `wait()` polls from the JavaScript thread (1 ms timer) instead. With
  * `IORING_SETUP_COOP_TASKRUN` task work of the JavaScript thread runs only when it enters the
