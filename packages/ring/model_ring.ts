@@ -748,7 +748,8 @@ export class ModelRing implements KernelRing {
   }
 
   /**
-   * Waits for `minComplete` CQEs.
+   * Waits for `minComplete` CQEs. As the kernel, it waits as long as it takes: waiting for CQEs
+   * no request will ever produce never resolves.
    *
    * @param minComplete CQEs wanted.
    * @returns 0, or -EBADFD when the ring is closed.
