@@ -98,7 +98,7 @@ function fallocate(
 
 const one = (
   name: string,
-  files: number[],
+  files: NonNullable<Program["files"]>,
   bufs: number[],
   sqes: SqeSpec[],
   extra: Partial<Program> = {},
@@ -552,6 +552,107 @@ export const CORPUS: Program[] = [
     ],
   },
   one("async cancel of nothing", [], [], [{ op: IORING_OP_ASYNC_CANCEL, ud: 1, addr: 12345n }]),
+  // ---- open modes, directories, rw_flags
+  one("write to a read-only fd", [{ size: 100, flags: 0 }], [64], [write(1, 0, 0, 0, 64)]),
+  one("read from a write-only fd", [{ size: 100, flags: 1 }], [64], [read(1, 0, 0, 0, 64)]),
+  one("write to an O_APPEND fd ignores the offset", [{ size: 100, flags: 2 | 0o2000 }], [64], [
+    write(1, 0, 0, 0, 64),
+  ]),
+  {
+    name: "read and fsync on a directory",
+    dirs: 1,
+    bufs: [64],
+    batches: [{
+      sqes: [
+        { op: R, ud: 1, fd: { dir: 0 }, addr: { buf: 0 }, len: 64 },
+        { op: IORING_OP_FSYNC, ud: 2, fd: { dir: 0 } },
+      ],
+    }],
+  },
+  one("read with RWF_NOWAIT on cached data", [8192], [4096], [
+    { ...read(1, 0, 0, 0, 4096), opFlags: 0x8 },
+  ]),
+  one("write with RWF_DSYNC and RWF_SYNC", [100], [64, 64], [
+    { ...write(1, 0, 0, 0, 64), opFlags: 0x2 },
+    { ...write(2, 0, 1, 64, 64), opFlags: 0x4 },
+  ]),
+  one("write with RWF_APPEND", [100], [64], [{ ...write(1, 0, 0, 0, 64), opFlags: 0x10 }]),
+  one("read with RWF_HIPRI on a buffered file", [100], [64], [{
+    ...read(1, 0, 0, 0, 64),
+    opFlags: 0x1,
+  }]),
+  one("writev from a bad iovec address", [100], [64], [{
+    op: IORING_OP_WRITEV,
+    ud: 1,
+    fd: { file: 0 },
+    addr: 0x1000n,
+    len: 1,
+  }]),
+  one("readv then a write from an unmapped address", [100], [64], [{
+    op: IORING_OP_READV,
+    ud: 1,
+    fd: { file: 0 },
+    addr: { iov: [{ buf: 0, len: 10 }] },
+    len: 1,
+  }, {
+    op: IORING_OP_WRITE,
+    ud: 2,
+    fd: { file: 0 },
+    addr: 0x2000n,
+    len: 16,
+  }]),
+  one("read_fixed on an SQE128 ring", [8192], [4096], [
+    {
+      op: IORING_OP_READ_FIXED,
+      ud: 1,
+      fd: { file: 0 },
+      addr: { buf: 0, at: 96 },
+      len: 4000,
+      off: 4000,
+      bufIndex: 0,
+    },
+  ], { fixedBufs: [0], setupFlags: IORING_SETUP_SQE128 }),
+  // ---- more cancel and timeout
+  {
+    name: "cancel all requests on an fd",
+    sockets: 1,
+    bufs: [16, 16],
+    batches: [
+      {
+        sqes: [
+          { op: IORING_OP_RECV, ud: 1, fd: { sock: 0, end: 1 }, addr: { buf: 0 }, len: 16 },
+          { op: IORING_OP_RECV, ud: 2, fd: { sock: 0, end: 1 }, addr: { buf: 1 }, len: 16 },
+        ],
+      },
+      {
+        sqes: [{ op: IORING_OP_ASYNC_CANCEL, ud: 3, fd: { sock: 0, end: 1 }, opFlags: 0x1 | 0x2 }],
+      },
+    ],
+  },
+  {
+    name: "cancel any request",
+    sockets: 1,
+    bufs: [16],
+    batches: [
+      { sqes: [{ op: IORING_OP_RECV, ud: 1, fd: { sock: 0, end: 1 }, addr: { buf: 0 }, len: 16 }] },
+      { sqes: [{ op: IORING_OP_ASYNC_CANCEL, ud: 2, opFlags: 0x4 }] },
+    ],
+  },
+  one("cancel with unknown flags", [], [], [{
+    op: IORING_OP_ASYNC_CANCEL,
+    ud: 1,
+    opFlags: 0x8000,
+  }]),
+  one("absolute timeout in the past", [], [], [
+    { op: IORING_OP_TIMEOUT, ud: 1, addr: { ts: [1, 0] }, len: 1, opFlags: 0x1 },
+  ]),
+  one("timeout with bad flags", [], [], [
+    { op: IORING_OP_TIMEOUT, ud: 1, addr: { ts: [0, 1000] }, len: 1, opFlags: 0x80 },
+  ]),
+  one("link timeout chained after a fast read", [4096], [4096], [
+    read(1, 0, 0, 0, 4096, 0, LINK),
+    { op: IORING_OP_LINK_TIMEOUT, ud: 2, addr: { ts: [1, 0] }, len: 1 },
+  ]),
   // ---- CQ overflow
   {
     name: "cq overflow keeps every CQE",

@@ -58,6 +58,23 @@ export const DIVERGENCES: Divergence[] = [
       "request runs: res 0) and with CQE_SKIP_SUCCESS no CQE is posted at all",
   },
   {
+    id: "rwf-nowait-tmpfs",
+    programs: ["read with RWF_NOWAIT on cached data"],
+    kinds: ["cqes", "buf"],
+    model: "packages/ring/ops_rw.ts: READ with rw_flags RWF_NOWAIT is served like a plain read " +
+      "(res 4096)",
+    kernel: "a file without FMODE_NOWAIT support (tmpfs here) fails RWF_NOWAIT with -EOPNOTSUPP " +
+      "even when the data is cached",
+  },
+  {
+    id: "rwf-hipri-buffered",
+    programs: ["read with RWF_HIPRI on a buffered file"],
+    kinds: ["cqes", "buf"],
+    model: "packages/ring/ops_rw.ts: READ with rw_flags RWF_HIPRI is served like a plain read",
+    kernel: "RWF_HIPRI on a ring without IORING_SETUP_IOPOLL, on a buffered tmpfs file, " +
+      "completes -EINVAL",
+  },
+  {
     id: "buffer-select-without-buffers",
     programs: ["read with buffer select and no provided buffers"],
     kinds: ["cqes"],

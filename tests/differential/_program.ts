@@ -6,12 +6,22 @@
  * @module
  */
 
+/** A file with open flags. */
+export interface FileSpec {
+  /** Initial size. */
+  size: number;
+  /** O_* flags (Linux values). */
+  flags: number;
+}
+
 /** Where an SQE's `fd` points. */
 export type FdRef =
   /** A raw fd value (bad fds, fixed indexes given as numbers). */
   | number
   /** File `i` of the program. */
   | { file: number }
+  /** Directory `i` of the program. */
+  | { dir: number }
   /** Socket pair `pair`, end 0 or 1. */
   | { sock: number; end: 0 | 1 };
 
@@ -78,8 +88,13 @@ export interface Program {
   setupFlags?: number;
   /** CQ entries (with IORING_SETUP_CQSIZE). */
   cqEntries?: number;
-  /** Initial file sizes; contents are a pattern fixed by the file index. */
-  files?: number[];
+  /**
+   * Initial file sizes (or a size with open flags, default O_RDWR); contents are a pattern
+   * fixed by the file index.
+   */
+  files?: (number | FileSpec)[];
+  /** Directories opened O_RDONLY (fd `{ dir: i }`). */
+  dirs?: number;
   /** Buffer sizes; contents are a pattern fixed by the buffer index. */
   bufs?: number[];
   /** Number of AF_UNIX stream socket pairs. */

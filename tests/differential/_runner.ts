@@ -109,6 +109,7 @@ export async function runProgram(
   };
   const run = runCounter++;
   const paths: string[] = [];
+  const dirPaths: string[] = [];
   const fds: number[] = [];
   const sockFds: number[] = [];
   const bufs = (program.bufs ?? []).map((size, b) => {
@@ -118,17 +119,30 @@ export async function runProgram(
   });
   const keep: Uint8Array[] = []; // iovec arrays and timespecs stay alive until the end
   let ring: KernelRing | undefined;
+  const openDirs: number[] = [];
   try {
-    (program.files ?? []).forEach((size, f) => {
+    (program.files ?? []).forEach((spec, f) => {
+      const size = typeof spec === "number" ? spec : spec.size;
+      const flags = typeof spec === "number" ? O_RDWR : spec.flags;
       const path = `${dir}/${h.name}-${run}-f${f}`;
       const data = new Uint8Array(size);
       for (let i = 0; i < size; i++) data[i] = filePattern(f, i);
       Deno.writeFileSync(path, data);
       paths.push(path);
-      const fd = kernel.open(path, O_RDWR, 0o644);
+      const fd = kernel.open(path, flags, 0o644);
       if (fd < 0) throw new Error(`${h.name}: open ${path} failed ${fd}`);
       fds.push(fd);
     });
+    const dirFds: number[] = [];
+    for (let i = 0; i < (program.dirs ?? 0); i++) {
+      const d = `${dir}/${h.name}-${run}-d${i}`;
+      Deno.mkdirSync(d);
+      dirPaths.push(d);
+      const fd = kernel.open(d, 0, 0);
+      if (fd < 0) throw new Error(`${h.name}: open ${d} failed ${fd}`);
+      dirFds.push(fd);
+      openDirs.push(fd);
+    }
     const pairs: [number, number][] = [];
     for (let i = 0; i < (program.sockets ?? 0); i++) {
       const p = h.socketpair();
@@ -168,6 +182,7 @@ export async function runProgram(
       if (ref === undefined) return 0;
       if (typeof ref === "number") return ref;
       if ("file" in ref) return fds[ref.file]!;
+      if ("dir" in ref) return dirFds[ref.dir]!;
       return pairs[ref.sock]![ref.end];
     };
     const addrOf = (ref: AddrRef | undefined): bigint => {
@@ -305,7 +320,8 @@ export async function runProgram(
     out.sqLeft = pending;
   } finally {
     ring?.close();
-    for (const fd of [...fds, ...sockFds]) kernel.closeFd(fd);
+    for (const fd of [...fds, ...sockFds, ...openDirs]) kernel.closeFd(fd);
+    for (const d of dirPaths) Deno.removeSync(d, { recursive: true });
     for (const p of paths) {
       try {
         out.files.push(Deno.readFileSync(p));
