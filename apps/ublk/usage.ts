@@ -92,6 +92,8 @@ option of 'ublk run' except -z.
 
 ${DEVICE_OPTIONS}
       --bench SPEC      the workload (default rw=read,bs=512k,qd=16,time=3s)
+      --rounds N        run copy and zero copy alternately N times (default 1) and
+                        report the best run of each; rounds go to stderr
       --json            print the results as JSON
   -h, --help            show this help
 `;

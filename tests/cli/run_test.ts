@@ -166,10 +166,20 @@ Deno.test("`ublk add --no-wait` creates, prints and deletes a device", async () 
 });
 
 Deno.test("`ublk bench -t null` prints copy, zero copy and their ratio", async () => {
-  const r = await ublk("bench", "-t", "null", "--bench", "rw=read,bs=512k,qd=8,n=400");
+  const r = await ublk(
+    "bench",
+    "-t",
+    "null",
+    "--rounds",
+    "2",
+    "--bench",
+    "rw=read,bs=512k,qd=8,n=400",
+  );
   assert.equal(r.code, 0, r.stderr);
   const out = lines(r.stdout);
   assert.equal(out.length, 3);
+  assert.equal(r.stderr.match(/ublk: round \d: /g)?.length, 4, "2 rounds x (copy, zero copy)");
+  assert.equal(r.stderr.match(/ublk: deleted/g)?.length, 4, "each run on a fresh device");
   assert.match(out[0]!, /^copy +read bs=512k/);
   assert.match(out[1]!, /^zero copy +read bs=512k/);
   assert.match(out[2]!, /^ratio zero copy \/ copy: [\d.]+x$/);

@@ -54,6 +54,7 @@ Deno.test("`ublk del` and `ublk list` check their options", async () => {
   await usageError(["del", "-n", "x"], /needs a device id/);
   await usageError(["list", "-n", "x"], /needs a device id/);
   await usageError(["bench", "-t", "null", "-z"], /-z is implied/);
+  await usageError(["bench", "-t", "null", "--rounds", "0"], /--rounds must be a whole number/);
 });
 
 Deno.test("`ublk --help` lists every command and exits 0", async () => {
