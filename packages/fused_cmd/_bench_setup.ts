@@ -137,6 +137,13 @@ export class Setup {
   close(): void {
     this.ring.close();
     this.kernel.close();
+    // a backend with its own ring (native) is closed by `[Symbol.dispose]` or `close()`
+    const b = this.kernel.backend as unknown as {
+      [Symbol.dispose]?: () => void;
+      close: (f?: unknown) => void;
+    };
+    if (b[Symbol.dispose]) b[Symbol.dispose]!();
+    else if (b.close.length === 0) b.close();
     Deno.removeSync(this.path);
   }
 }
