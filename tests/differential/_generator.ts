@@ -69,6 +69,9 @@ export class Rng {
   }
 }
 
+/** `RWF_DSYNC`. */
+const RWF_DSYNC = 0x2;
+
 const FILE_SIZES = [0, 1, 511, 512, 4096, 5000, 8192, 12345];
 const LENGTHS = [0, 1, 100, 511, 512, 4096, 4097, 8192];
 
@@ -90,14 +93,19 @@ export function generateProgram(seed: number, index: number): Program {
   // "free" | "ro" | owner group id
   const fileState: (string | number)[] = files.map(() => "free");
   const batches: Batch[] = [];
+  // Small rings (2 SQEs, 4 CQEs): three batches, the first two unreaped, so the CQ overflows
+  // (NODROP). No deliberate init failures there: leftover SQEs would not fit.
+  const small = rng.chance(0.1);
+  const entries = small ? 2 : 16;
+  const perBatch = small ? 2 : 8;
   let ud = 1;
   let skipSeen = false;
-  const nBatches = 1 + rng.int(2);
+  const nBatches = small ? 3 : 1 + rng.int(2);
   let group = 0;
   for (let b = 0; b < nBatches; b++) {
     const sqes: SqeSpec[] = [];
     const nGroups = 1 + rng.int(4);
-    for (let g = 0; g < nGroups && sqes.length < 8; g++, group++) {
+    for (let g = 0; g < nGroups && sqes.length < perBatch; g++, group++) {
       const len = 1 + rng.int(3);
       let f = rng.int(nFiles);
       let writer = rng.chance(0.5);
@@ -113,9 +121,9 @@ export function generateProgram(seed: number, index: number): Program {
       }
       if (f >= 0) fileState[f] = writer ? group : (fileState[f] === "free" ? "ro" : fileState[f]!);
       const hard = rng.chance(0.3);
-      for (let i = 0; i < len && sqes.length < 8; i++) {
-        const last = i === len - 1 || sqes.length === 7;
-        const s = makeSqe(rng, ud++, f, files, bufs, writer, useFixedFiles, useFixedBufs);
+      for (let i = 0; i < len && sqes.length < perBatch; i++) {
+        const last = i === len - 1 || sqes.length === perBatch - 1;
+        const s = makeSqe(rng, ud++, f, files, bufs, writer, useFixedFiles, useFixedBufs, !small);
         let flags = s.flags ?? 0;
         if (!last) flags |= hard ? IOSQE_IO_HARDLINK : IOSQE_IO_LINK;
         if (rng.chance(0.1)) flags |= IOSQE_ASYNC;
@@ -132,12 +140,12 @@ export function generateProgram(seed: number, index: number): Program {
         if (last) break;
       }
     }
-    batches.push({ sqes });
+    batches.push(small && b < 2 ? { sqes, reap: false } : { sqes });
   }
   void skipSeen;
   const program: Program = {
     name: `generated seed=${seed} index=${index}`,
-    entries: 16,
+    entries,
     files,
     bufs,
     batches,
@@ -157,6 +165,7 @@ function makeSqe(
   writer: boolean,
   useFixedFiles: boolean,
   useFixedBufs: boolean,
+  initFailures: boolean,
 ): SqeSpec {
   const r = rng.next();
   const newBuf = (size: number): number => {
@@ -166,8 +175,8 @@ function makeSqe(
   };
   // Rare deliberate failures: bad fd, invalid opcode, bad NOP flags, injected errors.
   if (r < 0.03) return { op: IORING_OP_READ, ud, fd: 9999, addr: { buf: newBuf(64) }, len: 64 };
-  if (r < 0.04) return { op: 200 + rng.int(50), ud };
-  if (r < 0.05) return { op: IORING_OP_NOP, ud, ioprio: 1 };
+  if (r < 0.04 && initFailures) return { op: 200 + rng.int(50), ud };
+  if (r < 0.05 && initFailures) return { op: IORING_OP_NOP, ud, ioprio: 1 };
   if (r < 0.12) {
     const res = rng.pick([0, 1, 4096, -5, -22, -125]);
     return { op: IORING_OP_NOP, ud, opFlags: IORING_NOP_INJECT_RESULT, len: res >>> 0 };
@@ -235,5 +244,6 @@ function makeSqe(
     addr: { buf, at },
     len,
     off,
+    opFlags: doWrite && rng.chance(0.1) ? RWF_DSYNC : 0,
   };
 }

@@ -215,6 +215,9 @@ export async function runProgram(
     const push = (s: SqeSpec): void => {
       const tail = sq.getUint32(so.tail, true);
       const mask = sq.getUint32(so.ringMask, true);
+      if (((tail - sq.getUint32(so.head, true)) >>> 0) >= r.sqEntries) {
+        throw new Error(`${program.name}: more SQEs than the SQ holds`);
+      }
       const idx = tail & mask;
       sq.setUint32(so.array + idx * 4, idx, true);
       const o = idx * sqeSize;
