@@ -55,6 +55,9 @@ import {
   UblkParams,
   UblksrvCtrlDevInfo,
 } from "@ublk-ts/uapi";
+import { provideFusedBuffer } from "@ublk-ts/fused-cmd";
+import type { Request } from "@ublk-ts/ring";
+import type { MappedBuffer } from "@ublk-ts/rsrc";
 import { checkCmdOp, type DeviceHost, PAGE, UBLK_F_ALL_MODEL, UblkDev } from "./_device.ts";
 import {
   type CmdReq,
@@ -82,11 +85,24 @@ export const UBLK_DISK_MAJOR = 259;
 export interface InstallUblkOptions {
   /** `nr_cpu_ids`: ADD_DEV clamps `nr_hw_queues` to it. Default `navigator.hardwareConcurrency`. */
   nrCpuIds?: number;
-  /** The fused buffer hand-off (from `@ublk-ts/fused-cmd`); without it fused commands fail. */
-  provideBuffer?: ProvideBuffer;
+  /**
+   * The fused buffer hand-off. Default: `provideFusedBuffer` of `@ublk-ts/fused-cmd` (the
+   * kernel must have IORING_OP_FUSED_CMD installed, `installFusedCmd`); `null` turns fused
+   * commands off (-EOPNOTSUPP).
+   */
+  provideBuffer?: ProvideBuffer | null;
 }
 
 const drivers: WeakMap<object, UblkDriver> = new WeakMap();
+
+/** `io_fused_cmd_provide_kbuf` through `@ublk-ts/fused-cmd`. */
+function fusedProvide(
+  master: CmdReq,
+  buf: MappedBuffer,
+  done: (slaveRes: number) => void,
+): number {
+  return provideFusedBuffer(master as unknown as Request, buf, (_m, res) => done(res));
+}
 
 /**
  * The driver instance of one kernel.
@@ -109,7 +125,7 @@ export class UblkDriver implements DeviceHost {
   constructor(kernel: UblkKernelPort, options: InstallUblkOptions = {}) {
     this.#kernel = kernel;
     this.nrCpuIds = options.nrCpuIds ?? (navigator.hardwareConcurrency || 1);
-    this.provideBuffer = options.provideBuffer ?? null;
+    this.provideBuffer = options.provideBuffer === undefined ? fusedProvide : options.provideBuffer;
     this.#control = { uringCmd: (req, flags) => this.#ctrlCmd(req, flags) };
   }
 
