@@ -115,6 +115,22 @@ export class AddressSpace {
   }
 
   /**
+   * Like {@linkcode AddressSpace.resolveParts}, but a range running past the end of its buffer
+   * is cut at the end (as a copy to user memory stops at the first unmapped page): -EFAULT
+   * only when not even the first byte is mapped.
+   *
+   * @param hi Upper 32 bits (the region id).
+   * @param lo Lower 32 bits (the byte offset).
+   * @param len Length in bytes (> 0).
+   * @returns A view of at most `len` bytes, or `-EFAULT`.
+   */
+  resolveClamped(hi: number, lo: number, len: number): Uint8Array | number {
+    const r = this.#regions[hi];
+    if (r === undefined || lo >= r.len) return -EFAULT;
+    return this.resolveParts(hi, lo, Math.min(len, r.len - lo));
+  }
+
+  /**
    * The buffer of a region and its base address check, for callers that cache views.
    *
    * @param hi Region id.

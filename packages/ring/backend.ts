@@ -15,6 +15,8 @@ export interface BackendFile {
   readonly path: string;
   /** Open flags (Linux values). */
   readonly flags: number;
+  /** File system type ("tmpfs", "ext4", …) when known: some ops depend on it as in Linux. */
+  readonly fsType?: string;
 }
 
 /**

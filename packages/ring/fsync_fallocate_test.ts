@@ -1,6 +1,7 @@
 import assert from "node:assert/strict";
 import { O_RDONLY, O_RDWR } from "./kernel.ts";
-import { prepFallocate, prepFsync } from "./prep.ts";
+import { IOSQE_CQE_SKIP_SUCCESS, IOSQE_IO_LINK } from "@ublk-ts/uapi";
+import { prepFallocate, prepFsync, prepNop } from "./prep.ts";
 import { FALLOC_FL_KEEP_SIZE, FALLOC_FL_PUNCH_HOLE, FALLOC_FL_ZERO_RANGE } from "./sync_backend.ts";
 import { reap, setup, tmpFile } from "./_test_util.ts";
 
@@ -45,17 +46,20 @@ Deno.test("FALLOCATE mode 0 extends, KEEP_SIZE does not", () => {
   Deno.removeSync(path);
 });
 
-Deno.test("FALLOCATE PUNCH_HOLE|KEEP_SIZE and ZERO_RANGE zero the range", () => {
+Deno.test("FALLOCATE PUNCH_HOLE|KEEP_SIZE zeroes; ZERO_RANGE zeroes and extends on ext4", () => {
   const path = tmpFile(new Uint8Array(16).fill(7));
+  const ext4 = Deno.makeTempFileSync({ dir: "/tmp", prefix: "ring_test_" });
+  Deno.writeFileSync(ext4, new Uint8Array(16).fill(7));
   const { kernel, ring } = setup();
   const fd = kernel.open(path, O_RDWR);
+  const efd = kernel.open(ext4, O_RDWR);
   prepFallocate(ring.getSqe()!, fd, {
     offset: 2,
     len: 3,
     mode: FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE,
     userData: 1n,
   });
-  prepFallocate(ring.getSqe()!, fd, {
+  prepFallocate(ring.getSqe()!, efd, {
     offset: 12,
     len: 8,
     mode: FALLOC_FL_ZERO_RANGE,
@@ -69,9 +73,40 @@ Deno.test("FALLOCATE PUNCH_HOLE|KEEP_SIZE and ZERO_RANGE zero the range", () => 
   });
   ring.submit();
   assert.deepEqual(reap(ring), [[1, 0, 0], [2, 0, 0], [3, -95, 0]]);
-  const got = Deno.readFileSync(path);
-  assert.equal(got.length, 20);
-  assert.deepEqual([...got], [7, 7, 0, 0, 0, 7, 7, 7, 7, 7, 7, 7, 0, 0, 0, 0, 0, 0, 0, 0]);
+  assert.deepEqual([...Deno.readFileSync(path)], [7, 7, 0, 0, 0, ...new Array(11).fill(7)]);
+  const got = Deno.readFileSync(ext4);
+  assert.deepEqual([...got], [...new Array(12).fill(7), 0, 0, 0, 0, 0, 0, 0, 0]);
+  ring.close();
+  Deno.removeSync(path);
+  Deno.removeSync(ext4);
+});
+
+Deno.test("FALLOCATE ZERO_RANGE on tmpfs fails -EOPNOTSUPP and changes nothing (as shmem)", () => {
+  const path = tmpFile(new Uint8Array(4).fill(7));
+  const { kernel, ring } = setup();
+  const fd = kernel.open(path, O_RDWR);
+  prepFallocate(ring.getSqe()!, fd, {
+    offset: 0,
+    len: 8,
+    mode: FALLOC_FL_ZERO_RANGE,
+    userData: 1n,
+  });
+  ring.submit();
+  assert.deepEqual(reap(ring), [[1, -95, 0]]);
+  assert.deepEqual([...Deno.readFileSync(path)], [7, 7, 7, 7]);
+  ring.close();
+  Deno.removeSync(path);
+});
+
+Deno.test("FSYNC/FALLOCATE errors never break a link and obey CQE_SKIP_SUCCESS (no req_set_fail)", () => {
+  const path = tmpFile("abc");
+  const { kernel, ring } = setup();
+  const fd = kernel.open(path, O_RDWR);
+  prepFallocate(ring.getSqe()!, fd, { len: 0, userData: 1n, flags: IOSQE_IO_LINK });
+  prepNop(ring.getSqe()!, { userData: 2n });
+  prepFallocate(ring.getSqe()!, fd, { len: 0, userData: 3n, flags: IOSQE_CQE_SKIP_SUCCESS });
+  ring.submit();
+  assert.deepEqual(reap(ring), [[1, -22, 0], [2, 0, 0]]);
   ring.close();
   Deno.removeSync(path);
 });

@@ -125,6 +125,24 @@ Deno.test("a drained request waits for everything before it", async () => {
   ring.close();
 });
 
+Deno.test("a drain after inline requests of the same submit still orders everything after it", () => {
+  // Checked on Linux 6.18 (NOPs): 1 2 3 4 5, then on the same ring 2 1 3 4 5 (drain stays
+  // active, so the first request of the next submit is punted).
+  const { ring } = setup();
+  const run = (): number[] => {
+    prepNop(ring.getSqe()!, { userData: 1n });
+    prepNop(ring.getSqe()!, { userData: 2n });
+    prepNop(ring.getSqe()!, { userData: 3n, flags: IOSQE_IO_DRAIN });
+    prepNop(ring.getSqe()!, { userData: 4n });
+    prepNop(ring.getSqe()!, { userData: 5n });
+    ring.submit();
+    return reap(ring).map(([ud]) => ud);
+  };
+  assert.deepEqual(run(), [1, 2, 3, 4, 5]);
+  assert.deepEqual(run(), [2, 1, 3, 4, 5]);
+  ring.close();
+});
+
 Deno.test("IOSQE_ASYNC requests complete after the inline ones of the same submit", () => {
   const { ring } = setup();
   prepNop(ring.getSqe()!, { userData: 1n, flags: IOSQE_ASYNC });

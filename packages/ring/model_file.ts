@@ -31,9 +31,16 @@ export interface ModelSocket {
    *
    * @param buf Destination.
    * @param waitAll MSG_WAITALL.
+   * @param nonblock MSG_DONTWAIT: -EAGAIN instead of waiting when nothing is there.
    * @returns Bytes received, or a negative errno.
    */
-  recv(buf: Uint8Array, waitAll: boolean): IoResult;
+  recv(buf: Uint8Array, waitAll: boolean, nonblock?: boolean): IoResult;
+  /**
+   * Bytes that can be received without waiting (for IORING_CQE_F_SOCK_NONEMPTY). Optional.
+   *
+   * @returns The count.
+   */
+  pending?(): number;
   /**
    * Withdraws the one pending operation on `buf` (it never resolves), so a cancelled request
    * consumes no later data. Optional: a socket that cannot withdraw lets it run.

@@ -13,6 +13,7 @@ import {
   ECANCELED,
   EFAULT,
   EINVAL,
+  ENOBUFS,
   EOPNOTSUPP,
   IO_URING_F_CQE32,
   IO_URING_F_NONBLOCK,
@@ -191,6 +192,9 @@ export class ModelRing implements KernelRing {
   #drainDisabled = false;
   #submittedSeq = 0;
   #completedReqs = 0;
+  /** Completions inside a submit, counted for drain only when the submit ends (batched). */
+  #completedPending = 0;
+  #inSubmit = false;
   #closed = false;
   /** CQEs posted by requests other than TIMEOUT (what count timeouts count). */
   cqEvents = 0;
@@ -303,6 +307,7 @@ export class ModelRing implements KernelRing {
     let done = 0;
     const submitAll = (this.flags & IORING_SETUP_SUBMIT_ALL) !== 0;
     this.#inTw = true;
+    this.#inSubmit = true;
     try {
       while (n-- > 0) {
         const idx = u32[this.#sqArrayIdx + (this.#sqHead & this.#sqMask)]!;
@@ -322,6 +327,12 @@ export class ModelRing implements KernelRing {
         this.#queueChainHead(head);
       }
     } finally {
+      // io_submit_flush_completions: inline completions become visible to drain accounting
+      // only now, so a drain after an inline request in the same submit is still deferred.
+      this.#inSubmit = false;
+      this.#completedReqs += this.#completedPending;
+      this.#completedPending = 0;
+      if (this.#drainActive && this.#defer.length > 0) this.#queueDeferred();
       this.#inTw = false;
     }
     this.#runTaskWork();
@@ -455,7 +466,7 @@ export class ModelRing implements KernelRing {
       return -EINVAL;
     }
     if (flags & ~VALID_SQE_FLAGS) return -EINVAL;
-    if (flags & IOSQE_BUFFER_SELECT) return -EOPNOTSUPP;
+    if ((flags & IOSQE_BUFFER_SELECT) && !def.bufferSelect) return -EOPNOTSUPP;
     if (slave && !def.fusedSlave) return -EINVAL;
     if (flags & IOSQE_CQE_SKIP_SUCCESS) this.#drainDisabled = true;
     if (!slave) {
@@ -541,6 +552,11 @@ export class ModelRing implements KernelRing {
       ret = -EBADF;
     } else {
       req.inflight = true;
+      if (req.flags & IOSQE_BUFFER_SELECT) {
+        // No provided-buffer groups exist in the model (no PROVIDE_BUFFERS / buffer rings).
+        this.completeReq(req, -(def.noBuffersErrno ?? ENOBUFS), 0);
+        return;
+      }
       let iflags = IO_URING_F_NONBLOCK;
       if (this.sqeSize === 128) iflags |= IO_URING_F_SQE128;
       if (this.cqeSize === 32) iflags |= IO_URING_F_CQE32;
@@ -576,7 +592,7 @@ export class ModelRing implements KernelRing {
     this.#inflight.delete(req);
     req.res = res;
     req.cflags |= cflags;
-    if (res < 0 || (req.expect >= 0 && res !== req.expect)) req.failed = true;
+    if (!req.noFail && (res < 0 || (req.expect >= 0 && res !== req.expect))) req.failed = true;
     const hooks = req.onComplete;
     for (let i = 0; i < hooks.length; i++) hooks[i]!(req);
     let skipLinkCqes = false;
@@ -619,7 +635,10 @@ export class ModelRing implements KernelRing {
         this.#tw.push(next);
       }
     }
-    if (!req.isSlave) this.#completedReqs++;
+    if (!req.isSlave) {
+      if (this.#inSubmit) this.#completedPending++;
+      else this.#completedReqs++;
+    }
     this.freeReq(req);
     if (this.#drainActive && this.#defer.length > 0) this.#queueDeferred();
     if (--this.#depth === 0 && !this.#inTw) this.#runTaskWork();

@@ -1,8 +1,13 @@
 import assert from "node:assert/strict";
-import { IORING_CQE_F_MORE, IORING_CQE_F_NOTIF } from "@ublk-ts/uapi";
+import {
+  IORING_CQE_F_MORE,
+  IORING_CQE_F_NOTIF,
+  IORING_CQE_F_SOCK_NONEMPTY,
+  IOSQE_BUFFER_SELECT,
+} from "@ublk-ts/uapi";
 import { O_RDWR } from "./kernel.ts";
-import { prepRecv, prepSend, prepSendZc } from "./prep.ts";
-import { MSG_WAITALL } from "./ops_net.ts";
+import { prepNop, prepRecv, prepSend, prepSendZc } from "./prep.ts";
+import { MSG_DONTWAIT, MSG_WAITALL } from "./ops_net.ts";
 import { reap, reapN, setup, tmpFile } from "./_test_util.ts";
 
 Deno.test("prepSend()/prepRecv() move bytes over a model socketpair", async () => {
@@ -27,11 +32,15 @@ Deno.test("RECV with MSG_WAITALL waits for the whole buffer; EOF ends it short",
   prepSend(ring.getSqe()!, a, new Uint8Array([1, 2]), { userData: 2n });
   prepSend(ring.getSqe()!, a, new Uint8Array([3, 4, 5]), { userData: 3n });
   ring.submit();
-  assert.deepEqual((await reapN(ring, 3)).sort((x, y) => x[0] - y[0]), [[1, 4, 0], [2, 2, 0], [
-    3,
-    3,
-    0,
-  ]]);
+  assert.deepEqual((await reapN(ring, 3)).sort((x, y) => x[0] - y[0]), [
+    [1, 4, IORING_CQE_F_SOCK_NONEMPTY],
+    [2, 2, 0],
+    [
+      3,
+      3,
+      0,
+    ],
+  ]);
   assert.deepEqual([...buf], [1, 2, 3, 4]);
   prepRecv(ring.getSqe()!, b, buf, { msgFlags: MSG_WAITALL, userData: 4n });
   ring.submit();
@@ -40,6 +49,26 @@ Deno.test("RECV with MSG_WAITALL waits for the whole buffer; EOF ends it short",
   prepRecv(ring.getSqe()!, b, buf, { userData: 5n });
   ring.submit();
   assert.deepEqual(await reapN(ring, 1), [[5, 0, 0]]);
+  ring.close();
+});
+
+Deno.test("RECV with MSG_DONTWAIT on an empty socket fails -EAGAIN at once", () => {
+  const { kernel, ring } = setup();
+  const [a] = kernel.socketpair();
+  prepRecv(ring.getSqe()!, a, new Uint8Array(4), { msgFlags: MSG_DONTWAIT, userData: 1n });
+  ring.submit();
+  assert.deepEqual(reap(ring), [[1, -11, 0]]);
+  ring.close();
+});
+
+Deno.test("RECV/SEND with IOSQE_BUFFER_SELECT and no provided buffers fail -ENOBUFS/-ENOENT, NOP -EOPNOTSUPP", () => {
+  const { kernel, ring } = setup();
+  const [a] = kernel.socketpair();
+  prepRecv(ring.getSqe()!, a, new Uint8Array(4), { flags: IOSQE_BUFFER_SELECT, userData: 1n });
+  prepSend(ring.getSqe()!, a, new Uint8Array(4), { flags: IOSQE_BUFFER_SELECT, userData: 2n });
+  prepNop(ring.getSqe()!, { flags: IOSQE_BUFFER_SELECT, userData: 3n });
+  assert.equal(ring.submit(), 3);
+  assert.deepEqual(reap(ring), [[1, -105, 0], [2, -2, 0], [3, -95, 0]]);
   ring.close();
 });
 

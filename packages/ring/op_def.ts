@@ -20,6 +20,10 @@ export interface OpDef {
   readonly bufDir: 0 | 1;
   /** The op uses `ioprio` (else a nonzero `ioprio` fails init with -EINVAL, as 6.x). */
   readonly ioprio?: boolean;
+  /** Accepts IOSQE_BUFFER_SELECT (`buffer_select`; else init fails -EOPNOTSUPP). */
+  readonly bufferSelect?: boolean;
+  /** With IOSQE_BUFFER_SELECT and no provided buffers: the errno (default ENOBUFS). */
+  readonly noBuffersErrno?: number;
   /** Only valid on an IORING_SETUP_SQE128 ring (-EINVAL otherwise). */
   readonly sqe128Only?: boolean;
   /**

@@ -56,6 +56,7 @@ export const opFsync: OpDef = {
     return 0;
   },
   issue(req: Request): number {
+    req.noFail = true; // io_fsync never calls req_set_fail
     const f = req.file!;
     if (f.kind !== "file") return f.kind === "dir" ? 0 : -EINVAL;
     return later(req, f.backend!.fsync(f.handle!, (req.opFlags & IORING_FSYNC_DATASYNC) !== 0));
@@ -75,6 +76,7 @@ export const opFallocate: OpDef = {
     return 0;
   },
   issue(req: Request): number {
+    req.noFail = true; // io_fallocate never calls req_set_fail: errors do not break links
     const f = req.file!;
     if (f.kind === "dir") return -EBADF;
     if (f.kind !== "file") return -19; // -ENODEV

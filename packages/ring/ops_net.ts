@@ -12,6 +12,7 @@ import {
   EOPNOTSUPP,
   IORING_CQE_F_MORE,
   IORING_CQE_F_NOTIF,
+  IORING_CQE_F_SOCK_NONEMPTY,
   IORING_OP_RECV,
   IORING_OP_SEND,
   IORING_OP_SEND_ZC,
@@ -119,6 +120,8 @@ export const opSend: OpDef = {
   name: "SEND",
   needsFile: true,
   ioprio: true,
+  bufferSelect: true,
+  noBuffersErrno: 2, // ENOENT, as Linux 6.18 for SEND
   fusedSlave: true,
   bufDir: 0,
   prep(_req: Request, sqe: DataView, off: number): number {
@@ -134,6 +137,7 @@ export const opRecv: OpDef = {
   name: "RECV",
   needsFile: true,
   ioprio: true,
+  bufferSelect: true,
   fusedSlave: true,
   bufDir: 1,
   prep(req: Request, sqe: DataView, off: number): number {
@@ -148,9 +152,21 @@ export const opRecv: OpDef = {
     if (typeof buf === "number") return buf;
     const waitAll = (req.opFlags & MSG_WAITALL) !== 0;
     if (waitAll) req.expect = buf.length;
-    return finish(req, buf, recvInto(req, buf, f.socket!.recv(buf, waitAll)));
+    const sock = f.socket!;
+    if (sock.pending) req.onComplete.push(sockNonempty);
+    return finish(
+      req,
+      buf,
+      recvInto(req, buf, sock.recv(buf, waitAll, (req.opFlags & MSG_DONTWAIT) !== 0)),
+    );
   },
 };
+
+function sockNonempty(req: Request): void {
+  if (req.res > 0 && (req.file?.socket?.pending?.() ?? 0) > 0) {
+    req.cflags |= IORING_CQE_F_SOCK_NONEMPTY;
+  }
+}
 
 function zcNotify(req: Request): void {
   req.cflags |= IORING_CQE_F_MORE;

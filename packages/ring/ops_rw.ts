@@ -6,7 +6,6 @@
  */
 
 import {
-  EAGAIN,
   EBADF,
   EFAULT,
   EINVAL,
@@ -18,6 +17,7 @@ import {
   IORING_OP_WRITE,
   IORING_OP_WRITE_FIXED,
   IORING_OP_WRITEV,
+  IOSQE_BUFFER_SELECT,
 } from "@ublk-ts/uapi";
 import type { IoResult } from "./backend.ts";
 import { ISSUE_QUEUED } from "./device_file.ts";
@@ -31,6 +31,7 @@ const UIO_MAXIOV = 1024;
 const MAX_RW_COUNT = 0x7ffff000;
 /** RWF_* flags a model read/write accepts. */
 const RWF_SUPPORTED = 0x1 | 0x2 | 0x4 | 0x8 | 0x10 | 0x20;
+const RWF_HIPRI = 0x1;
 const RWF_NOWAIT = 0x8;
 const RWF_APPEND = 0x10;
 
@@ -48,9 +49,14 @@ function checkIoprio(ioprio: number): number {
   return data >= 0 ? 0 : -EINVAL;
 }
 
-function prepRw(_req: Request, sqe: DataView, off: number): number {
+function prepRw(req: Request, sqe: DataView, off: number): number {
   const e = checkIoprio(sqe.getUint16(off + 2, true));
   if (e < 0) return e;
+  if ((req.flags & IOSQE_BUFFER_SELECT) && req.opcode === IORING_OP_READV) {
+    // The iovec is read at prep even with buffer select.
+    const iov = req.ring.kernel.addressSpace.resolveParts(req.addrHi, req.addrLo, 16);
+    if (typeof iov === "number") return iov;
+  }
   // 6.13+: __pad2[0] is attr_type_mask; PI attributes are read from addr3 (unsupported here).
   const mask = sqe.getBigUint64(off + 56, true);
   if (mask !== 0n) return mask & ~1n ? -EINVAL : -EFAULT;
@@ -104,7 +110,8 @@ function importBufs(req: Request, kind: number): number {
     return total;
   }
   if (req.len === 0) return 0;
-  const v = as.resolveParts(req.addrHi, req.addrLo, req.len);
+  // len is clamped to MAX_RW_COUNT and only the bytes actually copied must be mapped.
+  const v = as.resolveClamped(req.addrHi, req.addrLo, Math.min(req.len, MAX_RW_COUNT));
   if (typeof v === "number") return v;
   bufs.push(v);
   return req.len;
@@ -131,6 +138,8 @@ function issueRw(req: Request, write: boolean, kind: number): number {
   if (req.off === -2) return -EINVAL;
   const rwf = req.opFlags;
   if (rwf & ~RWF_SUPPORTED) return -EOPNOTSUPP;
+  // IOCB_HIPRI needs an IORING_SETUP_IOPOLL ring, which the model does not offer.
+  if (rwf & RWF_HIPRI) return -EINVAL;
   const acc = file.flags & 3;
   if (write ? acc === 0 && file.kind !== "socket" : acc === O_WRONLY) return -EBADF;
   const total = importBufs(req, kind);
@@ -167,7 +176,8 @@ function issueRw(req: Request, write: boolean, kind: number): number {
       const be = file.backend!;
       const h = file.handle!;
       if (total === 0) return 0;
-      if ((rwf & RWF_NOWAIT) && be.name !== "sync") return -EAGAIN;
+      // tmpfs has no FMODE_NOWAIT: RWF_NOWAIT fails even on cached data.
+      if ((rwf & RWF_NOWAIT) && h.fsType === "tmpfs") return -EOPNOTSUPP;
       const append = write && ((file.flags & O_APPEND) !== 0 || (rwf & RWF_APPEND) !== 0);
       let pos = req.off === -1 ? file.pos : req.off;
       if (append) {
@@ -191,6 +201,7 @@ function def(name: string, write: boolean, kind: number): OpDef {
     name,
     needsFile: true,
     ioprio: true,
+    bufferSelect: !write && kind !== KIND_FIXED,
     fusedSlave: kind === KIND_PLAIN,
     bufDir: write ? 0 : 1,
     prep: prepRw,

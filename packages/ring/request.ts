@@ -94,6 +94,8 @@ export class Request {
   expect = -1;
   /** Suppress the CQE even on failure (cancelled links after a skipped CQE). */
   skipCqe = false;
+  /** A negative result does not set REQ_F_FAIL (ops that never call `req_set_fail`). */
+  noFail = false;
   /** Queued to complete with `res` (a cancelled link member), not to issue. */
   failPending = false;
   /** For a LINK_TIMEOUT: the request it guards. */
@@ -199,6 +201,7 @@ export class Request {
     this.linkTimeout = null;
     this.guarded = null;
     this.failPending = false;
+    this.noFail = false;
     this.gen++;
   }
 }

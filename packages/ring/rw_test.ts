@@ -131,6 +131,32 @@ Deno.test("prepReadv()/prepWritev() scatter and gather across iovecs", () => {
   Deno.removeSync(path);
 });
 
+Deno.test("READ with len past its buffer completes with what fits when the data ends first", () => {
+  const path = tmpFile(new Uint8Array(100).fill(1));
+  const { kernel, ring } = setup();
+  const fd = kernel.open(path, O_RDONLY);
+  const buf = new Uint8Array(128);
+  const sqe = ring.getSqe()!;
+  prepRead(sqe, fd, buf, { userData: 1n });
+  sqe.view.setUint32(sqe.offset + 24, 2 ** 31, true);
+  ring.submit();
+  assert.deepEqual(reap(ring), [[1, 100, 0]]);
+  ring.close();
+  Deno.removeSync(path);
+});
+
+Deno.test("READ with RWF_HIPRI fails -EINVAL (no IOPOLL); RWF_NOWAIT on tmpfs -EOPNOTSUPP", () => {
+  const path = tmpFile("abcd");
+  const { kernel, ring } = setup();
+  const fd = kernel.open(path, O_RDONLY);
+  prepRead(ring.getSqe()!, fd, new Uint8Array(4), { rwFlags: 1, userData: 1n });
+  prepRead(ring.getSqe()!, fd, new Uint8Array(4), { rwFlags: 8, userData: 2n });
+  ring.submit();
+  assert.deepEqual(reap(ring), [[1, -22, 0], [2, -95, 0]]);
+  ring.close();
+  Deno.removeSync(path);
+});
+
 Deno.test("READV with more than 1024 iovecs fails -EINVAL", () => {
   const path = tmpFile("x");
   const { kernel, ring } = setup();

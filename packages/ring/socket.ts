@@ -5,7 +5,7 @@
  * @module
  */
 
-import { EBADF, ECANCELED, EPIPE } from "@ublk-ts/uapi";
+import { EAGAIN, EBADF, ECANCELED, EPIPE } from "@ublk-ts/uapi";
 import type { IoResult } from "./backend.ts";
 import type { ModelSocket } from "./model_file.ts";
 import { errnoOf } from "./_errno_of.ts";
@@ -48,15 +48,19 @@ export class MemSocket implements ModelSocket {
    *
    * @param buf Destination.
    * @param waitAll MSG_WAITALL.
-   * @returns Bytes, 0 at EOF, or a negative errno.
+   * @param nonblock MSG_DONTWAIT.
+   * @returns Bytes, 0 at EOF, or a negative errno (-EAGAIN when nonblocking and empty).
    */
-  recv(buf: Uint8Array, waitAll: boolean): IoResult {
+  recv(buf: Uint8Array, waitAll: boolean, nonblock = false): IoResult {
     if (this.#closed) return -EBADF;
     if (buf.length === 0) return 0;
     const r: Reader = { buf, got: 0, waitAll, resolve: () => {} };
     if (this.#readers.length === 0) {
       this.#fill(r);
       if (r.got === buf.length || this.#eof || (r.got > 0 && !waitAll)) return r.got;
+      if (nonblock) return r.got > 0 ? r.got : -EAGAIN;
+    } else if (nonblock) {
+      return -EAGAIN;
     }
     return new Promise((resolve) => {
       r.resolve = resolve;
@@ -97,6 +101,17 @@ export class MemSocket implements ModelSocket {
   #peerClosed(): void {
     this.#eof = true;
     this.#serve();
+  }
+
+  /**
+   * Bytes queued for receiving.
+   *
+   * @returns The count.
+   */
+  pending(): number {
+    let n = -this.#chunkOff;
+    for (const c of this.#chunks) n += c.length;
+    return n;
   }
 
   /**

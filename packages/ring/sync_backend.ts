@@ -25,20 +25,64 @@ export class SyncFile implements BackendFile {
   readonly flags: number;
   /** The Deno file. */
   readonly fs: Deno.FsFile;
+  /** File system type from /proc/self/mountinfo ("" when unknown). */
+  readonly fsType: string;
 
   /**
    * @param path Path.
    * @param flags Flags.
    * @param fs The open file.
+   * @param fsType File system type.
    */
-  constructor(path: string, flags: number, fs: Deno.FsFile) {
+  constructor(path: string, flags: number, fs: Deno.FsFile, fsType = "") {
     this.path = path;
     this.flags = flags;
     this.fs = fs;
+    this.fsType = fsType;
   }
 }
 
 const ZEROES = new Uint8Array(1 << 16);
+
+let mounts: [string, string][] | null = null;
+
+/** Unescapes the octal escapes of /proc/self/mountinfo paths. */
+function unescapeMount(p: string): string {
+  return p.replace(/\\([0-7]{3})/g, (_, o: string) => String.fromCharCode(parseInt(o, 8)));
+}
+
+/**
+ * The file system type of `path` (longest matching mount point of /proc/self/mountinfo).
+ *
+ * @param path A path.
+ * @returns The type, or "" when unknown.
+ */
+export function fsTypeOf(path: string): string {
+  try {
+    if (mounts === null) {
+      mounts = [];
+      for (const line of Deno.readTextFileSync("/proc/self/mountinfo").split("\n")) {
+        const parts = line.split(" ");
+        const dash = parts.indexOf("-");
+        if (dash < 0 || parts.length < 5) continue;
+        mounts.push([unescapeMount(parts[4]!), parts[dash + 1] ?? ""]);
+      }
+    }
+    const real = Deno.realPathSync(path);
+    let best = "";
+    let type = "";
+    for (const [mp, t] of mounts) {
+      const under = real === mp || real.startsWith(mp.endsWith("/") ? mp : mp + "/");
+      if (under && mp.length >= best.length) {
+        best = mp;
+        type = t;
+      }
+    }
+    return type;
+  } catch {
+    return "";
+  }
+}
 
 /**
  * Positional I/O through synchronous `Deno.FsFile` calls.
@@ -82,7 +126,7 @@ export class SyncBackend implements IoBackend {
         truncate: (flags & O_TRUNC) !== 0,
         mode: mode || 0o644,
       });
-      return new SyncFile(path, flags, fs);
+      return new SyncFile(path, flags, fs, fsTypeOf(path));
     } catch (e) {
       return errnoOf(e);
     }
@@ -205,7 +249,8 @@ export class SyncBackend implements IoBackend {
 
   /**
    * `fallocate(2)` emulated: mode 0 extends (truncate up), KEEP_SIZE is a no-op,
-   * PUNCH_HOLE|KEEP_SIZE and ZERO_RANGE write zeroes (ZERO_RANGE extends unless KEEP_SIZE).
+   * PUNCH_HOLE|KEEP_SIZE and ZERO_RANGE write zeroes (ZERO_RANGE extends unless KEEP_SIZE;
+   * -EOPNOTSUPP on tmpfs, as Linux).
    *
    * @param file The file.
    * @param mode Mode.
@@ -229,6 +274,8 @@ export class SyncBackend implements IoBackend {
       }
       if (mode & FALLOC_FL_ZERO_RANGE) {
         if (mode & ~(FALLOC_FL_ZERO_RANGE | FALLOC_FL_KEEP_SIZE)) return -EOPNOTSUPP;
+        // shmem_fallocate supports only KEEP_SIZE and PUNCH_HOLE.
+        if ((file as SyncFile).fsType === "tmpfs") return -EOPNOTSUPP;
         const end = keep ? Math.min(off + len, size) : off + len;
         const r = this.#zero(file, off, Math.min(end, size) - off);
         if (r < 0) return r;
