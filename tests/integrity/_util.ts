@@ -6,9 +6,13 @@
 import assert from "node:assert/strict";
 import {
   type BackendFile,
+  defaultOps,
   type IoBackend,
   type IoResult,
   ModelKernel,
+  type OpDef,
+  OpTable,
+  type Request,
   SyncBackend,
 } from "@ublk-ts/ring";
 import { installFusedCmd } from "@ublk-ts/fused-cmd";
@@ -142,6 +146,10 @@ export interface TestKernel {
   readonly kernel: ModelKernel;
   /** The fault injector in front of the data backend. */
   readonly faults: FaultyBackend;
+  /** Requests issued, by op name ("READ", "FUSED_CMD", …). */
+  readonly issued: Map<string, number>;
+  /** Requests issued on a lent buffer (fused slaves), by op name. */
+  readonly lent: Map<string, number>;
   /** Closes the kernel and the native ring. Safe twice. */
   close(): void;
 }
@@ -151,13 +159,31 @@ export function openKernel(native: boolean): TestKernel {
   const ring = native ? new NativeBackend() : null;
   const inner: IoBackend = ring ?? new SyncBackend();
   const faults = new FaultyBackend(inner);
-  const kernel = new ModelKernel({ backend: faults });
+  const ops = new OpTable(defaultOps);
+  const kernel = new ModelKernel({ backend: faults, ops });
   installFusedCmd(kernel);
   installUblk(kernel); // fused hand-off: provideFusedBuffer of @ublk-ts/fused-cmd
+  // Count what the kernel issues, so a cell can show its data path was the one it names.
+  const issued = new Map<string, number>();
+  const lent = new Map<string, number>();
+  for (let op = 0; op < 256; op++) {
+    const def = ops.get(op);
+    if (def === undefined) continue;
+    const counted: OpDef = Object.assign(Object.create(def) as OpDef, {
+      issue(req: Request, flags: number): number {
+        issued.set(def.name, (issued.get(def.name) ?? 0) + 1);
+        if (req.kbuf !== null) lent.set(def.name, (lent.get(def.name) ?? 0) + 1);
+        return def.issue(req, flags);
+      },
+    });
+    ops.set(op, counted);
+  }
   let closed = false;
   return {
     kernel,
     faults,
+    issued,
+    lent,
     close(): void {
       if (closed) return;
       closed = true;

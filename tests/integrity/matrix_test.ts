@@ -56,6 +56,8 @@ const DEPTH = 64;
 const QD = 128;
 
 const envSeed = Deno.env.get("INTEGRITY_SEED");
+/** `INTEGRITY_VERBOSE=1` prints each cell's seed, workload shape and issued ops. */
+const VERBOSE = Deno.env.get("INTEGRITY_VERBOSE") === "1";
 const NATIVE = nativeAvailable();
 const NBDKIT = have("nbdkit") && have("nbdcopy");
 const QEMU_NBD = have("qemu-nbd");
@@ -91,6 +93,7 @@ async function verify(
   // The workload did what the matrix promises: deep queues on both hardware queues, and
   // plenty of I/O split into several requests or straddling a split boundary.
   const what = `${name} (seed ${report.seed}) ${JSON.stringify(stats)}`;
+  if (VERBOSE) console.log(`${what} ops ${report.ops} written ${report.bytesWritten}`);
   assert.ok(stats.peakCalls >= QD / 2, `${what}: queue depth`);
   assert.ok(stats.peakTags > DEPTH, `${what}: tags in flight never exceeded one queue`);
   assert.ok(stats.multiRequest >= OPS / 10, `${what}: too few multi-request I/Os`);
@@ -104,6 +107,42 @@ async function deleteDevice(k: TestKernel, dev: UblkDevice, name: string): Promi
   assert.deepEqual(deviceIds(k.kernel), [], `${name}: devices left after delete`);
   const r = await dev.bdev.read(0, new Uint8Array(512));
   assert.ok(r < 0, `${name}: a read after delete returned ${r}`);
+}
+
+/** Asserts the kernel issued what the cell's data path implies. */
+function assertDataPath(
+  k: TestKernel,
+  name: string,
+  path: "loop copy" | "loop zero copy" | NbdMode,
+): void {
+  const n = (m: Map<string, number>, op: string): number => m.get(op) ?? 0;
+  const what = `${name}: issued ${JSON.stringify(Object.fromEntries(k.issued))}, on lent ` +
+    `buffers ${JSON.stringify(Object.fromEntries(k.lent))}`;
+  const fused = n(k.issued, "FUSED_CMD");
+  if (VERBOSE) console.log(what);
+  switch (path) {
+    case "loop copy":
+      assert.ok(fused === 0 && n(k.issued, "READ") > 0 && n(k.issued, "WRITE") > 0, what);
+      assert.ok(n(k.lent, "READ") + n(k.lent, "WRITE") === 0, what);
+      break;
+    case "loop zero copy":
+      // Every data op is a fused slave on the request's pages.
+      assert.ok(fused > 0 && n(k.lent, "READ") > 0 && n(k.lent, "WRITE") > 0, what);
+      assert.equal(n(k.lent, "READ"), n(k.issued, "READ"), what);
+      assert.equal(n(k.lent, "WRITE"), n(k.issued, "WRITE"), what);
+      break;
+    case "copy":
+      assert.ok(fused === 0 && n(k.lent, "SEND") + n(k.lent, "RECV") === 0, what);
+      break;
+    case "zero copy":
+      assert.ok(fused > 0 && n(k.lent, "SEND") > 0 && n(k.lent, "RECV") > 0, what);
+      assert.equal(n(k.issued, "SEND_ZC"), 0, what);
+      break;
+    case "send_zc":
+      assert.ok(fused > 0 && n(k.lent, "SEND_ZC") > 0 && n(k.lent, "RECV") > 0, what);
+      assert.equal(n(k.lent, "SEND"), 0, what);
+      break;
+  }
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -142,6 +181,7 @@ async function loopCell(c: LoopCell): Promise<void> {
       k.close();
     }
     assertClean(report, name);
+    assertDataPath(k, name, c.zeroCopy ? "loop zero copy" : "loop copy");
     assertImage(report, await Deno.readFile(path), SIZE, `${name}: backing file`);
   } finally {
     await Deno.remove(dir, { recursive: true });
@@ -368,6 +408,7 @@ async function nbdCell(c: NbdCell): Promise<void> {
       k.close();
     }
     assertClean(report, name);
+    assertDataPath(k, name, c.mode);
     if (c.server === "nbdkit") {
       const out = `${dir}/copy.img`;
       await nbdcopy(server.uri, out);
