@@ -2,7 +2,15 @@
 // slave CQE_SKIP_SUCCESS × master CQE_SKIP_SUCCESS × slave success/failure (v3 slave_res rule),
 // with the device lending during issue and lending later.
 import assert from "node:assert/strict";
-import { EFAULT, IORING_OP_RECV, IORING_OP_SEND, IOSQE_CQE_SKIP_SUCCESS } from "@ublk-ts/uapi";
+import {
+  EFAULT,
+  IORING_CQE_F_MORE,
+  IORING_CQE_F_NOTIF,
+  IORING_OP_RECV,
+  IORING_OP_SEND,
+  IORING_OP_SEND_ZC,
+  IOSQE_CQE_SKIP_SUCCESS,
+} from "@ublk-ts/uapi";
 import { MappedBuffer } from "@ublk-ts/rsrc";
 import { liveFusedCommands } from "./fused_cmd.ts";
 import { assertPair, type Cqe, fixture, lendMaster, rwSlave, segBuffer } from "./_test_util.ts";
@@ -177,6 +185,50 @@ Deno.test("a fused SEND slave sends a sub-range of the lent buffer without a cop
     assert.equal(buf.leases, 0);
   } finally {
     f.close();
+  }
+  assert.equal(liveFusedCommands(), 0);
+});
+
+Deno.test("a fused SEND_ZC slave over TCP posts its F_MORE and F_NOTIF CQEs before the master", async () => {
+  const f = fixture();
+  const l = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+  try {
+    const connecting = Deno.connect({ hostname: "127.0.0.1", port: (l.addr as Deno.NetAddr).port });
+    const server = await l.accept();
+    const a = f.kernel.adoptConn(await connecting);
+    const b = f.kernel.adoptConn(server);
+    const bytes = new Uint8Array(4096).map((_, i) => i & 0xff);
+    const buf = MappedBuffer.fromBytes(bytes);
+    f.dev.add(1, buf, "source");
+    f.ring.fused(lendMaster(f.devFd, 1, M), {
+      opcode: IORING_OP_SEND_ZC,
+      fd: a,
+      addr: 100,
+      len: 1000,
+      userData: S,
+    });
+    const dst = new Uint8Array(1000);
+    const ro = f.ring.plain(IORING_OP_RECV, {
+      fd: b,
+      addr: f.kernel.addressOf(dst),
+      len: 1000,
+      userData: 3n,
+    });
+    f.ring.sqeView.setUint32(ro + 28, 0x100, true); // msg_flags = MSG_WAITALL
+    f.ring.submit();
+    const got = await f.ring.reapN(4);
+    const mine = got.filter((c) => c.userData !== 3n);
+    assert.deepEqual(mine, [
+      { userData: S, res: 1000, flags: IORING_CQE_F_MORE },
+      { userData: S, res: 0, flags: IORING_CQE_F_NOTIF },
+      { userData: M, res: 0, flags: 0 },
+    ]);
+    assert.deepEqual(got.find((c) => c.userData === 3n)?.res, 1000);
+    assert.deepEqual(dst, bytes.subarray(100, 1100));
+    assert.equal(buf.leases, 0);
+  } finally {
+    f.close();
+    l.close();
   }
   assert.equal(liveFusedCommands(), 0);
 });
