@@ -22,6 +22,8 @@ import type { VerifyReport } from "@ublk-ts/targets";
 
 /** Linux EIO. */
 export const EIO = 5;
+/** Linux EPERM. */
+export const EPERM = 1;
 
 /** Whether a program is on PATH. */
 export function have(prog: string): boolean {

@@ -30,6 +30,7 @@ import {
   assertImage,
   deviceIds,
   EIO,
+  EPERM,
   firstDifference,
   have,
   measured,
@@ -204,8 +205,10 @@ function pattern(len: number, salt: number): Uint8Array {
 /**
  * A bad range on the backing file (the backend returns -EIO for READ/WRITE touching it): a
  * read and a write that touch it fail with -EIO, concurrent I/O elsewhere — including the
- * other requests of a split read — succeeds with the right data, the failed write leaves the
- * file untouched, and once the range heals everything reads back and the device deletes.
+ * request just before the bad one — succeeds with the right data, the failed write leaves the
+ * file untouched, and once the range heals everything reads back. Then the file is truncated
+ * under the device: reads past its end fail with -EIO, reads before it work. The device
+ * deletes, and the file holds exactly the writes that succeeded.
  */
 async function loopErrorCell(c: LoopCell): Promise<void> {
   const name = `${loopName(c)} backend error`;
@@ -250,6 +253,23 @@ async function loopErrorCell(c: LoopCell): Promise<void> {
         assert.equal(await dev.bdev.read(1 << 20, split), 3 * SPLIT);
         assert.equal(firstDifference(split, image.subarray(1 << 20, (1 << 20) + 3 * SPLIT)), -1);
         image.set(pattern(SPLIT, 9), 3 << 20);
+        // A real short read: the backing file shrinks under the device. Reads past the new
+        // end fail with -EIO (a READ served with 0 bytes), reads before it still work.
+        const end = 3 << 20;
+        await Deno.truncate(path, end);
+        const [rPast, rAcross, rBefore] = await Promise.all([
+          dev.bdev.read(end + SPLIT, new Uint8Array(SPLIT)),
+          dev.bdev.read(end - SPLIT, new Uint8Array(2 * SPLIT)),
+          dev.bdev.read(end - 2 * SPLIT, near),
+        ]);
+        assert.equal(rPast, -EIO, `${name}: read past the truncated end`);
+        assert.equal(rAcross, -EIO, `${name}: read across the truncated end`);
+        assert.equal(rBefore, SPLIT, `${name}: read before the truncated end`);
+        assert.equal(firstDifference(near, image.subarray(end - 2 * SPLIT, end - SPLIT)), -1);
+        await Deno.truncate(path, size);
+        image.fill(0, end);
+        assert.equal(await dev.bdev.read(end + SPLIT, near), SPLIT, `${name}: after regrowing`);
+        assert.ok(near.every((b) => b === 0), `${name}: regrown tail reads as zeroes`);
       } finally {
         k.faults.bad = null;
         await deleteDevice(k, dev, name);
@@ -502,6 +522,90 @@ async function nbdErrorCell(mode: NbdMode): Promise<void> {
   }
 }
 
+/** What nbdkit's pattern plugin serves: each 8-byte word holds its offset, big-endian. */
+function patternPlugin(offset: number, len: number): Uint8Array {
+  const b = new Uint8Array(len);
+  const v = new DataView(b.buffer);
+  for (let i = 0; i < len; i += 8) v.setBigUint64(i, BigInt(offset + i));
+  return b;
+}
+
+/**
+ * Bad sectors on a read-only export (nbdkit's ddrescue filter over the pattern plugin): a
+ * split read whose middle request covers them fails with -EIO, while concurrent reads on the
+ * same connection — of the sectors right before and right after, and far away — succeed with
+ * the right data; the read-only device refuses writes with -EPERM and deletes.
+ */
+async function nbdBadSectorCell(mode: NbdMode): Promise<void> {
+  const name = `nbd ${mode} nbdkit bad sectors`;
+  const size = 4 << 20;
+  const bad = { offset: (1 << 20) + 4096, length: 4096 };
+  const dir = await tempDir();
+  let server: Server | null = null;
+  try {
+    const map = `${dir}/rescue.map`;
+    const hex = (n: number): string => "0x" + n.toString(16).padStart(8, "0");
+    await Deno.writeTextFile(
+      map,
+      [
+        "# Mapfile. Created by GNU ddrescue version 1.25",
+        "# current_pos  current_status  current_pass",
+        `${hex(0)}     +               1`,
+        "#      pos        size  status",
+        `${hex(0)}  ${hex(bad.offset)}  +`,
+        `${hex(bad.offset)}  ${hex(bad.length)}  -`,
+        `${hex(bad.offset + bad.length)}  ${hex(size - bad.offset - bad.length)}  +`,
+        "",
+      ].join("\n"),
+    );
+    server = await startNbdkit(dir, [
+      "--filter=ddrescue",
+      "pattern",
+      `size=${size}`,
+      `ddrescue-mapfile=${map}`,
+    ], mode === "send_zc");
+    const k = openKernel(false);
+    try {
+      const target = await connect(k, server, mode);
+      const dev = await createDevice(k.kernel, target, {
+        queues: QUEUES,
+        depth: 16,
+        maxIoBufBytes: SPLIT,
+        zeroCopy: mode !== "copy",
+      });
+      try {
+        assert.ok(dev.bdev.readOnly, `${name}: the device is read-only`);
+        const from = bad.offset - SPLIT - 4096; // requests: before, over the bad range, after
+        const before = new Uint8Array(SPLIT);
+        const after = new Uint8Array(SPLIT);
+        const far = new Uint8Array(3 * SPLIT);
+        const results = await Promise.all([
+          dev.bdev.read(from, new Uint8Array(3 * SPLIT)),
+          dev.bdev.read(from, before),
+          dev.bdev.read(bad.offset + bad.length, after),
+          dev.bdev.read(3 << 20, far),
+          dev.bdev.write(0, new Uint8Array(512)),
+        ]);
+        assert.deepEqual(results, [-EIO, SPLIT, SPLIT, 3 * SPLIT, -EPERM], name);
+        assert.equal(firstDifference(before, patternPlugin(from, SPLIT)), -1, name);
+        assert.equal(firstDifference(after, patternPlugin(bad.offset + bad.length, SPLIT)), -1);
+        assert.equal(firstDifference(far, patternPlugin(3 << 20, 3 * SPLIT)), -1, name);
+        // The connection lives on after the error reply.
+        assert.equal(await dev.bdev.read(bad.offset, new Uint8Array(512)), -EIO, name);
+        assert.equal(await dev.bdev.read(0, before), SPLIT, `${name}: read after the errors`);
+        assert.equal(firstDifference(before, patternPlugin(0, SPLIT)), -1, name);
+      } finally {
+        await deleteDevice(k, dev, name);
+      }
+    } finally {
+      k.close();
+    }
+  } finally {
+    await server?.stop();
+    await Deno.remove(dir, { recursive: true });
+  }
+}
+
 const nbdCells: NbdCell[] = [];
 for (const server of ["nbdkit", "qemu-nbd"] as const) {
   for (const mode of ["copy", "zero copy", "send_zc"] as const) nbdCells.push({ mode, server });
@@ -515,11 +619,18 @@ Deno.test("integrity matrix: nbd", async (t) => {
       fn: () => nbdCell(c),
     });
   }
-  for (const mode of ["copy", "zero copy"] as const) {
+  for (const mode of ["copy", "zero copy", "send_zc"] as const) {
     await t.step({
       name: `nbd ${mode} nbdkit: an NBD error reply is -EIO on that request only; delete works`,
       ignore: !NBDKIT,
       fn: () => nbdErrorCell(mode),
+    });
+  }
+  for (const mode of ["copy", "zero copy"] as const) {
+    await t.step({
+      name: `nbd ${mode} nbdkit: reads of bad sectors fail, the requests around them do not`,
+      ignore: !NBDKIT,
+      fn: () => nbdBadSectorCell(mode),
     });
   }
 });
