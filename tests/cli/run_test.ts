@@ -165,6 +165,39 @@ Deno.test("`ublk add --no-wait` creates, prints and deletes a device", async () 
   assert.match(r.stderr, /deleted \/dev\/ublkb0/);
 });
 
+Deno.test("`ublk add` serves until Ctrl-C, then deletes the device and exits 130", async () => {
+  const child = new Deno.Command(Deno.execPath(), {
+    args: ["run", "-A", MAIN, "add", "-t", "null", "-d", "8"],
+    stdout: "piped",
+    stderr: "piped",
+    stdin: "null",
+  }).spawn();
+  const dec = new TextDecoder();
+  let stderr = "";
+  const reader = child.stderr.getReader();
+  while (!stderr.includes("serving until Ctrl-C")) {
+    const { value, done } = await reader.read();
+    if (done) break;
+    stderr += dec.decode(value);
+  }
+  child.kill("SIGINT");
+  const rest = (async () => {
+    for (;;) {
+      const { value, done } = await reader.read();
+      if (done) break;
+      stderr += dec.decode(value);
+    }
+  })();
+  const [status, stdout] = await Promise.all([
+    child.status,
+    new Response(child.stdout).text(),
+    rest,
+  ]);
+  assert.equal(status.code, 130, stderr);
+  assert.match(stdout, /queue_depth 8/);
+  assert.match(stderr, /ublk: deleted \/dev\/ublkb0/);
+});
+
 Deno.test("`ublk bench -t null` prints copy, zero copy and their ratio", async () => {
   const r = await ublk(
     "bench",
