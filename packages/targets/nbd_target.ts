@@ -19,11 +19,15 @@
 
 import type { IoDesc, Target, TargetDevInfo, TargetIoCtx, TargetParams } from "@ublk-ts/ublk";
 import {
+  ECONNREFUSED,
+  ECONNRESET,
   EINVAL,
+  ENOENT,
   EOPNOTSUPP,
   EPERM,
   EPROTO,
   ErrnoError,
+  ETIMEDOUT,
   UBLK_ATTR_FUA,
   UBLK_ATTR_READ_ONLY,
   UBLK_ATTR_VOLATILE_CACHE,
@@ -137,12 +141,17 @@ export class NbdTarget implements Target {
         "Cannot connect the nbd target for zero copy: no kernel to adopt the socket",
       );
     }
-    const conn = options.path !== undefined
-      ? await Deno.connect({ transport: "unix", path: options.path })
-      : await Deno.connect({
-        hostname: options.hostname ?? "127.0.0.1",
-        port: options.port ?? 10809,
-      });
+    let conn: Deno.Conn;
+    try {
+      conn = options.path !== undefined
+        ? await Deno.connect({ transport: "unix", path: options.path })
+        : await Deno.connect({
+          hostname: options.hostname ?? "127.0.0.1",
+          port: options.port ?? 10809,
+        });
+    } catch (e) {
+      throw connectError(e, options);
+    }
     try {
       if ("setNoDelay" in conn) (conn as Deno.TcpConn).setNoDelay(true);
       const reader = new NbdReader(conn, 4096);
@@ -355,4 +364,19 @@ export class NbdTarget implements Target {
     }
     await zc.engine.finished;
   }
+}
+
+/** A `Deno.connect` failure as an {@linkcode ErrnoError} naming the peer (others pass). */
+function connectError(e: unknown, options: NbdConnectOptions): unknown {
+  const table: [new (...args: never[]) => Error, number][] = [
+    [Deno.errors.ConnectionRefused, ECONNREFUSED],
+    [Deno.errors.NotFound, ENOENT],
+    [Deno.errors.ConnectionReset, ECONNRESET],
+    [Deno.errors.TimedOut, ETIMEDOUT],
+  ];
+  const where = options.path ?? `${options.hostname ?? "127.0.0.1"}:${options.port ?? 10809}`;
+  for (const [cls, errno] of table) {
+    if (e instanceof cls) return new ErrnoError(errno, { op: `connect ${where}`, cause: e });
+  }
+  return e;
 }

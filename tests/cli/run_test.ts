@@ -307,3 +307,20 @@ Deno.test({
     }
   },
 });
+
+Deno.test("`ublk run -t nbd` reports an unreachable server in one line, before any device", async () => {
+  for (const z of [[], ["-z"]]) {
+    for (
+      const [where, pattern] of [
+        [["--unix", "/nonexistent/nbd.sock"], /connect \/nonexistent\/nbd\.sock failed: .*ENOENT/],
+        [["--host", "127.0.0.1", "--port", "1"], /connect 127\.0\.0\.1:1 failed: .*ECONNREFUSED/],
+      ] as const
+    ) {
+      const r = await ublk("run", "-t", "nbd", ...where, ...z, "--bench", "n=10");
+      assert.equal(r.code, 1, r.stderr);
+      assert.equal(lines(r.stderr).length, 1, r.stderr);
+      assert.match(r.stderr, pattern);
+      assert.doesNotMatch(r.stderr, /added/);
+    }
+  }
+});
