@@ -4,6 +4,7 @@ import {
   IORING_CQE_F_NOTIF,
   IORING_CQE_F_SOCK_NONEMPTY,
   IOSQE_BUFFER_SELECT,
+  IOSQE_CQE_SKIP_SUCCESS,
 } from "@ublk-ts/uapi";
 import { O_RDWR } from "./kernel.ts";
 import { prepNop, prepRecv, prepSend, prepSendZc } from "./prep.ts";
@@ -89,6 +90,16 @@ Deno.test("SEND_ZC on AF_UNIX fails -EOPNOTSUPP with F_MORE and still notifies (
   prepSendZc(ring.getSqe()!, a, new Uint8Array(3), { userData: 7n });
   ring.submit();
   assert.deepEqual(await reapN(ring, 2), [[7, -95, IORING_CQE_F_MORE], [7, 0, IORING_CQE_F_NOTIF]]);
+  ring.close();
+});
+
+Deno.test("SEND_ZC with CQE_SKIP_SUCCESS fails -EINVAL at init and stops submission", () => {
+  const { kernel, ring } = setup();
+  const [a] = kernel.socketpair();
+  prepSendZc(ring.getSqe()!, a, new Uint8Array(2), { userData: 1n, flags: IOSQE_CQE_SKIP_SUCCESS });
+  prepNop(ring.getSqe()!, { userData: 2n });
+  assert.equal(ring.submit(), 1);
+  assert.deepEqual(reap(ring), [[1, -22, 0]]);
   ring.close();
 });
 

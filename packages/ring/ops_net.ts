@@ -19,6 +19,7 @@ import {
   IORING_RECVSEND_FIXED_BUF,
   IORING_RECVSEND_POLL_FIRST,
   IORING_SEND_ZC_REPORT_USAGE,
+  IOSQE_CQE_SKIP_SUCCESS,
 } from "@ublk-ts/uapi";
 import type { IoResult } from "./backend.ts";
 import { ISSUE_QUEUED } from "./device_file.ts";
@@ -186,6 +187,8 @@ export const opSendZc: OpDef = {
     if (sqe.getBigUint64(off + 48, true) !== 0n || sqe.getBigUint64(off + 56, true) !== 0n) {
       return -EINVAL;
     }
+    // IOSQE_CQE_SKIP_SUCCESS is not supported with notifications (-EINVAL at prep, 6.18).
+    if (req.flags & IOSQE_CQE_SKIP_SUCCESS) return -EINVAL;
     const zf = ioprio(sqe, off);
     if (zf & ~ZC_FLAGS) return -EINVAL;
     if ((zf & IORING_RECVSEND_FIXED_BUF) && req.isSlave) return -EINVAL;
