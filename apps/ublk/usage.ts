@@ -77,8 +77,11 @@ Workload:
                           rw=read|write|randread|randwrite|rw|randrw|verify
                           bs=SIZE  qd=N  n=COUNT  time=DURATION (5s, 250ms)
                           size=SIZE (region from offset 0)  rwmixread=PCT  seed=N
-                        verify writes a seeded pattern to every block of the
-                        region, reads it back and counts mismatches
+                        verify runs the targets' integrity workload: n random
+                        reads and writes (default 2000) of stamped sectors up
+                        to bs bytes over the region (size, default 64m), then
+                        reads the whole region back; it counts mismatching
+                        sectors (time does not apply to verify)
       --json            print the result as one JSON object instead of a line
   -h, --help            show this help
 `;
