@@ -63,6 +63,9 @@ export interface WorkloadSpec {
   seed: number;
 }
 
+/** `rw=verify` without `n`: operations of the random phase. */
+export const VERIFY_DEFAULT_OPS = 2000;
+
 /** The default job: 4 KiB random reads, 32 in flight, 50 000 of them. */
 export const DEFAULT_WORKLOAD: WorkloadSpec = {
   rw: "randread",
@@ -151,6 +154,7 @@ export function parseWorkloadSpec(text: string): WorkloadSpec {
     }
   }
   if (sawTime && !sawN) spec.n = 0;
+  if (spec.rw === "verify" && !sawN) spec.n = VERIFY_DEFAULT_OPS;
   return spec;
 }
 
@@ -490,7 +494,7 @@ async function runVerifyWorkload(
     else writes++;
     return res;
   };
-  const ops = spec.n > 0 ? spec.n : 2000;
+  const ops = spec.n > 0 ? spec.n : VERIFY_DEFAULT_OPS;
   const start = performance.now();
   let lastAt = start;
   let lastOps = 0;

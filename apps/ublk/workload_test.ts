@@ -41,6 +41,12 @@ Deno.test("`parseWorkloadSpec()` reads every key", () => {
   });
 });
 
+Deno.test("`parseWorkloadSpec()` gives verify its own default count", () => {
+  assert.equal(parseWorkloadSpec("rw=verify").n, 2000);
+  assert.equal(parseWorkloadSpec("rw=verify,n=10").n, 10);
+  assert.equal(parseWorkloadSpec("rw=read").n, 50_000);
+});
+
 Deno.test("`parseWorkloadSpec()` makes a time-only spec unbounded in count", () => {
   const s = parseWorkloadSpec("rw=read,time=2s");
   assert.equal(s.n, 0);
