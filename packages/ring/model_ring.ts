@@ -107,10 +107,15 @@ export function modelRingLayout(
 
 /** Options of the ModelRing constructor. @internal */
 export interface ModelRingInit {
+  /** The ring's model fd. */
   fd: number;
+  /** SQ entries (power of two). */
   sqEntries: number;
+  /** CQ entries (power of two). */
   cqEntries: number;
+  /** IORING_SETUP_* flags. */
   flags: number;
+  /** IORING_FEAT_* flags. */
   features: number;
 }
 
