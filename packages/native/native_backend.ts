@@ -16,7 +16,7 @@ import {
   IORING_OP_WRITE,
   IORING_OP_WRITEV,
 } from "@ublk-ts/uapi";
-import type { BackendFile, IoBackend, IoResult } from "@ublk-ts/ring";
+import { type BackendFile, fsTypeOf, type IoBackend, type IoResult } from "@ublk-ts/ring";
 import { addressNumber, setU64 } from "./_address.ts";
 import { IOVEC, STAT } from "./_layout.ts";
 import { NativeKernel } from "./native_kernel.ts";
@@ -28,6 +28,8 @@ export class NativeFile implements BackendFile {
   readonly path: string;
   /** Open flags (Linux values). */
   readonly flags: number;
+  /** File system type ("tmpfs", "ext4", …; "" when unknown): some ops depend on it. */
+  readonly fsType: string;
   /** The real fd (-1 after close). */
   fd: number;
 
@@ -35,11 +37,13 @@ export class NativeFile implements BackendFile {
    * @param path The path.
    * @param flags Open flags.
    * @param fd The real fd.
+   * @param fsType File system type.
    */
-  constructor(path: string, flags: number, fd: number) {
+  constructor(path: string, flags: number, fd: number, fsType = "") {
     this.path = path;
     this.flags = flags;
     this.fd = fd;
+    this.fsType = fsType;
   }
 }
 
@@ -157,7 +161,7 @@ export class NativeBackend implements IoBackend {
   open(path: string, flags: number, mode: number): NativeFile | number {
     const fd = this.kernel.open(path, flags | O_CLOEXEC, mode);
     if (fd < 0) return fd;
-    return new NativeFile(path, flags, fd);
+    return new NativeFile(path, flags, fd, fsTypeOf(path));
   }
 
   /**

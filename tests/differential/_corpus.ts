@@ -382,6 +382,20 @@ export const CORPUS: Program[] = [
     nop(3, IOSQE_IO_DRAIN),
     nop(4),
   ]),
+  one("drain as the first request orders later ones", [100], [], [
+    { op: IORING_OP_FSYNC, ud: 1, fd: { file: 0 }, flags: IOSQE_IO_DRAIN },
+    nop(2),
+    nop(3),
+  ]),
+  {
+    name: "drain with nothing in flight in a later submit",
+    files: [100],
+    bufs: [64],
+    batches: [
+      { sqes: [nop(1)] },
+      { sqes: [read(2, 0, 0, 0, 64, 0, IOSQE_IO_DRAIN), nop(3)] },
+    ],
+  },
   one("skip success hides successes only", [100], [64, 64], [
     nop(1, SKIP),
     { op: R, ud: 2, fd: 9999, addr: { buf: 0 }, len: 64, flags: SKIP },

@@ -2,7 +2,7 @@
 import assert from "node:assert/strict";
 import { CORPUS } from "./_corpus.ts";
 import { compareOutcomes, formatDifferences } from "./_compare.ts";
-import { divergenceFor, DIVERGENCES } from "./_divergences.ts";
+import { divergenceFor, DIVERGENCES, FIXED_DIVERGENCES } from "./_divergences.ts";
 import { modelHarness, modelNativeHarness, nativeHarness } from "./_harness.ts";
 import { SKIP_REASON } from "./_native_available.ts";
 import { runProgram, tmpDir } from "./_runner.ts";
@@ -66,7 +66,9 @@ Deno.test(
 
 Deno.test("every divergence names a corpus program", () => {
   const names = new Set(CORPUS.map((p) => p.name));
-  for (const d of DIVERGENCES) for (const p of d.programs) assert.ok(names.has(p), `${d.id}: ${p}`);
+  for (const d of [...DIVERGENCES, ...FIXED_DIVERGENCES]) {
+    for (const p of d.programs) assert.ok(names.has(p), `${d.id}: ${p}`);
+  }
   assert.equal(names.size, CORPUS.length, "corpus names are unique");
 });
 
