@@ -463,7 +463,8 @@ export class ModelRing implements KernelRing {
     req.sqeOff = off;
     req.opcode = opcode;
     req.flags = flags;
-    req.userData = view.getBigUint64(off + 32, true);
+    req.udLo = view.getUint32(off + 32, true);
+    req.udHi = view.getUint32(off + 36, true);
     req.isSlave = slave;
     const def = this.kernel.ops.get(opcode);
     if (def === undefined) {
@@ -507,7 +508,6 @@ export class ModelRing implements KernelRing {
     req.cmdOp = offLo;
     req.addrLo = view.getUint32(off + 16, true);
     req.addrHi = view.getUint32(off + 20, true);
-    req.addr = view.getBigUint64(off + 16, true);
     req.len = view.getUint32(off + 24, true);
     req.opFlags = view.getUint32(off + 28, true);
     req.bufIndex = view.getUint16(off + 40, true);
@@ -607,7 +607,7 @@ export class ModelRing implements KernelRing {
       else skip = true;
     }
     if (!skip && !this.#closed) {
-      this.postCqe(req.userData, req.res, req.cflags, req.res2, req.res3);
+      this.#postReqCqe(req);
       if (req.opcode !== IORING_OP_TIMEOUT) {
         this.cqEvents++;
         this.onCqEvent?.();
@@ -719,6 +719,31 @@ export class ModelRing implements KernelRing {
       return;
     }
     this.#writeCqe(userData, res, flags, big0, big1);
+    if (this.#waiters.length > 0) this.#wake();
+  }
+
+  /** Posts a request's CQE without building its user_data bigint (unless it overflows). */
+  #postReqCqe(req: Request): void {
+    const u32 = this.#u32;
+    if (
+      this.#overflow.length > 0 ||
+      ((this.#cqTail - u32[this.#cqHeadIdx]!) >>> 0) >= this.cqEntries
+    ) {
+      this.postCqe(req.userData, req.res, req.cflags, req.res2, req.res3);
+      return;
+    }
+    const v = this.#ringView;
+    const o = this.#cqesOff + (this.#cqTail & this.#cqMask) * this.cqeSize;
+    v.setUint32(o, req.udLo, true);
+    v.setUint32(o + 4, req.udHi, true);
+    v.setInt32(o + 8, req.res, true);
+    v.setUint32(o + 12, req.cflags, true);
+    if (this.cqeSize === 32) {
+      v.setBigUint64(o + 16, req.res2, true);
+      v.setBigUint64(o + 24, req.res3, true);
+    }
+    this.#cqTail = (this.#cqTail + 1) >>> 0;
+    u32[this.#cqTailIdx] = this.#cqTail;
     if (this.#waiters.length > 0) this.#wake();
   }
 

@@ -26,8 +26,10 @@ export class Request {
   opcode = 0;
   /** IOSQE_* flags. */
   flags = 0;
-  /** `user_data`. */
-  userData = 0n;
+  /** `user_data` low 32 bits. */
+  udLo = 0;
+  /** `user_data` high 32 bits. */
+  udHi = 0;
   /** The memory the SQE was read from. */
   sqe: DataView;
   /** Byte offset of the SQE in `sqe`. */
@@ -36,8 +38,31 @@ export class Request {
   fd = -1;
   /** The file, when the op needs one (resolved at init). */
   file: ModelFile | null = null;
-  /** `addr`. */
-  addr = 0n;
+  /**
+   * `user_data` (computed from `udLo`/`udHi`; the hot path never builds the bigint).
+   *
+   * @returns The value.
+   */
+  get userData(): bigint {
+    return (BigInt(this.udHi) << 32n) | BigInt(this.udLo);
+  }
+  /**
+   * Sets `user_data`.
+   *
+   * @param v The value.
+   */
+  set userData(v: bigint) {
+    this.udLo = Number(v & 0xffffffffn);
+    this.udHi = Number((v >> 32n) & 0xffffffffn);
+  }
+  /**
+   * `addr` (computed from `addrHi`/`addrLo`).
+   *
+   * @returns The value.
+   */
+  get addr(): bigint {
+    return (BigInt(this.addrHi) << 32n) | BigInt(this.addrLo);
+  }
   /** `addr >> 32`. */
   addrHi = 0;
   /** `addr & 0xffffffff`. */
@@ -164,11 +189,11 @@ export class Request {
   reset(): void {
     this.opcode = 0;
     this.flags = 0;
-    this.userData = 0n;
+    this.udLo = 0;
+    this.udHi = 0;
     this.fd = -1;
     if (this.file) this.file.put();
     this.file = null;
-    this.addr = 0n;
     this.addrHi = 0;
     this.addrLo = 0;
     this.len = 0;
