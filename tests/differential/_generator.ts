@@ -14,6 +14,9 @@ import {
   IORING_OP_READ,
   IORING_OP_READ_FIXED,
   IORING_OP_READV,
+  IORING_OP_RECV,
+  IORING_OP_SEND,
+  IORING_OP_SEND_ZC,
   IORING_OP_WRITE,
   IORING_OP_WRITE_FIXED,
   IORING_OP_WRITEV,
@@ -31,6 +34,7 @@ import {
   FALLOC_FL_PUNCH_HOLE,
   FALLOC_FL_ZERO_RANGE,
   IORING_NOP_INJECT_RESULT,
+  MSG_WAITALL,
 } from "./_corpus.ts";
 import type { Batch, Program, SqeSpec } from "./_program.ts";
 
@@ -104,6 +108,7 @@ export function generateProgram(seed: number, index: number): Program {
   const entries = small ? 2 : 16;
   const perBatch = small ? 2 : 8;
   let ud = 1;
+  let sockets = 0;
   let skipSeen = false;
   const nBatches = small ? 3 : 1 + rng.int(2);
   let group = 0;
@@ -111,6 +116,33 @@ export function generateProgram(seed: number, index: number): Program {
     const sqes: SqeSpec[] = [];
     const nGroups = 1 + rng.int(4);
     for (let g = 0; g < nGroups && sqes.length < perBatch; g++, group++) {
+      if (!small && sqes.length <= perBatch - 2 && rng.chance(0.12)) {
+        // A socket chain on its own pair: SEND (or SEND_ZC, -EOPNOTSUPP on AF_UNIX) linked to
+        // a RECV MSG_WAITALL of the same length, so the outcome is fixed.
+        const pair = sockets++;
+        const n = rng.pick([1, 100, 4096]);
+        const sb = bufs.push(n) - 1;
+        const rb = bufs.push(n) - 1;
+        const maybe = (flag: number, p: number): number => (rng.chance(p) ? flag : 0);
+        sqes.push({
+          op: rng.chance(0.2) ? IORING_OP_SEND_ZC : IORING_OP_SEND,
+          ud: ud++,
+          fd: { sock: pair, end: 0 },
+          addr: { buf: sb },
+          len: n,
+          flags: IOSQE_IO_LINK | maybe(IOSQE_ASYNC, 0.1) | maybe(IOSQE_CQE_SKIP_SUCCESS, 0.12),
+        });
+        sqes.push({
+          op: IORING_OP_RECV,
+          ud: ud++,
+          fd: { sock: pair, end: 1 },
+          addr: { buf: rb },
+          len: n,
+          opFlags: MSG_WAITALL,
+          flags: maybe(IOSQE_CQE_SKIP_SUCCESS, 0.12),
+        });
+        continue;
+      }
       const len = 1 + rng.int(3);
       let f = rng.int(nFiles);
       let writer = rng.chance(0.5);
@@ -156,6 +188,7 @@ export function generateProgram(seed: number, index: number): Program {
     bufs,
     batches,
   };
+  if (sockets) program.sockets = sockets;
   if (big) program.setupFlags = IORING_SETUP_SQE128 | IORING_SETUP_CQE32;
   if (useFixedBufs) program.fixedBufs = bufs.map((_, i) => i);
   if (useFixedFiles) program.fixedFiles = files.map((_, i) => (rng.chance(0.1) ? -1 : i));
