@@ -13,7 +13,7 @@ Deno.test(
     const path = shmPath("backend");
     const f = backend.open(path, O_RDWR_CREAT, 0o600);
     assert.ok(f instanceof NativeFile);
-  assert.equal(f.fsType, "tmpfs");
+    assert.equal(f.fsType, "tmpfs");
     try {
       const src = new Uint8Array(5000).map((_, i) => (i * 3) & 0xff);
       assert.equal(await backend.write(f, src, 100), 5000);
