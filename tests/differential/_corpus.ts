@@ -513,6 +513,95 @@ export const CORPUS: Program[] = [
       sqes: [{ op: IORING_OP_SEND, ud: 1, fd: { file: 0 }, addr: { buf: 0 }, len: 16 }],
     }],
   },
+  {
+    name: "read and write on socket fds",
+    sockets: 1,
+    bufs: [100, 100],
+    batches: [{
+      sqes: [
+        { op: W, ud: 1, fd: { sock: 0, end: 0 }, addr: { buf: 0 }, len: 100, flags: LINK },
+        { op: R, ud: 2, fd: { sock: 0, end: 1 }, addr: { buf: 1 }, len: 100 },
+      ],
+    }],
+  },
+  {
+    name: "fsync and fallocate on a socket",
+    sockets: 1,
+    batches: [{
+      sqes: [
+        { op: IORING_OP_FSYNC, ud: 1, fd: { sock: 0, end: 0 } },
+        { op: IORING_OP_FALLOCATE, ud: 2, fd: { sock: 0, end: 0 }, addr: 100n },
+      ],
+    }],
+  },
+  {
+    name: "read_fixed on a socket",
+    sockets: 1,
+    bufs: [64, 64],
+    fixedBufs: [1],
+    batches: [{
+      sqes: [
+        {
+          op: IORING_OP_SEND,
+          ud: 1,
+          fd: { sock: 0, end: 0 },
+          addr: { buf: 0 },
+          len: 64,
+          flags: LINK,
+        },
+        {
+          op: IORING_OP_READ_FIXED,
+          ud: 2,
+          fd: { sock: 0, end: 1 },
+          addr: { buf: 1 },
+          len: 64,
+          bufIndex: 0,
+        },
+      ],
+    }],
+  },
+  {
+    name: "async cancel of a timeout",
+    batches: [
+      { sqes: [{ op: IORING_OP_TIMEOUT, ud: 1, addr: { ts: [10, 0] }, len: 1 }] },
+      { sqes: [{ op: IORING_OP_ASYNC_CANCEL, ud: 2, addr: 1n }] },
+    ],
+  },
+  {
+    name: "timeout count satisfied by a linked pair",
+    files: [100],
+    bufs: [64],
+    batches: [{
+      sqes: [
+        { op: IORING_OP_TIMEOUT, ud: 1, addr: { ts: [10, 0] }, len: 1, off: 2 },
+        nop(2, LINK),
+        read(3, 0, 0, 0, 64),
+      ],
+    }],
+  },
+  one("link timeout with ETIME_SUCCESS on a recv", [], [], [], {
+    sockets: 1,
+    bufs: [16],
+    batches: [{
+      sqes: [
+        {
+          op: IORING_OP_RECV,
+          ud: 1,
+          fd: { sock: 0, end: 1 },
+          addr: { buf: 0 },
+          len: 16,
+          flags: LINK,
+        },
+        {
+          op: IORING_OP_LINK_TIMEOUT,
+          ud: 2,
+          addr: { ts: [0, 3_000_000] },
+          len: 1,
+          opFlags: 1 << 5,
+        },
+      ],
+    }],
+  }),
   // ---- timeouts
   one("timeout expires with -ETIME", [], [], [{
     op: IORING_OP_TIMEOUT,
