@@ -1,0 +1,33 @@
+import assert from "node:assert/strict";
+
+const enabled = Deno.env.get("UBLK_REAL_KERNEL") === "1";
+const script = new URL("../../scripts/real_kernel.sh", import.meta.url).pathname;
+
+Deno.test({
+  name: "scripts/real_kernel.sh passes on the real 6.12 ublk_drv in a VM" +
+    (enabled ? "" : " (skipped: set UBLK_REAL_KERNEL=1; it downloads ~35 MB and boots QEMU)"),
+  ignore: !enabled,
+  sanitizeResources: false,
+  sanitizeOps: false,
+  async fn(): Promise<void> {
+    const t0 = performance.now();
+    const out = await new Deno.Command("bash", {
+      args: [script],
+      stdout: "piped",
+      stderr: "piped",
+    }).output();
+    const text = new TextDecoder().decode(out.stdout);
+    const log = new TextDecoder().decode(out.stderr);
+    const secs = ((performance.now() - t0) / 1000).toFixed(1);
+    const failures = text.split("\n").filter((l) => l.startsWith("PROBE: FAIL")).join("\n");
+    assert.match(
+      text,
+      /REAL_KERNEL: PASS/,
+      `no PASS line after ${secs}s (exit ${out.code})\n${failures}\n${log.slice(-2000)}`,
+    );
+    assert.equal(out.code, 0);
+    assert.match(text, /PROBE: whole device \(\d+ bytes\) reads back equal to the RAM disk/);
+    assert.match(text, /PROBE: STOP_DEV res=0 DEL_DEV res=0/);
+    console.log(`real_kernel.sh passed in ${secs}s`);
+  },
+});
