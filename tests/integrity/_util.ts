@@ -401,8 +401,11 @@ export function startQemuNbd(dir: string, image: string, tcp = false): Promise<S
 }
 
 /** Copies a whole export to `out` with libnbd's `nbdcopy` (an independent client). */
-export async function nbdcopy(uri: string, out: string): Promise<void> {
-  const r = await new Deno.Command("nbdcopy", { args: [uri, out], stdout: "null", stderr: "piped" })
-    .output();
+export async function nbdcopy(uri: string, out: string, flags: string[] = []): Promise<void> {
+  const r = await new Deno.Command("nbdcopy", {
+    args: [...flags, uri, out],
+    stdout: "null",
+    stderr: "piped",
+  }).output();
   if (!r.success) throw new Error(`nbdcopy failed: ${new TextDecoder().decode(r.stderr)}`);
 }

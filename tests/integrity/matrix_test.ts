@@ -71,22 +71,32 @@ function seedOf(name: string): number {
   return h >>> 0;
 }
 
+/** The request split and logical block size a device must have. */
+interface Geometry {
+  split: number;
+  lbs: number;
+}
+
 /** Runs the verify workload on a device of the matrix and checks its geometry first. */
 async function verify(
   dev: UblkDevice,
   name: string,
   extra: VerifyOptions = {},
+  geometry: Geometry = { split: SPLIT, lbs: 512 },
 ): Promise<VerifyReport> {
+  const split = geometry.split;
   assert.equal(dev.bdev.size, SIZE, `${name}: device size`);
-  assert.equal(dev.bdev.maxRequestBytes, SPLIT, `${name}: max request bytes`);
+  assert.equal(dev.bdev.maxRequestBytes, split, `${name}: max request bytes`);
+  assert.equal(dev.bdev.logicalBlockSize, geometry.lbs, `${name}: logical block size`);
   assert.equal(dev.info.nrHwQueues, QUEUES, `${name}: queues`);
-  const { device, stats } = measured(dev.bdev, SPLIT);
+  const { device, stats } = measured(dev.bdev, split);
   const report = await runVerify(device, {
     seed: seedOf(name),
     ops: OPS,
     queueDepth: QD,
-    maxBytes: 4 * SPLIT,
-    splitBytes: SPLIT,
+    blockSize: geometry.lbs,
+    maxBytes: 4 * split,
+    splitBytes: split,
     initial: "zero",
     writeRatio: 0.6,
     ...extra,
@@ -106,7 +116,7 @@ async function verify(
 async function deleteDevice(k: TestKernel, dev: UblkDevice, name: string): Promise<void> {
   await dev.stop();
   assert.deepEqual(deviceIds(k.kernel), [], `${name}: devices left after delete`);
-  const r = await dev.bdev.read(0, new Uint8Array(512));
+  const r = await dev.bdev.read(0, new Uint8Array(4096));
   assert.ok(r < 0, `${name}: a read after delete returned ${r}`);
 }
 
@@ -631,6 +641,114 @@ Deno.test("integrity matrix: nbd", async (t) => {
       name: `nbd ${mode} nbdkit: reads of bad sectors fail, the requests around them do not`,
       ignore: !NBDKIT,
       fn: () => nbdBadSectorCell(mode),
+    });
+  }
+});
+
+// ---------------------------------------------------------------------------------------------
+// Geometry: 4 KiB logical blocks, and an NBD server that rejects oversized requests.
+
+interface GeometryCell {
+  name: string;
+  zeroCopy: boolean;
+  geometry: Geometry;
+  /** nbdkit filter and its parameters (after the plugin), or null for loop. */
+  nbdkit: { filter: string; params: string[] } | null;
+}
+
+async function geometryCell(c: GeometryCell): Promise<void> {
+  const name = `${c.name} ${c.zeroCopy ? "zero copy" : "copy"}`;
+  const dir = await tempDir();
+  let server: Server | null = null;
+  try {
+    const path = `${dir}/backing.img`;
+    let target: LoopTarget | NbdTarget;
+    const k = openKernel(false);
+    let report: VerifyReport;
+    try {
+      if (c.nbdkit === null) {
+        await zeroFile(path, SIZE);
+        target = new LoopTarget(k.kernel, path, { logicalBlockSize: c.geometry.lbs });
+      } else {
+        server = await startNbdkit(dir, [
+          `--filter=${c.nbdkit.filter}`,
+          "memory",
+          `size=${SIZE}`,
+          ...c.nbdkit.params,
+        ]);
+        target = await connect(k, server, c.zeroCopy ? "zero copy" : "copy");
+      }
+      let dev: UblkDevice;
+      try {
+        dev = await createDevice(k.kernel, target, {
+          queues: QUEUES,
+          depth: DEPTH,
+          maxIoBufBytes: SPLIT,
+          zeroCopy: c.zeroCopy,
+        });
+      } catch (e) {
+        await target.close?.();
+        throw e;
+      }
+      try {
+        report = await verify(dev, name, {}, c.geometry);
+      } finally {
+        await deleteDevice(k, dev, name);
+      }
+    } finally {
+      k.close();
+    }
+    assertClean(report, name);
+    if (server === null) {
+      assertImage(report, await Deno.readFile(path), SIZE, `${name}: backing file`);
+    } else {
+      // nbdcopy 1.14 ignores the advertised maximum: keep its requests within it.
+      const out = `${dir}/copy.img`;
+      await nbdcopy(server.uri, out, [`--request-size=${c.geometry.split}`]);
+      assertImage(report, await Deno.readFile(out), SIZE, `${name}: nbdcopy of the export`);
+    }
+  } finally {
+    await server?.stop();
+    await Deno.remove(dir, { recursive: true });
+  }
+}
+
+const geometryCells: GeometryCell[] = [];
+for (const zeroCopy of [false, true]) {
+  geometryCells.push(
+    {
+      name: "loop 4 KiB logical blocks",
+      zeroCopy,
+      geometry: { split: SPLIT, lbs: 4096 },
+      nbdkit: null,
+    },
+    {
+      name: "nbd nbdkit refusing requests over 16 KiB",
+      zeroCopy,
+      geometry: { split: 16 << 10, lbs: 512 },
+      nbdkit: {
+        filter: "blocksize-policy",
+        params: ["blocksize-maximum=16384", "blocksize-error-policy=error"],
+      },
+    },
+    {
+      name: "nbd nbdkit with a 4 KiB minimum block",
+      zeroCopy,
+      geometry: { split: SPLIT, lbs: 4096 },
+      nbdkit: {
+        filter: "blocksize-policy",
+        params: ["blocksize-minimum=4096", "blocksize-error-policy=error"],
+      },
+    },
+  );
+}
+
+Deno.test("integrity matrix: geometry", async (t) => {
+  for (const c of geometryCells) {
+    await t.step({
+      name: `${c.name} ${c.zeroCopy ? "zero copy" : "copy"}: verify, then the bytes match`,
+      ignore: c.nbdkit !== null && !NBDKIT,
+      fn: () => geometryCell(c),
     });
   }
 });
