@@ -10,6 +10,8 @@
 
 import {
   ErrnoError,
+  UBLK_CMD_DEL_DEV,
+  UBLK_CMD_STOP_DEV,
   UBLK_U_CMD_DEL_DEV,
   UBLK_U_CMD_STOP_DEV,
   type UblksrvCtrlDevInfoValue,
@@ -53,6 +55,8 @@ export interface NativeDeviceOptions {
   maxIoBufBytes?: number;
   /** Extra UBLK_F_* flags. */
   flags?: bigint;
+  /** Legacy control and io opcodes instead of the ioctl-encoded ones. */
+  legacyOpcodes?: boolean;
 }
 
 /** A started device served by this process on the real driver. */
@@ -104,7 +108,8 @@ export class NativeDevice {
     target: Target,
     options: NativeDeviceOptions = {},
   ): Promise<NativeDevice> {
-    const ctrl = UblkCtrl.open(kernel);
+    const legacyOpcodes = options.legacyOpcodes === true;
+    const ctrl = UblkCtrl.open(kernel, { legacyOpcodes });
     const maps: Mapping[] = [];
     const queues: UblkQueue[] = [];
     let fd = -1;
@@ -130,7 +135,12 @@ export class NativeDevice {
       for (let q = 0; q < info.nrHwQueues; q++) {
         const m = mmapRead(kernel, fd, q * MAX_CMD_BUF, iodLen);
         maps.push(m);
-        queues.push(new UblkQueue(kernel, info, q, fd, target, { descriptors: m.buffer }));
+        queues.push(
+          new UblkQueue(kernel, info, q, fd, target, {
+            descriptors: m.buffer,
+            legacyOpcodes,
+          }),
+        );
       }
       for (const q of queues) q.start();
       await ctrl.start();
@@ -139,7 +149,9 @@ export class NativeDevice {
       for (const q of queues) q.close();
       NativeDevice.#unmap(kernel, maps);
       if (fd >= 0) kernel.closeFd(fd);
-      if (ctrl.devId >= 0) await ctrl.command(UBLK_U_CMD_DEL_DEV);
+      if (ctrl.devId >= 0) {
+        await ctrl.command(legacyOpcodes ? UBLK_CMD_DEL_DEV : UBLK_U_CMD_DEL_DEV);
+      }
       ctrl.close();
       throw e;
     }
@@ -160,7 +172,8 @@ export class NativeDevice {
   async stop(): Promise<{ stop: number; del: number }> {
     if (this.#stopped) return { stop: 0, del: 0 };
     this.#stopped = true;
-    const stop = await this.ctrl.command(UBLK_U_CMD_STOP_DEV);
+    const legacy = this.ctrl.legacyOpcodes;
+    const stop = await this.ctrl.command(legacy ? UBLK_CMD_STOP_DEV : UBLK_U_CMD_STOP_DEV);
     await Promise.all(this.queues.map((q) => q.done));
     for (const q of this.queues) q.close();
     NativeDevice.#unmap(this.#kernel, this.#maps);
@@ -168,7 +181,7 @@ export class NativeDevice {
       this.#kernel.closeFd(this.#charFd);
       this.#charFd = -1;
     }
-    const del = await this.ctrl.command(UBLK_U_CMD_DEL_DEV);
+    const del = await this.ctrl.command(legacy ? UBLK_CMD_DEL_DEV : UBLK_U_CMD_DEL_DEV);
     this.ctrl.close();
     return { stop, del };
   }

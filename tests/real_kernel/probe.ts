@@ -16,13 +16,14 @@
  */
 
 import { ModelKernel } from "@ublk-ts/ring";
+import { UBLK_F_NEED_GET_DATA } from "@ublk-ts/uapi";
 import { installUblk } from "@ublk-ts/ublk";
 import { RamDiskTarget } from "@ublk-ts/ublk/test-targets";
 import { NativeKernel } from "@ublk-ts/native";
 import { runCtrlScenario, type StepResult } from "./_ctrl_scenario.ts";
 import { compareRuns, featureBits } from "./_compare.ts";
 import { KNOWN_DIFFERENCES } from "./_known_differences.ts";
-import { NativeDevice } from "./_native_device.ts";
+import { NativeDevice, type NativeDeviceOptions } from "./_native_device.ts";
 import { pattern } from "./_pattern.ts";
 
 let failures = 0;
@@ -104,13 +105,37 @@ async function waitForPath(path: string, present: boolean, ms: number): Promise<
   return false;
 }
 
-async function realDevice(native: NativeKernel): Promise<void> {
-  stage = "device create";
+/** One served-device configuration. */
+interface DeviceCase {
+  name: string;
+  options: NativeDeviceOptions;
+  /** Also check that a target error reaches dd as an I/O error. */
+  errorPath: boolean;
+}
+
+const DEVICE_CASES: readonly DeviceCase[] = [
+  { name: "copy, 1 queue, depth 16, ioctl opcodes", options: { depth: 16 }, errorPath: true },
+  {
+    name: "copy, 2 queues, depth 32, NEED_GET_DATA, legacy opcodes",
+    options: { queues: 2, depth: 32, flags: UBLK_F_NEED_GET_DATA, legacyOpcodes: true },
+    errorPath: false,
+  },
+];
+
+async function realDevice(native: NativeKernel, dc: DeviceCase): Promise<void> {
+  stage = `device create (${dc.name})`;
+  say(`device case: ${dc.name}`);
   const size = 8 << 20;
   const target = new RamDiskTarget(size);
-  const dev = await NativeDevice.create(native, target, { depth: 16 });
+  const dev = await NativeDevice.create(native, target, dc.options);
   const bdev = dev.blockPath;
-  say(`device ${dev.info.devId} started: flags 0x${dev.info.flags.toString(16)}, ${bdev}`);
+  const flags = dev.info.flags;
+  say(
+    `device ${dev.info.devId} started: ${dev.info.nrHwQueues} queues, flags 0x${
+      flags.toString(16)
+    }, ${bdev}`,
+  );
+  if ((dc.options.flags ?? 0n) & ~flags) fail(`driver refused flags: asked ${dc.options.flags}`);
   try {
     if (!(await waitForPath(bdev, true, 5000))) {
       fail(`${bdev} did not appear`);
@@ -143,17 +168,34 @@ async function realDevice(native: NativeKernel): Promise<void> {
     const md5 = await run("md5sum", ["/tmp/b", "/tmp/bexp"]);
     say(`md5sum: ${md5.out.replaceAll("\n", "; ")}`);
 
-    // Whole-device read back: the checksum of the device equals the checksum of its memory.
+    // A target error (-EIO) on an uncached region reaches dd as a failed read.
+    if (dc.errorPath) {
+      stage = "device error path";
+      target.failWith = -5;
+      const e = await run("dd", [`if=${bdev}`, "of=/tmp/e", "bs=4096", "skip=1792", "count=1"]);
+      target.failWith = 0;
+      if (e.code === 0) fail("dd read succeeded although the target failed it with -EIO");
+      else say(`target -EIO reached dd: exit ${e.code} (${e.out.split("\n")[0]})`);
+    }
+
+    // Whole-device read back, two readers at once (both halves): equal to the RAM disk.
     stage = "device read all";
-    const all = await run("dd", [`if=${bdev}`, "of=/tmp/all", "bs=65536"]);
-    if (all.code !== 0) fail(`dd read all exited ${all.code}: ${all.out}`);
-    const allAt = equalBytes(await Deno.readFile("/tmp/all"), target.mem);
+    const half = size / 2 / 65536;
+    const [r0, r1] = await Promise.all([
+      run("dd", [`if=${bdev}`, "of=/tmp/all0", "bs=65536", `count=${half}`]),
+      run("dd", [`if=${bdev}`, "of=/tmp/all1", "bs=65536", `skip=${half}`]),
+    ]);
+    if (r0.code !== 0 || r1.code !== 0) fail(`dd read all exited ${r0.code}/${r1.code}`);
+    const all = new Uint8Array(size);
+    all.set(await Deno.readFile("/tmp/all0"));
+    all.set(await Deno.readFile("/tmp/all1"), size / 2);
+    const allAt = equalBytes(all, target.mem);
     if (allAt >= 0) fail(`device read back differs from the RAM disk at ${allAt}`);
     else say(`whole device (${size} bytes) reads back equal to the RAM disk`);
     say(`target ops [read, write, flush, discard, write_zeroes, zone] = [${target.ops}]`);
-    const served = dev.queues.reduce((n, q) => n + q.served, 0);
+    const served = dev.queues.map((q) => q.served);
     const errors = dev.queues.reduce((n, q) => n + q.errors, 0);
-    say(`queues served ${served} requests, ${errors} refused commands`);
+    say(`queues served [${served}] requests, ${errors} refused commands`);
     if (errors !== 0) fail(`${errors} io commands refused by the driver`);
   } finally {
     stage = "device stop";
@@ -170,7 +212,9 @@ try {
   const native = new NativeKernel();
   say(`liburing ${native.library.path}`);
   await ctrlDifferential(native);
-  if (Deno.env.get("PROBE_NO_DEVICE") !== "1") await realDevice(native);
+  if (Deno.env.get("PROBE_NO_DEVICE") !== "1") {
+    for (const dc of DEVICE_CASES) await realDevice(native, dc);
+  }
 } catch (e) {
   fail(`stage "${stage}" threw: ${e instanceof Error ? e.stack ?? e.message : String(e)}`);
 }
