@@ -54,7 +54,17 @@ class Raw {
   }
 }
 
-async function setup(depth = 2, queues = 1) {
+interface Setup {
+  kernel: ModelKernel;
+  ctrl: UblkCtrl;
+  info: Awaited<ReturnType<UblkCtrl["addDev"]>>;
+  fd: number;
+  raw: Raw;
+  addr: bigint;
+  buf: Uint8Array;
+}
+
+async function setup(depth = 2, queues = 1): Promise<Setup> {
   const kernel = new ModelKernel();
   installUblk(kernel, { nrCpuIds: 4 });
   const ctrl = UblkCtrl.open(kernel);
@@ -94,16 +104,13 @@ Deno.test("io commands: FETCH state machine (active tag, no buffer, queue ready)
 });
 
 Deno.test("io commands: COMMIT of a tag not owned by the server is -EINVAL", async () => {
-  const { raw, ctrl, kernel, info, fd, addr } = await setup(2);
+  const { raw, ctrl, addr } = await setup(2);
   assert.equal(raw.send(UBLK_U_IO_FETCH_REQ, 0, 0, addr), undefined);
   // tag 1 never fetched: not active, not owned
   assert.equal(raw.send(UBLK_U_IO_COMMIT_AND_FETCH_REQ, 0, 1, addr), EINVAL);
   assert.equal(raw.send(UBLK_IO_COMMIT_AND_FETCH_REQ, 0, 1, addr), EINVAL);
   // NEED_GET_DATA without the flag set by the driver
   assert.equal(raw.send(UBLK_IO_NEED_GET_DATA, 0, 1, addr), EINVAL);
-  void kernel;
-  void info;
-  void fd;
   ctrl.close();
 });
 
