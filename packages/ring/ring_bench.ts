@@ -1,6 +1,7 @@
 // Benchmarks of the model ring. Ratios are read side by side from one `deno bench` run:
 //   deno bench -A packages/ring/ring_bench.ts
 import { O_RDONLY } from "./kernel.ts";
+import { libc, n64 } from "./_ffi.ts";
 import { ModelKernel } from "./model_kernel.ts";
 import { prepNop, prepRead } from "./prep.ts";
 import { Ring } from "./ring.ts";
@@ -43,10 +44,24 @@ function rnd(): number {
   return seed % BLOCKS;
 }
 
+const c = libc();
+const cfd = c ? c.open(new TextEncoder().encode(path + "\0"), 0, 0) : -1;
+
 Deno.bench({
-  name: "plain positional 4 KiB random reads (seek+read), 32 per iteration",
+  name: "plain pread(2) through FFI, 4 KiB random reads, 32 per iteration",
   group: "randread",
   baseline: true,
+  ignore: c === null,
+  fn(): void {
+    for (let i = 0; i < QD; i++) {
+      if (c!.pread64(cfd, bufs[i]!, n64(BS), n64(rnd() * BS)) !== BS) throw new Error("Short read");
+    }
+  },
+});
+
+Deno.bench({
+  name: "plain Deno.FsFile seek+read, 4 KiB random reads, 32 per iteration",
+  group: "randread",
   fn(): void {
     for (let i = 0; i < QD; i++) {
       plain.seekSync(rnd() * BS, Deno.SeekMode.Start);
@@ -74,6 +89,7 @@ Deno.bench({
 
 globalThis.addEventListener("unload", () => {
   plain.close();
+  if (c && cfd >= 0) c.close(cfd);
   try {
     Deno.removeSync(path);
   } catch {

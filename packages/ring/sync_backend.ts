@@ -1,14 +1,16 @@
 /**
- * The `sync` I/O backend: positional I/O with synchronous `Deno.FsFile` calls (seek + read or
- * write), completing inline.
+ * The `sync` I/O backend: positional I/O completing inline — `pread`/`pwrite`/`fallocate`
+ * through libc (FFI) when allowed, else synchronous `Deno.FsFile` calls (seek + read or write,
+ * fallocate emulated).
  *
  * @module
  */
 
 import { EINVAL, EOPNOTSUPP } from "@ublk-ts/uapi";
 import type { BackendFile, IoBackend } from "./backend.ts";
-import { O_APPEND, O_CREAT, O_EXCL, O_RDWR, O_TRUNC, O_WRONLY } from "./kernel.ts";
+import { O_APPEND, O_CLOEXEC, O_CREAT, O_EXCL, O_RDWR, O_TRUNC, O_WRONLY } from "./kernel.ts";
 import { errnoOf } from "./_errno_of.ts";
+import { type Libc, libc, n64, negErrno } from "./_ffi.ts";
 
 /** `FALLOC_FL_KEEP_SIZE`. */
 export const FALLOC_FL_KEEP_SIZE = 0x01;
@@ -17,7 +19,34 @@ export const FALLOC_FL_PUNCH_HOLE = 0x02;
 /** `FALLOC_FL_ZERO_RANGE`. */
 export const FALLOC_FL_ZERO_RANGE = 0x10;
 
-/** A file of the sync backend. */
+/** A file of the sync backend opened through libc (positional syscalls on `fd`). */
+export class PosixFile implements BackendFile {
+  /** Path. */
+  readonly path: string;
+  /** Open flags. */
+  readonly flags: number;
+  /** The host fd. */
+  readonly fd: number;
+  /** File system type ("" when unknown). */
+  readonly fsType: string;
+  /** Closed already. */
+  closed = false;
+
+  /**
+   * @param path Path.
+   * @param flags Flags.
+   * @param fd Host fd.
+   * @param fsType File system type.
+   */
+  constructor(path: string, flags: number, fd: number, fsType: string) {
+    this.path = path;
+    this.flags = flags;
+    this.fd = fd;
+    this.fsType = fsType;
+  }
+}
+
+/** A file of the sync backend opened through `Deno.FsFile` (no FFI). */
 export class SyncFile implements BackendFile {
   /** Path. */
   readonly path: string;
@@ -105,6 +134,25 @@ export function fsTypeOf(path: string): string {
 export class SyncBackend implements IoBackend {
   /** "sync". */
   readonly name: string = "sync";
+  #libc: Libc | null;
+
+  /**
+   * A backend.
+   *
+   * @param options `positional: false` forces the `Deno.FsFile` path (seek + read).
+   */
+  constructor(options: { positional?: boolean } = {}) {
+    this.#libc = options.positional === false ? null : libc();
+  }
+
+  /**
+   * "pread" when files are opened through libc, "seek" on the `Deno.FsFile` fallback.
+   *
+   * @returns The mode.
+   */
+  get mode(): "pread" | "seek" {
+    return this.#libc ? "pread" : "seek";
+  }
 
   /**
    * `open(2)`.
@@ -114,7 +162,13 @@ export class SyncBackend implements IoBackend {
    * @param mode Mode.
    * @returns The file, or a negative errno.
    */
-  open(path: string, flags: number, mode: number): SyncFile | number {
+  open(path: string, flags: number, mode: number): PosixFile | SyncFile | number {
+    const c = this.#libc;
+    if (c) {
+      const fd = c.open(new TextEncoder().encode(path + "\0"), flags | O_CLOEXEC, mode || 0o644);
+      if (fd < 0) return negErrno();
+      return new PosixFile(path, flags, fd, fsTypeOf(path));
+    }
     const acc = flags & 3;
     try {
       const fs = Deno.openSync(path, {
@@ -138,6 +192,11 @@ export class SyncBackend implements IoBackend {
    * @param file The file.
    */
   close(file: BackendFile): void {
+    if (file instanceof PosixFile) {
+      if (!file.closed) this.#libc!.close(file.fd);
+      file.closed = true;
+      return;
+    }
     try {
       (file as SyncFile).fs.close();
     } catch {
@@ -154,6 +213,23 @@ export class SyncBackend implements IoBackend {
    * @returns Bytes, or a negative errno.
    */
   read(file: BackendFile, buf: Uint8Array, off: number): number {
+    if (file instanceof PosixFile) {
+      let done = 0;
+      while (done < buf.length) {
+        const n = Number(
+          this.#libc!.pread64(
+            file.fd,
+            done ? buf.subarray(done) : buf,
+            n64(Math.min(buf.length - done, 0x7ffff000)),
+            n64(off + done),
+          ),
+        );
+        if (n < 0) return done > 0 ? done : negErrno();
+        if (n === 0) break;
+        done += n;
+      }
+      return done;
+    }
     const fs = (file as SyncFile).fs;
     try {
       fs.seekSync(off, Deno.SeekMode.Start);
@@ -198,6 +274,22 @@ export class SyncBackend implements IoBackend {
    * @returns Bytes, or a negative errno.
    */
   write(file: BackendFile, buf: Uint8Array, off: number): number {
+    if (file instanceof PosixFile) {
+      let done = 0;
+      while (done < buf.length) {
+        const n = Number(
+          this.#libc!.pwrite64(
+            file.fd,
+            done ? buf.subarray(done) : buf,
+            n64(Math.min(buf.length - done, 0x7ffff000)),
+            n64(off + done),
+          ),
+        );
+        if (n < 0) return done > 0 ? done : negErrno();
+        done += n;
+      }
+      return done;
+    }
     const fs = (file as SyncFile).fs;
     try {
       if ((file.flags & O_APPEND) === 0) fs.seekSync(off, Deno.SeekMode.Start);
@@ -238,6 +330,10 @@ export class SyncBackend implements IoBackend {
    * @returns 0, or a negative errno.
    */
   fsync(file: BackendFile, datasync: boolean): number {
+    if (file instanceof PosixFile) {
+      const r = datasync ? this.#libc!.fdatasync(file.fd) : this.#libc!.fsync(file.fd);
+      return r < 0 ? negErrno() : 0;
+    }
     try {
       if (datasync) (file as SyncFile).fs.syncDataSync();
       else (file as SyncFile).fs.syncSync();
@@ -260,6 +356,9 @@ export class SyncBackend implements IoBackend {
    */
   fallocate(file: BackendFile, mode: number, off: number, len: number): number {
     if (off < 0 || len <= 0) return -EINVAL;
+    if (file instanceof PosixFile) {
+      return this.#libc!.fallocate(file.fd, mode, n64(off), n64(len)) < 0 ? negErrno() : 0;
+    }
     const fs = (file as SyncFile).fs;
     try {
       const size = fs.statSync().size;
@@ -306,6 +405,10 @@ export class SyncBackend implements IoBackend {
    * @returns Bytes, or a negative errno.
    */
   size(file: BackendFile): number {
+    if (file instanceof PosixFile) {
+      const r = Number(this.#libc!.lseek(file.fd, 0n, 2));
+      return r < 0 ? negErrno() : r;
+    }
     try {
       return (file as SyncFile).fs.statSync().size;
     } catch (e) {
