@@ -16,8 +16,8 @@
  */
 
 import { ModelKernel } from "@ublk-ts/ring";
-import { UBLK_F_NEED_GET_DATA } from "@ublk-ts/uapi";
-import { installUblk } from "@ublk-ts/ublk";
+import { UBLK_F_NEED_GET_DATA, UBLK_S_DEV_LIVE } from "@ublk-ts/uapi";
+import { createDevice, installUblk, type UblkCtrl } from "@ublk-ts/ublk";
 import { RamDiskTarget } from "@ublk-ts/ublk/test-targets";
 import { NativeKernel } from "@ublk-ts/native";
 import { runCtrlScenario, type StepResult } from "./_ctrl_scenario.ts";
@@ -105,6 +105,9 @@ async function waitForPath(path: string, present: boolean, ms: number): Promise<
   return false;
 }
 
+/** Explained differences of {@linkcode liveFields} (none so far). */
+const LIVE_KNOWN: Record<string, string> = {};
+
 /** One served-device configuration. */
 interface DeviceCase {
   name: string;
@@ -121,6 +124,43 @@ const DEVICE_CASES: readonly DeviceCase[] = [
     errorPath: false,
   },
 ];
+
+/** Deterministic fields of a started device (GET_DEV_INFO + GET_PARAMS). */
+async function liveFields(ctrl: UblkCtrl): Promise<Record<string, number | string>> {
+  const info = await ctrl.getInfo();
+  const p = await ctrl.getParams();
+  return {
+    state: info.state,
+    ublksrvPidIsSelf: info.ublksrvPid === Deno.pid ? 1 : 0,
+    nrHwQueues: info.nrHwQueues,
+    queueDepth: info.queueDepth,
+    flags: "0x" + info.flags.toString(16),
+    types: p.types,
+    devtCharMajorSet: p.devt.charMajor !== 0 ? 1 : 0,
+    devtCharMinor: p.devt.charMinor,
+    devtDiskMajor: p.devt.diskMajor,
+    devtDiskMinor: p.devt.diskMinor,
+  };
+}
+
+/** The same device started on the model driver, for {@linkcode liveFields}. */
+async function modelLiveFields(
+  options: NativeDeviceOptions,
+): Promise<Record<string, number | string>> {
+  const kernel = new ModelKernel();
+  installUblk(kernel, { nrCpuIds: navigator.hardwareConcurrency });
+  const dev = await createDevice(kernel, new RamDiskTarget(8 << 20), {
+    depth: options.depth ?? 16,
+    queues: options.queues ?? 1,
+    flags: options.flags ?? 0n,
+    legacyOpcodes: options.legacyOpcodes === true,
+  });
+  try {
+    return await liveFields(dev.ctrl);
+  } finally {
+    await dev.stop();
+  }
+}
 
 async function realDevice(native: NativeKernel, dc: DeviceCase): Promise<void> {
   stage = `device create (${dc.name})`;
@@ -141,6 +181,20 @@ async function realDevice(native: NativeKernel, dc: DeviceCase): Promise<void> {
       fail(`${bdev} did not appear`);
       return;
     }
+    // A started device: GET_DEV_INFO/GET_PARAMS against the same device on the model.
+    stage = "device live info";
+    const real = await liveFields(dev.ctrl);
+    const model = await modelLiveFields(dc.options);
+    say(`live real ${JSON.stringify(real)}`);
+    for (const k of Object.keys(real)) {
+      if (real[k] === model[k]) continue;
+      const known = LIVE_KNOWN[k];
+      if (known === undefined) {
+        fail(`unexpected live difference ${k}: real=${real[k]} model=${model[k]}`);
+      } else say(`known live difference ${k}: real=${real[k]} model=${model[k]}: ${known}`);
+    }
+    if (real["state"] !== UBLK_S_DEV_LIVE) fail(`state ${real["state"]} is not LIVE`);
+    if (real["ublksrvPidIsSelf"] !== 1) fail("ublksrv_pid is not this process");
     // WRITE: dd from a file to 1 MiB..+256 KiB, fsync; the RAM disk must hold the bytes.
     stage = "device write";
     const len = 256 * 1024;
