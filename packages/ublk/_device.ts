@@ -386,7 +386,8 @@ export class UblkDev implements DeviceFileLike {
   /**
    * `mmap(/dev/ublkcN, offset, len, prot)` (`ublk_ch_mmap`).
    *
-   * @param offset Byte offset (`q_id * MAX_CMD_BUF`).
+   * @param offset Byte offset (`q_id * MAX_CMD_BUF`; a page offset inside the slot selects
+   *   the same queue, as the kernel computes `q_id = offset / max_cmd_buf_size`).
    * @param len Length: `round_up(depth * 24, 4096)`.
    * @param writable PROT_WRITE was asked.
    * @returns The queue's descriptor area, or -EPERM / -EINVAL.
@@ -395,8 +396,8 @@ export class UblkDev implements DeviceFileLike {
     if (writable) return -EPERM;
     const end = this.info.nrHwQueues * MAX_CMD_BUF;
     if (offset < 0 || offset >= end || offset % PAGE !== 0) return -EINVAL;
+    // As ublk_ch_mmap: any page inside a queue's slot maps that queue's whole area.
     const qid = Math.floor(offset / MAX_CMD_BUF);
-    if (offset % MAX_CMD_BUF !== 0) return -EINVAL;
     const q = this.queues[qid]!;
     if (len !== q.iodBuf.byteLength) return -EINVAL;
     return q.iodBuf;

@@ -9,11 +9,15 @@
 
 import {
   ErrnoError,
+  UBLK_CMD_DEL_DEV,
+  UBLK_CMD_STOP_DEV,
   UBLK_F_NEED_GET_DATA,
   UBLK_F_SUPPORT_ZERO_COPY,
   UBLK_F_USER_RECOVERY,
   UBLK_F_USER_RECOVERY_FAIL_IO,
   UBLK_F_USER_RECOVERY_REISSUE,
+  UBLK_U_CMD_DEL_DEV,
+  UBLK_U_CMD_STOP_DEV,
   type UblksrvCtrlDevInfoValue,
 } from "@ublk-ts/uapi";
 import { UblkBlockDevice } from "./block_device.ts";
@@ -112,11 +116,11 @@ export class UblkDevice {
     if (this.#stopped) return;
     this.#stopped = true;
     try {
-      await this.ctrl.command(this.ctrl.legacyOpcodes ? 0x07 : 0xc0207507);
+      await this.ctrl.command(this.ctrl.legacyOpcodes ? UBLK_CMD_STOP_DEV : UBLK_U_CMD_STOP_DEV);
       await Promise.all(this.#queues.map((q) => q.done));
     } finally {
       this.#closeServer();
-      await this.ctrl.command(this.ctrl.legacyOpcodes ? 0x05 : 0xc0207505);
+      await this.ctrl.command(this.ctrl.legacyOpcodes ? UBLK_CMD_DEL_DEV : UBLK_U_CMD_DEL_DEV);
       this.ctrl.close();
       await this.target.close?.();
     }
@@ -231,7 +235,7 @@ export async function createDevice(
   } catch (e) {
     for (const q of queues) q.close();
     if (fd >= 0) kernel.closeFd(fd);
-    if (ctrl.devId >= 0) await ctrl.command(legacy ? 0x05 : 0xc0207505);
+    if (ctrl.devId >= 0) await ctrl.command(legacy ? UBLK_CMD_DEL_DEV : UBLK_U_CMD_DEL_DEV);
     ctrl.close();
     throw e;
   }

@@ -16,7 +16,9 @@ import {
   ErrnoError,
   IORING_CQE_F_NOTIF,
   IORING_OP_FUSED_CMD,
+  IORING_OP_READ,
   IORING_OP_URING_CMD,
+  IORING_OP_WRITE,
   IORING_SETUP_SQE128,
   IOSQE_FIXED_FILE,
   UBLK_F_SUPPORT_ZERO_COPY,
@@ -414,7 +416,9 @@ export class UblkQueue {
     v.setUint8(s, io.opcode);
     v.setUint8(s + 1, (io.flags ?? 0) | (fixed ? IOSQE_FIXED_FILE : 0));
     v.setInt32(s + 4, io.fd, true);
-    const fileOff = io.off ?? iod.startSector * 512;
+    // READ/WRITE default to the request's offset; socket ops need addr2 == 0.
+    const rw = io.opcode === IORING_OP_READ || io.opcode === IORING_OP_WRITE;
+    const fileOff = io.off ?? (rw ? iod.startSector * 512 : 0);
     v.setUint32(s + 8, fileOff >>> 0, true);
     v.setUint32(s + 12, Math.floor(fileOff / 4294967296), true);
     v.setUint32(s + 16, (io.bufOff ?? 0) >>> 0, true);

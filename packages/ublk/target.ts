@@ -134,7 +134,7 @@ export interface FusedIo {
   bufOff?: number;
   /** Bytes to move. Default the whole request. */
   len?: number;
-  /** File offset for READ/WRITE. Default the request's byte offset. */
+  /** File offset (`off`). Default: the request's byte offset for READ/WRITE, 0 otherwise. */
   off?: number;
   /** `rw_flags` / `msg_flags`. Default 0. */
   opFlags?: number;
