@@ -46,6 +46,9 @@ DENO_BIN=$(find_deno) || die "no deno binary (run npm install in $ROOT or set DE
 
 # --- Debian packages ---------------------------------------------------------------------------
 mkdir -p "$CACHE"
+# One run at a time per checkout (the work dir and console log are shared).
+exec 9>"$CACHE/lock"
+flock 9
 need=()
 for p in qemu-system-x86 busybox-static cpio xz-utils; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || need+=("$p")
