@@ -864,13 +864,17 @@ export class UblkDev implements DeviceFileLike {
     for (let t = 0; t < q.depth; t++) {
       const rq = q.rqs[t]!;
       if (!rq.inUse || !rq.started || rq.committed) continue;
+      if (rq.refs > 0) {
+        // Fused slaves still hold the request pages: fail it when the last lease returns.
+        rq.committed = true;
+        rq.res = -EIO;
+        continue;
+      }
       if (reissue) {
         rq.started = false;
         rq.kbuf = null;
-        rq.refs = 0;
         q.held.push(rq);
       } else {
-        rq.refs = 0;
         this.#endRq(q, rq, -EIO);
       }
     }

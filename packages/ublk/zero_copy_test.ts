@@ -205,3 +205,21 @@ Deno.test("copy-mode targets still run on a kernel with fused commands installed
   await using dev = await createDevice(k, new RamDiskTarget(1 << 20), { depth: 2 });
   assert.equal(await dev.bdev.write(0, rand(512, 1)), 512);
 });
+
+Deno.test("zero copy: killing the server with a fused slave in flight ends the request -EIO", async () => {
+  const k = kernel();
+  const [a, b] = k.socketpair();
+  const target = new ScriptTarget(
+    [a],
+    (ctx, iod) => ctx.fused({ opcode: IORING_OP_RECV, fd: 1, len: iod.bytes, opFlags: 0x100 }),
+  );
+  const dev = await createDevice(k, target, { depth: 2, zeroCopy: true });
+  const p = dev.bdev.read(0, new Uint8Array(4096));
+  await new Promise((r) => setTimeout(r, 5));
+  dev.kill();
+  assert.equal(await p, -5);
+  assert.equal(dev.bdev.inflight, 0);
+  await dev.stop();
+  k.closeFd(a);
+  k.closeFd(b);
+});
