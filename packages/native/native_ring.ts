@@ -335,6 +335,22 @@ export class NativeRing implements KernelRing {
   }
 
   /**
+   * `io_uring_enter(2)` as is, synchronously: with `IORING_ENTER_GETEVENTS` and
+   * `minComplete > 0` it **blocks the JavaScript thread** until that many CQEs are there (as
+   * `io_uring_submit_and_wait`). For dedicated I/O loops and benchmarks; event-loop code uses
+   * `submit()` + `wait()`.
+   *
+   * @param toSubmit SQEs to consume.
+   * @param minComplete CQEs to wait for (with IORING_ENTER_GETEVENTS).
+   * @param flags IORING_ENTER_* flags.
+   * @returns SQEs consumed, or a negative errno (-EBADF after close).
+   */
+  enter(toSubmit: number, minComplete: number, flags: number): number {
+    if (this.#closed) return -EBADF;
+    return this.#enter(toSubmit, minComplete, flags);
+  }
+
+  /**
    * `io_uring_enter(fd, 0, 0, IORING_ENTER_GETEVENTS)`: flushes overflowed CQEs and runs this
    * thread's task work, without waiting.
    *

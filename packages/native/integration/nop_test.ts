@@ -1,5 +1,11 @@
 import assert from "node:assert/strict";
-import { EBADF, EBADFD, IORING_FEAT_SINGLE_MMAP, IORING_OP_NOP } from "@ublk-ts/uapi";
+import {
+  EBADF,
+  EBADFD,
+  IORING_ENTER_GETEVENTS,
+  IORING_FEAT_SINGLE_MMAP,
+  IORING_OP_NOP,
+} from "@ublk-ts/uapi";
 import { ignore, nativeKernel, RawRing } from "./_test_util.ts";
 
 Deno.test({ name: "`NativeRing` NOP round trip posts user_data and res 0", ignore }, async () => {
@@ -80,4 +86,15 @@ Deno.test({ name: "`NativeKernel.setup()` throws ErrnoError on 0 entries", ignor
     (e: Error) => e.name === "ErrnoError" && /EINVAL/.test(e.message),
   );
   assert.throws(() => kernel.setup(1.5), RangeError);
+});
+
+Deno.test({ name: "`NativeRing.enter()` submits and waits synchronously", ignore }, () => {
+  using kr = nativeKernel().setup(4);
+  const ring = new RawRing(kr);
+  ring.push({ opcode: IORING_OP_NOP, userData: 1n });
+  ring.push({ opcode: IORING_OP_NOP, userData: 2n });
+  assert.equal(kr.enter(2, 2, IORING_ENTER_GETEVENTS), 2);
+  assert.equal(ring.drain().length, 2);
+  kr.close();
+  assert.equal(kr.enter(0, 0, 0), -EBADF);
 });
