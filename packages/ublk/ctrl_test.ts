@@ -323,3 +323,37 @@ Deno.test("asyncDispose stops and deletes the device it added", async () => {
   }
   assert.equal(UblkDriver.of(kernel)!.deviceIds.length, 0);
 });
+
+Deno.test("control commands need an SQE128 ring; ADD_DEV stops at 64 devices with -EACCES", async () => {
+  const { kernel, ctrl } = setup();
+  const { URing } = await import("./_uring.ts");
+  const fd = kernel.open("/dev/ublk-control", 2);
+  const ring = new URing(kernel.setup(4));
+  const off = ring.getSqe();
+  const v = ring.sqeView;
+  v.setUint8(off, 46); // URING_CMD
+  v.setInt32(off + 4, fd, true);
+  v.setUint32(off + 8, UBLK_U_CMD_GET_FEATURES, true);
+  ring.submit();
+  await ring.wait(1);
+  assert.equal(ring.cqView.getInt32(ring.cqeAt(0) + 8, true), EINVAL);
+  ring.close();
+  kernel.closeFd(fd);
+  for (let i = 0; i < 64; i++) {
+    assert.equal(
+      await ctrl.command(UBLK_U_CMD_ADD_DEV, {
+        buf: infoBuf({ nrHwQueues: 1, queueDepth: 1, devId: 0xffffffff }),
+        devId: -1,
+      }),
+      0,
+    );
+  }
+  assert.equal(
+    await ctrl.command(UBLK_U_CMD_ADD_DEV, {
+      buf: infoBuf({ nrHwQueues: 1, queueDepth: 1, devId: 0xffffffff }),
+      devId: -1,
+    }),
+    EACCES,
+  );
+  ctrl.close();
+});

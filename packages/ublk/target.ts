@@ -77,8 +77,21 @@ export class IoDesc {
   nrSectors = 0;
   /** `start_sector` (512-byte sectors). */
   startSector = 0;
-  /** `addr`: the server buffer address the driver recorded for the tag. */
-  addr = 0n;
+  /** Low 32 bits of `addr`. */
+  addrLo = 0;
+  /** High 32 bits of `addr`. */
+  addrHi = 0;
+
+  /** `addr`: the server buffer address the driver recorded for the tag (built on demand). */
+  get addr(): bigint {
+    return (BigInt(this.addrHi) << 32n) | BigInt(this.addrLo);
+  }
+
+  /** Sets `addr` (tests and targets that build descriptors). */
+  set addr(v: bigint) {
+    this.addrLo = Number(v & 0xffff_ffffn);
+    this.addrHi = Number((v >> 32n) & 0xffff_ffffn);
+  }
 
   /**
    * Decodes `io_desc[tag]` from the queue's descriptor area.
@@ -107,7 +120,8 @@ export class IoDesc {
     this.flags = opFlags & ~0xff;
     this.nrSectors = view.getUint32(off + 4, true);
     this.startSector = view.getUint32(off + 8, true) + view.getUint32(off + 12, true) * 2 ** 32;
-    this.addr = view.getBigUint64(off + 16, true);
+    this.addrLo = view.getUint32(off + 16, true);
+    this.addrHi = view.getUint32(off + 20, true);
     return this;
   }
 
