@@ -6,9 +6,10 @@
  *    ({@linkcode runCtrlScenario}) on the real driver (through `@ublk-ts/native`) and on the
  *    model driver (`installUblk` on a `ModelKernel`), ioctl-encoded and legacy opcodes; every
  *    difference must be listed in `_known_differences.ts`.
- * 2. A real device: `/dev/ublkb0` served by a RAM disk through the project's server library on
- *    native rings (copy mode, FETCH_REQ/COMMIT_AND_FETCH_REQ); busybox `dd` writes and reads
- *    it; the bytes are compared with the target's memory; STOP_DEV and DEL_DEV end it.
+ * 2. A real device: `/dev/ublkb0` served by a RAM disk or the loop target through the project's
+ *    server library on native rings (copy mode, FETCH_REQ/COMMIT_AND_FETCH_REQ); busybox `dd`
+ *    writes and reads it; the bytes are compared with the backing store; a target -EIO reaches
+ *    `dd`; the started device's info and params match the model's; STOP_DEV and DEL_DEV end it.
  *
  * Exit code 0 when everything matched; the script turns it into `REAL_KERNEL: PASS`.
  *
@@ -17,7 +18,14 @@
 
 import { ModelKernel } from "@ublk-ts/ring";
 import { UBLK_F_NEED_GET_DATA, UBLK_S_DEV_LIVE } from "@ublk-ts/uapi";
-import { createDevice, installUblk, type UblkCtrl } from "@ublk-ts/ublk";
+import {
+  createDevice,
+  installUblk,
+  type KernelLike,
+  type Target,
+  type UblkCtrl,
+} from "@ublk-ts/ublk";
+import { LoopTarget } from "@ublk-ts/targets";
 import { RamDiskTarget } from "@ublk-ts/ublk/test-targets";
 import { NativeKernel } from "@ublk-ts/native";
 import { runCtrlScenario, type StepResult } from "./_ctrl_scenario.ts";
@@ -108,20 +116,83 @@ async function waitForPath(path: string, present: boolean, ms: number): Promise<
 /** Explained differences of {@linkcode liveFields} (none so far). */
 const LIVE_KNOWN: Record<string, string> = {};
 
+/** A target plus direct access to the bytes behind it (to check what the device did). */
+interface Backing {
+  readonly target: Target;
+  /** The backing bytes at `off`. */
+  read(off: number, len: number): Uint8Array;
+  /** Changes the backing bytes behind the kernel's back. */
+  write(off: number, bytes: Uint8Array): void;
+  /** Makes every request fail with `errno` (0 = stop failing); absent when unsupported. */
+  failWith?(errno: number): void;
+  /** One line about what the target saw. */
+  describe(): string;
+}
+
+const DEV_SIZE = 8 << 20;
+
+function ramDisk(): Backing {
+  const t = new RamDiskTarget(DEV_SIZE);
+  return {
+    target: t,
+    read: (off, len) => t.mem.slice(off, off + len),
+    write: (off, bytes) => t.mem.set(bytes, off),
+    failWith: (errno) => void (t.failWith = errno),
+    describe: () => `RAM disk ops [read, write, flush, discard, write_zeroes, zone] = [${t.ops}]`,
+  };
+}
+
+function loopFile(kernel: KernelLike, name: string): Backing {
+  const path = `/tmp/${name}.img`;
+  Deno.writeFileSync(path, new Uint8Array(DEV_SIZE));
+  const t = new LoopTarget(kernel, path);
+  return {
+    target: t,
+    read: (off, len) => {
+      using f = Deno.openSync(path);
+      f.seekSync(off, Deno.SeekMode.Start);
+      const buf = new Uint8Array(len);
+      let n = 0;
+      while (n < len) {
+        const r = f.readSync(buf.subarray(n));
+        if (r === null) break;
+        n += r;
+      }
+      return buf.subarray(0, n);
+    },
+    write: (off, bytes) => {
+      using f = Deno.openSync(path, { write: true });
+      f.seekSync(off, Deno.SeekMode.Start);
+      let n = 0;
+      while (n < bytes.length) n += f.writeSync(bytes.subarray(n));
+    },
+    describe: () => `loop file ${path}, O_DIRECT ${t.direct}`,
+  };
+}
+
 /** One served-device configuration. */
 interface DeviceCase {
   name: string;
   options: NativeDeviceOptions;
-  /** Also check that a target error reaches dd as an I/O error. */
-  errorPath: boolean;
+  /** A fresh target on `kernel` (`name` tells real and model files apart). */
+  make(kernel: KernelLike, name: string): Backing;
 }
 
 const DEVICE_CASES: readonly DeviceCase[] = [
-  { name: "copy, 1 queue, depth 16, ioctl opcodes", options: { depth: 16 }, errorPath: true },
   {
-    name: "copy, 2 queues, depth 32, NEED_GET_DATA, legacy opcodes",
+    name: "RAM disk, copy, 1 queue, depth 16, ioctl opcodes",
+    options: { depth: 16 },
+    make: ramDisk,
+  },
+  {
+    name: "RAM disk, copy, 2 queues, depth 32, NEED_GET_DATA, legacy opcodes",
     options: { queues: 2, depth: 32, flags: UBLK_F_NEED_GET_DATA, legacyOpcodes: true },
-    errorPath: false,
+    make: ramDisk,
+  },
+  {
+    name: "loop target (READ/WRITE SQEs on the native queue ring), 1 queue, depth 16",
+    options: { depth: 16 },
+    make: loopFile,
   },
 ];
 
@@ -144,12 +215,11 @@ async function liveFields(ctrl: UblkCtrl): Promise<Record<string, number | strin
 }
 
 /** The same device started on the model driver, for {@linkcode liveFields}. */
-async function modelLiveFields(
-  options: NativeDeviceOptions,
-): Promise<Record<string, number | string>> {
+async function modelLiveFields(dc: DeviceCase): Promise<Record<string, number | string>> {
+  const options = dc.options;
   const kernel = new ModelKernel();
   installUblk(kernel, { nrCpuIds: navigator.hardwareConcurrency });
-  const dev = await createDevice(kernel, new RamDiskTarget(8 << 20), {
+  const dev = await createDevice(kernel, dc.make(kernel, "model").target, {
     depth: options.depth ?? 16,
     queues: options.queues ?? 1,
     flags: options.flags ?? 0n,
@@ -165,8 +235,9 @@ async function modelLiveFields(
 async function realDevice(native: NativeKernel, dc: DeviceCase): Promise<void> {
   stage = `device create (${dc.name})`;
   say(`device case: ${dc.name}`);
-  const size = 8 << 20;
-  const target = new RamDiskTarget(size);
+  const size = DEV_SIZE;
+  const backing = dc.make(native, "real");
+  const target = backing.target;
   const dev = await NativeDevice.create(native, target, dc.options);
   const bdev = dev.blockPath;
   const flags = dev.info.flags;
@@ -184,7 +255,7 @@ async function realDevice(native: NativeKernel, dc: DeviceCase): Promise<void> {
     // A started device: GET_DEV_INFO/GET_PARAMS against the same device on the model.
     stage = "device live info";
     const real = await liveFields(dev.ctrl);
-    const model = await modelLiveFields(dc.options);
+    const model = await modelLiveFields(dc);
     say(`live real ${JSON.stringify(real)}`);
     for (const k of Object.keys(real)) {
       if (real[k] === model[k]) continue;
@@ -195,44 +266,45 @@ async function realDevice(native: NativeKernel, dc: DeviceCase): Promise<void> {
     }
     if (real["state"] !== UBLK_S_DEV_LIVE) fail(`state ${real["state"]} is not LIVE`);
     if (real["ublksrvPidIsSelf"] !== 1) fail("ublksrv_pid is not this process");
-    // WRITE: dd from a file to 1 MiB..+256 KiB, fsync; the RAM disk must hold the bytes.
+    // WRITE: dd from a file to 1 MiB..+256 KiB, fsync; the backing store must hold them.
     stage = "device write";
     const len = 256 * 1024;
     const a = pattern(len, 1);
     await Deno.writeFile("/tmp/a", a);
     const w = await run("dd", ["if=/tmp/a", `of=${bdev}`, "bs=4096", "seek=256", "conv=fsync"]);
     if (w.code !== 0) fail(`dd write exited ${w.code}: ${w.out}`);
-    const wAt = equalBytes(target.mem.subarray(1 << 20, (1 << 20) + len), a);
-    if (wAt >= 0) fail(`written bytes differ from the RAM disk at ${wAt}`);
-    else say(`dd write of ${len} bytes at 1 MiB reached the RAM disk intact`);
+    const wAt = equalBytes(backing.read(1 << 20, len), a);
+    if (wAt >= 0) fail(`written bytes differ from the backing store at ${wAt}`);
+    else say(`dd write of ${len} bytes at 1 MiB reached the backing store intact`);
 
-    // READ: the RAM disk is filled at 4 MiB behind the kernel's back (never cached), then read.
+    // READ: the backing store is changed at 4 MiB behind the kernel's back (never cached), then read.
     stage = "device read";
     const b = pattern(len, 2);
-    target.mem.set(b, 4 << 20);
+    backing.write(4 << 20, b);
     await Deno.writeFile("/tmp/bexp", b);
     const r = await run("dd", [`if=${bdev}`, "of=/tmp/b", "bs=4096", "skip=1024", "count=64"]);
     if (r.code !== 0) fail(`dd read exited ${r.code}: ${r.out}`);
     const got = await Deno.readFile("/tmp/b");
     const rAt = equalBytes(got, b);
-    if (rAt >= 0) fail(`read bytes differ from the RAM disk at ${rAt} (got ${got.length} bytes)`);
-    else say(`dd read of ${len} bytes at 4 MiB matches the RAM disk`);
+    if (rAt >= 0) {
+      fail(`read bytes differ from the backing store at ${rAt} (got ${got.length} bytes)`);
+    } else say(`dd read of ${len} bytes at 4 MiB matches the backing store`);
     const c = await run("cmp", ["/tmp/b", "/tmp/bexp"]);
     if (c.code !== 0) fail(`cmp: ${c.out}`);
     const md5 = await run("md5sum", ["/tmp/b", "/tmp/bexp"]);
     say(`md5sum: ${md5.out.replaceAll("\n", "; ")}`);
 
     // A target error (-EIO) on an uncached region reaches dd as a failed read.
-    if (dc.errorPath) {
+    if (backing.failWith !== undefined) {
       stage = "device error path";
-      target.failWith = -5;
+      backing.failWith(-5);
       const e = await run("dd", [`if=${bdev}`, "of=/tmp/e", "bs=4096", "skip=1792", "count=1"]);
-      target.failWith = 0;
+      backing.failWith(0);
       if (e.code === 0) fail("dd read succeeded although the target failed it with -EIO");
       else say(`target -EIO reached dd: exit ${e.code} (${e.out.split("\n")[0]})`);
     }
 
-    // Whole-device read back, two readers at once (both halves): equal to the RAM disk.
+    // Whole-device read back, two readers at once (both halves): equal to the backing store.
     stage = "device read all";
     const half = size / 2 / 65536;
     const [r0, r1] = await Promise.all([
@@ -243,10 +315,10 @@ async function realDevice(native: NativeKernel, dc: DeviceCase): Promise<void> {
     const all = new Uint8Array(size);
     all.set(await Deno.readFile("/tmp/all0"));
     all.set(await Deno.readFile("/tmp/all1"), size / 2);
-    const allAt = equalBytes(all, target.mem);
-    if (allAt >= 0) fail(`device read back differs from the RAM disk at ${allAt}`);
-    else say(`whole device (${size} bytes) reads back equal to the RAM disk`);
-    say(`target ops [read, write, flush, discard, write_zeroes, zone] = [${target.ops}]`);
+    const allAt = equalBytes(all, backing.read(0, size));
+    if (allAt >= 0) fail(`device read back differs from the backing store at ${allAt}`);
+    else say(`whole device (${size} bytes) reads back equal to the backing store`);
+    say(backing.describe());
     const served = dev.queues.map((q) => q.served);
     const errors = dev.queues.reduce((n, q) => n + q.errors, 0);
     say(`queues served [${served}] requests, ${errors} refused commands`);
@@ -257,7 +329,7 @@ async function realDevice(native: NativeKernel, dc: DeviceCase): Promise<void> {
     say(`STOP_DEV res=${s.stop} DEL_DEV res=${s.del}`);
     if (s.stop !== 0 || s.del !== 0) fail("STOP_DEV/DEL_DEV did not both return 0");
     if (!(await waitForPath(bdev, false, 5000))) fail(`${bdev} still there after DEL_DEV`);
-    if (!target.closed) await target.close();
+    await target.close?.();
   }
 }
 

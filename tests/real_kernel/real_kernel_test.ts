@@ -26,7 +26,7 @@ Deno.test({
       `no PASS line after ${secs}s (exit ${out.code})\n${failures}\n${log.slice(-2000)}`,
     );
     assert.equal(out.code, 0);
-    assert.match(text, /PROBE: whole device \(\d+ bytes\) reads back equal to the RAM disk/);
+    assert.match(text, /PROBE: whole device \(\d+ bytes\) reads back equal to the backing store/);
     assert.match(text, /PROBE: STOP_DEV res=0 DEL_DEV res=0/);
     console.log(`real_kernel.sh passed in ${secs}s`);
   },
