@@ -203,6 +203,8 @@ export class IoSlot {
   buf: Uint8Array | null = null;
   /** Cache key, low half. */
   cacheLo = -1;
+  /** Cached head view of `buf` for READ completions. */
+  head: Uint8Array | null = null;
   /** Cache key, high half. */
   cacheHi = -1;
   /** Cancels the pending command (ring exit). */
@@ -556,12 +558,23 @@ export class UblkDev implements DeviceFileLike {
     return b;
   }
 
+  /** `b.subarray(0, n)`, cached per slot (the same length repeats: no view per I/O). */
+  #head(io: IoSlot, b: Uint8Array, n: number): Uint8Array {
+    const h = io.head;
+    if (h !== null && h.length === n && h.buffer === b.buffer && h.byteOffset === b.byteOffset) {
+      return h;
+    }
+    const v = b.subarray(0, n);
+    io.head = v;
+    return v;
+  }
+
   #copyToServer(io: IoSlot, rq: BlkRequest): number {
     const n = rq.nr * 512;
     if (rq.op !== UBLK_IO_OP_WRITE || n === 0) return 0;
     const b = this.#serverBuf(io, n);
     if (typeof b === "number") return b;
-    b.set(n === rq.pages.length ? rq.pages : rq.pages.subarray(0, n));
+    b.set(rq.pages); // the request pages are exactly `nr * 512` bytes
     return 0;
   }
 
@@ -704,7 +717,7 @@ export class UblkDev implements DeviceFileLike {
     if (rq.op === UBLK_IO_OP_READ && !this.zeroCopy) {
       const b = this.#serverBuf(io, n);
       if (typeof b === "number") return this.#endRq(q, rq, -EIO);
-      rq.pages.set(n === b.length ? b : b.subarray(0, n));
+      rq.pages.set(n === b.length ? b : this.#head(io, b, n));
     }
     if (n === bytes) {
       rq.bio!.bytes += n;
