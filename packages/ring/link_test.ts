@@ -7,7 +7,7 @@ import {
   IOSQE_IO_LINK,
 } from "@ublk-ts/uapi";
 import { O_RDONLY } from "./kernel.ts";
-import { prepNop, prepRead, prepRecv, prepSend } from "./prep.ts";
+import { prepFsync, prepNop, prepRead, prepRecv, prepSend } from "./prep.ts";
 import { reap, reapN, setup, tmpFile } from "./_test_util.ts";
 
 Deno.test("a failed link member cancels the rest of the chain with -ECANCELED", () => {
@@ -141,6 +141,20 @@ Deno.test("a drain after inline requests of the same submit still orders everyth
   assert.deepEqual(run(), [1, 2, 3, 4, 5]);
   assert.deepEqual(run(), [2, 1, 3, 4, 5]);
   ring.close();
+});
+
+Deno.test("requests after a drain request wait until it completed, even with nothing in flight", () => {
+  // Linux 6.18 (found by the differential suite): FSYNC(drain), NOP, NOP completes 1, 2, 3.
+  const path = tmpFile("abc");
+  const { kernel, ring } = setup();
+  const fd = kernel.open(path, O_RDONLY);
+  prepFsync(ring.getSqe()!, fd, { userData: 1n, flags: IOSQE_IO_DRAIN });
+  prepNop(ring.getSqe()!, { userData: 2n });
+  prepNop(ring.getSqe()!, { userData: 3n });
+  ring.submit();
+  assert.deepEqual(reap(ring).map(([ud]) => ud), [1, 2, 3]);
+  ring.close();
+  Deno.removeSync(path);
 });
 
 Deno.test("IOSQE_ASYNC requests complete after the inline ones of the same submit", () => {

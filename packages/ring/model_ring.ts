@@ -55,6 +55,12 @@ import { Request } from "./request.ts";
 const LINK_FLAGS = IOSQE_IO_LINK | IOSQE_IO_HARDLINK;
 const VALID_SQE_FLAGS = 0x7f;
 
+function chainLength(req: Request): number {
+  let n = 0;
+  for (let r: Request | null = req; r; r = r.link) n++;
+  return n;
+}
+
 /** The shape of a ModelRing's memory (`io_rings`), exported for tests. */
 export interface ModelRingLayout {
   /** SQ offsets. */
@@ -195,8 +201,12 @@ export class ModelRing implements KernelRing {
   #drainActive = false;
   #drainNext = false;
   #drainDisabled = false;
-  #submittedSeq = 0;
-  #completedReqs = 0;
+  /** Requests made from SQEs (`nr_req_allocated` analogue). */
+  #allocated = 0;
+  /** Of those, requests completed and freed (inline ones counted when the submit ends). */
+  #freed = 0;
+  /** Requests (chains counted whole) in the defer list. */
+  #nrDrained = 0;
   /** Completions inside a submit, counted for drain only when the submit ends (batched). */
   #completedPending = 0;
   #inSubmit = false;
@@ -335,7 +345,7 @@ export class ModelRing implements KernelRing {
       // io_submit_flush_completions: inline completions become visible to drain accounting
       // only now, so a drain after an inline request in the same submit is still deferred.
       this.#inSubmit = false;
-      this.#completedReqs += this.#completedPending;
+      this.#freed += this.#completedPending;
       this.#completedPending = 0;
       if (this.#drainActive && this.#defer.length > 0) this.#queueDeferred();
       this.#inTw = false;
@@ -347,7 +357,7 @@ export class ModelRing implements KernelRing {
   /** Consumes one SQE; returns < 0 when submission must stop (init failure outside a link). */
   #submitSqe(off: number): number {
     const req = this.allocReq();
-    req.seq = this.#submittedSeq++;
+    this.#allocated++;
     const ret = this.initReq(req, this.sqeView, off, false);
     const link = this.#link;
     if (ret < 0) {
@@ -413,25 +423,33 @@ export class ModelRing implements KernelRing {
     this.#tw.push(req);
   }
 
+  /**
+   * io_drain_req (6.18): defer the request, then release what may run. The drain stays
+   * active while a drain request is pending, so later requests wait until it completed.
+   */
   #drainReq(req: Request): void {
-    if (!this.#needDefer(req) && this.#defer.length === 0) {
-      this.#drainActive = false;
-      this.#tw.push(req);
-      return;
-    }
     this.#defer.push(req);
+    this.#nrDrained += chainLength(req);
+    this.#queueDeferred();
+    if (!(req.flags & IOSQE_IO_DRAIN) && this.#defer.length === 0) this.#drainActive = false;
   }
 
-  #needDefer(req: Request): boolean {
-    return (req.flags & IOSQE_IO_DRAIN) !== 0 && this.#completedReqs < req.seq;
-  }
-
+  /**
+   * io_queue_deferred: the first deferred request, and everything from a drain request on,
+   * runs only when the deferred requests are all that is alive.
+   */
   #queueDeferred(): void {
+    let drainSeen = false;
+    let first = true;
+    const alive = this.#allocated - this.#freed;
     while (this.#defer.length > 0) {
       const r = this.#defer[0]!;
-      if (this.#needDefer(r)) break;
+      if (r.flags & IOSQE_IO_DRAIN) drainSeen = true;
+      if ((drainSeen || first) && alive !== this.#nrDrained) return;
       this.#defer.shift();
+      this.#nrDrained -= chainLength(r);
       this.#tw.push(r);
+      first = false;
     }
   }
 
@@ -642,7 +660,7 @@ export class ModelRing implements KernelRing {
     }
     if (!req.isSlave) {
       if (this.#inSubmit) this.#completedPending++;
-      else this.#completedReqs++;
+      else this.#freed++;
     }
     this.freeReq(req);
     if (this.#drainActive && this.#defer.length > 0) this.#queueDeferred();
@@ -933,6 +951,7 @@ export class ModelRing implements KernelRing {
       // Cancelling one request may complete (and recycle) another of the snapshot.
       if (this.#inflight.has(r)) this.cancelReq(r);
     }
+    this.#nrDrained = 0;
     for (const r of this.#defer.splice(0)) this.completeReq(r, -ECANCELED, 0);
     this.#runTaskWork();
     this.#overflow.length = 0;

@@ -113,8 +113,6 @@ export class Request {
   data: unknown = null;
   /** Reusable iovec array for data ops. */
   readonly bufs: Uint8Array[] = [];
-  /** Submission sequence number (drain). */
-  seq = 0;
   /** Expected result of a data op; a different result fails the link (short read/write). */
   expect = -1;
   /** Suppress the CQE even on failure (cancelled links after a skipped CQE). */
@@ -220,7 +218,6 @@ export class Request {
     this.cancel = null;
     this.data = null;
     this.bufs.length = 0;
-    this.seq = 0;
     this.expect = -1;
     this.skipCqe = false;
     this.linkTimeout = null;
