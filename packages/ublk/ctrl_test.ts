@@ -357,3 +357,26 @@ Deno.test("control commands need an SQE128 ring; ADD_DEV stops at 64 devices wit
   );
   ctrl.close();
 });
+
+Deno.test("a pending START_DEV is cancelled when its ring closes; another client can start", async () => {
+  const { kernel, ctrl } = setup();
+  const info = await ctrl.addDev({ queueDepth: 2 });
+  await ctrl.setParams({ devSize: 1 << 20 });
+  const first = ctrl.command(UBLK_U_CMD_START_DEV, { data: 1n });
+  await new Promise((r) => setTimeout(r, 2));
+  ctrl.close();
+  assert.ok((await first) < 0);
+  const c2 = UblkCtrl.open(kernel);
+  c2.attach(info.devId);
+  const fd = kernel.open("/dev/ublkc0", 2);
+  const q = new UblkQueue(kernel, info, 0, fd, new RamDiskTarget(1 << 20));
+  q.start();
+  await c2.start(77);
+  assert.equal((await c2.getInfo()).ublksrvPid, 77);
+  await c2.stop();
+  await q.done;
+  q.close();
+  kernel.closeFd(fd);
+  await c2.del();
+  c2.close();
+});
