@@ -142,6 +142,18 @@ for l in $(libs "$DENO_BIN") $(libs "$URING") "$URING"; do
     *) cp -L "$l" "$R/lib/x86_64-linux-gnu/$(basename "$l")" ;;
   esac
 done
+# fio (optional): the probe runs a verify job on the device when /bin/fio exists in the guest.
+FIO=$(command -v fio 2>/dev/null || true)
+if [ -n "$FIO" ]; then
+  cp "$FIO" "$R/bin/fio"
+  for l in $(libs "$FIO"); do
+    [ -f "$l" ] || continue
+    case "$l" in
+      */ld-linux-x86-64.so.2) ;;
+      *) cp -L "$l" "$R/lib/x86_64-linux-gnu/$(basename "$l")" ;;
+    esac
+  done
+fi
 cp "$WORK/test.js" "$R/test/test.js"
 cat >"$R/init" <<'EOF'
 #!/bin/sh
