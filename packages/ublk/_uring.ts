@@ -8,19 +8,28 @@
  */
 
 /** `struct io_sqring_offsets` (the fields used). */
-interface SqOff {
+export interface SqOff {
+  /** Offset of the head counter. */
   head: number;
+  /** Offset of the tail counter. */
   tail: number;
+  /** Offset of the ring mask. */
   ringMask: number;
+  /** Offset of the entry count. */
   ringEntries: number;
+  /** Offset of the index array. */
   array: number;
 }
 
 /** `struct io_cqring_offsets` (the fields used). */
-interface CqOff {
+export interface CqOff {
+  /** Offset of the head counter. */
   head: number;
+  /** Offset of the tail counter. */
   tail: number;
+  /** Offset of the ring mask. */
   ringMask: number;
+  /** Offset of the CQE array. */
   cqes: number;
 }
 

@@ -20,7 +20,7 @@ import {
   UBLK_U_CMD_STOP_DEV,
   type UblksrvCtrlDevInfoValue,
 } from "@ublk-ts/uapi";
-import { UblkBlockDevice } from "./block_device.ts";
+import type { UblkBlockDevice } from "./block_device.ts";
 import { UblkCtrl } from "./ctrl.ts";
 import { UblkDriver } from "./driver.ts";
 import { UblkQueue } from "./queue.ts";
@@ -239,6 +239,6 @@ export async function createDevice(
     ctrl.close();
     throw e;
   }
-  const bdev = new UblkBlockDevice(drv.device(info.devId)!);
+  const bdev = drv.blockDevice(info.devId)!;
   return new UblkDevice(kernel, ctrl, bdev, info, target, queues, fd, legacy);
 }

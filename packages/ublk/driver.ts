@@ -54,11 +54,13 @@ import {
   UBLK_U_CMD_GET_FEATURES,
   UblkParams,
   UblksrvCtrlDevInfo,
+  type UblksrvCtrlDevInfoValue,
 } from "@ublk-ts/uapi";
+import { UblkBlockDevice } from "./block_device.ts";
 import { provideFusedBuffer } from "@ublk-ts/fused-cmd";
 import type { Request } from "@ublk-ts/ring";
 import type { MappedBuffer } from "@ublk-ts/rsrc";
-import { checkCmdOp, type DeviceHost, PAGE, UBLK_F_ALL_MODEL, UblkDev } from "./_device.ts";
+import { checkCmdOp, PAGE, UBLK_F_ALL_MODEL, UblkDev } from "./_device.ts";
 import {
   type CmdReq,
   type DeviceFileLike,
@@ -93,6 +95,31 @@ export interface InstallUblkOptions {
   provideBuffer?: ProvideBuffer | null;
 }
 
+/** `/dev/ublkcN` as the driver exposes it: the device file plus the descriptor mmap. */
+export interface UblkDeviceFile extends DeviceFileLike {
+  /** Device id. */
+  readonly id: number;
+  /** The driver's `ublksrv_ctrl_dev_info` (live: state, pid, flags). */
+  readonly info: UblksrvCtrlDevInfoValue;
+  /** The char device is open (single opener). */
+  readonly isOpen: boolean;
+  /**
+   * `mmap(/dev/ublkcN, offset, len, prot)` of a queue's io descriptors.
+   *
+   * @param offset `q_id * 98304` (any page of the queue's slot).
+   * @param len `round_up(depth * 24, 4096)`.
+   * @param writable PROT_WRITE asked (refused with -EPERM).
+   * @returns The area, or -EPERM / -EINVAL.
+   */
+  mmap(offset: number, len: number, writable: boolean): ArrayBuffer | number;
+  /**
+   * `->release()` of the char device (the server closed it).
+   *
+   * @param file The file.
+   */
+  release(file?: unknown): void;
+}
+
 const drivers: WeakMap<object, UblkDriver> = new WeakMap();
 
 /** `io_fused_cmd_provide_kbuf` through `@ublk-ts/fused-cmd`. */
@@ -107,7 +134,7 @@ function fusedProvide(
 /**
  * The driver instance of one kernel.
  */
-export class UblkDriver implements DeviceHost {
+export class UblkDriver {
   /** `nr_cpu_ids`. */
   readonly nrCpuIds: number;
   /** The fused buffer hand-off. */
@@ -145,13 +172,24 @@ export class UblkDriver implements DeviceHost {
   }
 
   /**
-   * A device by id.
+   * A device by id (its `/dev/ublkcN` file and descriptor areas).
    *
    * @param id Device id.
    * @returns The device or `undefined`.
    */
-  device(id: number): UblkDev | undefined {
+  device(id: number): UblkDeviceFile | undefined {
     return this.#devices.get(id);
+  }
+
+  /**
+   * The block device `/dev/ublkbN` of a device.
+   *
+   * @param id Device id.
+   * @returns The block device, or `undefined` when there is no such device.
+   */
+  blockDevice(id: number): UblkBlockDevice | undefined {
+    const d = this.#devices.get(id);
+    return d === undefined ? undefined : new UblkBlockDevice(d);
   }
 
   /** Ids of the devices that exist. */
@@ -171,11 +209,11 @@ export class UblkDriver implements DeviceHost {
   }
 
   /**
-   * Device state changed (hook for the block front end).
+   * Device state changed (a hook; the model needs none today).
    *
    * @param _dev The device.
    */
-  onStateChange(_dev: UblkDev): void {}
+  onStateChange(_dev: unknown): void {}
 
   #bytes(addr: bigint, len: number): Uint8Array | number {
     if (len === 0) return new Uint8Array(0);

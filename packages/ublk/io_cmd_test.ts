@@ -120,8 +120,7 @@ Deno.test("io commands: a full request cycle by hand (FETCH, dispatch, COMMIT)",
   assert.equal(raw.send(UBLK_U_IO_FETCH_REQ, 0, 0, addr), undefined);
   await ctrl.start();
   const dev = UblkDriver.of(kernel)!.device(info.devId)!;
-  const { UblkBlockDevice } = await import("./block_device.ts");
-  const bdev = new UblkBlockDevice(dev);
+  const bdev = UblkDriver.of(kernel)!.blockDevice(info.devId)!;
   const out = new Uint8Array(1024);
   const p = bdev.read(4096, out);
   raw.reap();

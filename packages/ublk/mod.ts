@@ -27,4 +27,4 @@ export * from "./ctrl.ts";
 export * from "./queue.ts";
 export * from "./device.ts";
 export type { CmdReq, DeviceFileLike, ProvideBuffer, UblkKernelPort } from "./_port.ts";
-export type { KernelLike, KernelRingLike } from "./_uring.ts";
+export type { CqOff, KernelLike, KernelRingLike, SqOff } from "./_uring.ts";
