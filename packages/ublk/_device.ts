@@ -405,6 +405,17 @@ export class UblkDev implements DeviceFileLike {
     return q.iodBuf;
   }
 
+  /**
+   * The descriptor area of a queue (what `mmap` returns for it).
+   *
+   * @param qid Queue id.
+   * @returns The area, or -EINVAL for a bad queue id.
+   */
+  queueDescriptors(qid: number): ArrayBuffer | number {
+    const q = this.queues[qid];
+    return q === undefined ? -EINVAL : q.iodBuf;
+  }
+
   // ---- device file --------------------------------------------------------------------------
 
   /**

@@ -113,6 +113,13 @@ export interface UblkDeviceFile extends DeviceFileLike {
    */
   mmap(offset: number, len: number, writable: boolean): ArrayBuffer | number;
   /**
+   * A queue's io descriptor area (read it only; `io_desc[tag]` is at `tag * 24`).
+   *
+   * @param qid Queue id.
+   * @returns The area, or -EINVAL.
+   */
+  queueDescriptors(qid: number): ArrayBuffer | number;
+  /**
    * `->release()` of the char device (the server closed it).
    *
    * @param file The file.

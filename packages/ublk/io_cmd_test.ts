@@ -155,5 +155,7 @@ Deno.test("mmap of the descriptor area: read only, queue offsets, exact length",
   assert.equal(dev.mmap(100, len, false), EINVAL); // not page aligned
   assert.equal(dev.mmap(0, 4096, false), EINVAL); // wrong length
   assert.equal(dev.mmap(-4096, len, false), EINVAL);
+  assert.equal(dev.queueDescriptors(1), dev.mmap(MAX_CMD_BUF, len, false));
+  assert.equal(dev.queueDescriptors(2), EINVAL);
   ctrl.close();
 });
