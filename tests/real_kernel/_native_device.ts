@@ -11,8 +11,12 @@
 import {
   ErrnoError,
   UBLK_CMD_DEL_DEV,
+  UBLK_CMD_END_USER_RECOVERY,
+  UBLK_CMD_START_USER_RECOVERY,
   UBLK_CMD_STOP_DEV,
   UBLK_U_CMD_DEL_DEV,
+  UBLK_U_CMD_END_USER_RECOVERY,
+  UBLK_U_CMD_START_USER_RECOVERY,
   UBLK_U_CMD_STOP_DEV,
   type UblksrvCtrlDevInfoValue,
 } from "@ublk-ts/uapi";
@@ -65,27 +69,93 @@ export class NativeDevice {
   readonly ctrl: UblkCtrl;
   /** The negotiated device info. */
   readonly info: UblksrvCtrlDevInfoValue;
-  /** The server's queues. */
-  readonly queues: readonly UblkQueue[];
+  /** The target. */
+  readonly target: Target;
   readonly #kernel: NativeKernel;
-  readonly #maps: Mapping[];
-  #charFd: number;
+  readonly #legacy: boolean;
+  #queues: UblkQueue[] = [];
+  #maps: Mapping[] = [];
+  #charFd = -1;
   #stopped = false;
 
   private constructor(
     kernel: NativeKernel,
     ctrl: UblkCtrl,
     info: UblksrvCtrlDevInfoValue,
-    queues: UblkQueue[],
-    maps: Mapping[],
-    charFd: number,
+    target: Target,
+    legacy: boolean,
   ) {
     this.#kernel = kernel;
     this.ctrl = ctrl;
     this.info = info;
-    this.queues = queues;
-    this.#maps = maps;
-    this.#charFd = charFd;
+    this.target = target;
+    this.#legacy = legacy;
+  }
+
+  /** The current server's queues. */
+  get queues(): readonly UblkQueue[] {
+    return this.#queues;
+  }
+
+  /** Opens `/dev/ublkcN`, maps each queue's descriptors and FETCHes every tag. */
+  #startServer(): void {
+    const info = this.info;
+    const fd = this.#kernel.open(`/dev/ublkc${info.devId}`, 2 /* O_RDWR */);
+    if (fd < 0) throw ErrnoError.fromResult(fd, `open /dev/ublkc${info.devId}`);
+    this.#charFd = fd;
+    const iodLen = Math.ceil((info.queueDepth * 24) / PAGE) * PAGE;
+    for (let q = 0; q < info.nrHwQueues; q++) {
+      const m = mmapRead(this.#kernel, fd, q * MAX_CMD_BUF, iodLen);
+      this.#maps.push(m);
+      this.#queues.push(
+        new UblkQueue(this.#kernel, info, q, fd, this.target, {
+          descriptors: m.buffer,
+          legacyOpcodes: this.#legacy,
+        }),
+      );
+    }
+    for (const q of this.#queues) q.start();
+  }
+
+  /** Closes the queue rings, unmaps the descriptors, closes `/dev/ublkcN`. */
+  #closeServer(): void {
+    for (const q of this.#queues) q.close();
+    this.#queues = [];
+    for (const m of this.#maps.splice(0)) {
+      this.#kernel.library.libc.syscall(SYS_MUNMAP, m.addr, BigInt(m.len), 0n, 0n, 0n, 0n);
+    }
+    if (this.#charFd >= 0) {
+      this.#kernel.closeFd(this.#charFd);
+      this.#charFd = -1;
+    }
+  }
+
+  /**
+   * A dying server without STOP_DEV: every queue ring and `/dev/ublkcN` are closed at once (the
+   * kernel cancels the pending FETCHes).
+   */
+  kill(): void {
+    this.#closeServer();
+  }
+
+  /**
+   * User recovery: START_USER_RECOVERY, a new server (char device, mappings, queues that
+   * FETCH every tag), END_USER_RECOVERY.
+   *
+   * @returns The results of START_USER_RECOVERY and END_USER_RECOVERY (the latter is 1 when
+   *   START failed and it was not sent).
+   */
+  async recover(): Promise<{ start: number; end: number }> {
+    const start = await this.ctrl.command(
+      this.#legacy ? UBLK_CMD_START_USER_RECOVERY : UBLK_U_CMD_START_USER_RECOVERY,
+    );
+    if (start < 0) return { start, end: 1 };
+    this.#startServer();
+    const end = await this.ctrl.command(
+      this.#legacy ? UBLK_CMD_END_USER_RECOVERY : UBLK_U_CMD_END_USER_RECOVERY,
+      { data: BigInt(Deno.pid) },
+    );
+    return { start, end };
   }
 
   /** `/dev/ublkbN`. */
@@ -110,9 +180,7 @@ export class NativeDevice {
   ): Promise<NativeDevice> {
     const legacyOpcodes = options.legacyOpcodes === true;
     const ctrl = UblkCtrl.open(kernel, { legacyOpcodes });
-    const maps: Mapping[] = [];
-    const queues: UblkQueue[] = [];
-    let fd = -1;
+    let dev: NativeDevice | undefined;
     try {
       const info = await ctrl.addDev({
         nrHwQueues: options.queues ?? 1,
@@ -129,37 +197,17 @@ export class NativeDevice {
         zeroCopy: false,
       });
       await ctrl.setParams(params);
-      fd = kernel.open(`/dev/ublkc${info.devId}`, 2 /* O_RDWR */);
-      if (fd < 0) throw ErrnoError.fromResult(fd, `open /dev/ublkc${info.devId}`);
-      const iodLen = Math.ceil((info.queueDepth * 24) / PAGE) * PAGE;
-      for (let q = 0; q < info.nrHwQueues; q++) {
-        const m = mmapRead(kernel, fd, q * MAX_CMD_BUF, iodLen);
-        maps.push(m);
-        queues.push(
-          new UblkQueue(kernel, info, q, fd, target, {
-            descriptors: m.buffer,
-            legacyOpcodes,
-          }),
-        );
-      }
-      for (const q of queues) q.start();
+      dev = new NativeDevice(kernel, ctrl, info, target, legacyOpcodes);
+      dev.#startServer();
       await ctrl.start();
-      return new NativeDevice(kernel, ctrl, info, queues, maps, fd);
+      return dev;
     } catch (e) {
-      for (const q of queues) q.close();
-      NativeDevice.#unmap(kernel, maps);
-      if (fd >= 0) kernel.closeFd(fd);
+      if (dev !== undefined) dev.#closeServer();
       if (ctrl.devId >= 0) {
         await ctrl.command(legacyOpcodes ? UBLK_CMD_DEL_DEV : UBLK_U_CMD_DEL_DEV);
       }
       ctrl.close();
       throw e;
-    }
-  }
-
-  static #unmap(kernel: NativeKernel, maps: Mapping[]): void {
-    for (const m of maps.splice(0)) {
-      kernel.library.libc.syscall(SYS_MUNMAP, m.addr, BigInt(m.len), 0n, 0n, 0n, 0n);
     }
   }
 
@@ -174,13 +222,8 @@ export class NativeDevice {
     this.#stopped = true;
     const legacy = this.ctrl.legacyOpcodes;
     const stop = await this.ctrl.command(legacy ? UBLK_CMD_STOP_DEV : UBLK_U_CMD_STOP_DEV);
-    await Promise.all(this.queues.map((q) => q.done));
-    for (const q of this.queues) q.close();
-    NativeDevice.#unmap(this.#kernel, this.#maps);
-    if (this.#charFd >= 0) {
-      this.#kernel.closeFd(this.#charFd);
-      this.#charFd = -1;
-    }
+    await Promise.all(this.#queues.map((q) => q.done));
+    this.#closeServer();
     const del = await this.ctrl.command(legacy ? UBLK_CMD_DEL_DEV : UBLK_U_CMD_DEL_DEV);
     this.ctrl.close();
     return { stop, del };

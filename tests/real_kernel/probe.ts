@@ -17,7 +17,12 @@
  */
 
 import { ModelKernel } from "@ublk-ts/ring";
-import { UBLK_F_NEED_GET_DATA, UBLK_S_DEV_LIVE } from "@ublk-ts/uapi";
+import {
+  UBLK_F_NEED_GET_DATA,
+  UBLK_F_USER_RECOVERY,
+  UBLK_S_DEV_LIVE,
+  UBLK_S_DEV_QUIESCED,
+} from "@ublk-ts/uapi";
 import {
   createDevice,
   installUblk,
@@ -37,13 +42,15 @@ import { pattern } from "./_pattern.ts";
 let failures = 0;
 let stage = "start";
 
+const t0 = performance.now();
+
 function say(line: string): void {
-  console.log(`PROBE: ${line}`);
+  console.log(`PROBE: ${line} [${((performance.now() - t0) / 1000).toFixed(1)}s]`);
 }
 
 function fail(line: string): void {
   failures++;
-  console.log(`PROBE: FAIL ${line}`);
+  console.log(`PROBE: FAIL ${line} [${((performance.now() - t0) / 1000).toFixed(1)}s]`);
 }
 
 const watchdog = setTimeout(() => {
@@ -371,6 +378,60 @@ async function realDevice(native: NativeKernel, dc: DeviceCase): Promise<void> {
   }
 }
 
+/** User recovery on the real driver: a served device loses its server and gets a new one. */
+async function recoveryCase(native: NativeKernel): Promise<void> {
+  stage = "recovery create";
+  say("device case: RAM disk with UBLK_F_USER_RECOVERY, server killed and recovered");
+  const t = new RamDiskTarget(DEV_SIZE);
+  const dev = await NativeDevice.create(native, t, { depth: 16, flags: UBLK_F_USER_RECOVERY });
+  const bdev = dev.blockPath;
+  try {
+    if (!(await waitForPath(bdev, true, 5000))) {
+      fail(`${bdev} did not appear`);
+      return;
+    }
+    const a = pattern(65536, 3);
+    await Deno.writeFile("/tmp/r", a);
+    const w = await run("dd", ["if=/tmp/r", `of=${bdev}`, "bs=4096", "seek=512", "conv=fsync"]);
+    if (w.code !== 0 || equalBytes(t.mem.subarray(2 << 20, (2 << 20) + a.length), a) >= 0) {
+      fail(`write before the kill did not land (dd exit ${w.code})`);
+    }
+    stage = "recovery kill";
+    dev.kill();
+    const states: number[] = [];
+    const end = Date.now() + 5000;
+    while (Date.now() < end) {
+      const st = (await dev.ctrl.getInfo()).state;
+      if (states.at(-1) !== st) states.push(st);
+      if (st === UBLK_S_DEV_QUIESCED) break;
+      await new Promise((r) => setTimeout(r, 50));
+    }
+    say(`states after the kill: [${states}] (LIVE 1, QUIESCED 2)`);
+    if (states.at(-1) !== UBLK_S_DEV_QUIESCED) {
+      fail("device did not become QUIESCED after the kill");
+    }
+    stage = "recovery recover";
+    const r = await dev.recover();
+    say(`START_USER_RECOVERY res=${r.start} END_USER_RECOVERY res=${r.end}`);
+    if (r.start !== 0 || r.end !== 0) fail("user recovery did not return 0 twice");
+    const after = (await dev.ctrl.getInfo()).state;
+    say(`state after recovery: ${after}`);
+    if (after !== UBLK_S_DEV_LIVE) fail(`state ${after} after recovery is not LIVE`);
+    stage = "recovery read";
+    const b = pattern(65536, 4);
+    t.mem.set(b, 6 << 20);
+    const rd = await run("dd", [`if=${bdev}`, "of=/tmp/rb", "bs=4096", "skip=1536", "count=16"]);
+    const at = rd.code === 0 ? equalBytes(await Deno.readFile("/tmp/rb"), b) : 0;
+    if (at >= 0) fail(`read through the recovered server differs at ${at} (dd exit ${rd.code})`);
+    else say("read through the recovered server matches the RAM disk");
+  } finally {
+    stage = "recovery stop";
+    const s = await dev.stop();
+    say(`STOP_DEV res=${s.stop} DEL_DEV res=${s.del}`);
+    if (s.stop !== 0 || s.del !== 0) fail("STOP_DEV/DEL_DEV did not both return 0");
+  }
+}
+
 try {
   say(`kernel ${Deno.osRelease()}, deno ${Deno.version.deno}`);
   const native = new NativeKernel();
@@ -378,6 +439,7 @@ try {
   await ctrlDifferential(native);
   if (Deno.env.get("PROBE_NO_DEVICE") !== "1") {
     for (const dc of DEVICE_CASES) await realDevice(native, dc);
+    await recoveryCase(native);
   }
 } catch (e) {
   fail(`stage "${stage}" threw: ${e instanceof Error ? e.stack ?? e.message : String(e)}`);
