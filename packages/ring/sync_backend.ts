@@ -8,7 +8,16 @@
 
 import { EINVAL, EOPNOTSUPP } from "@ublk-ts/uapi";
 import type { BackendFile, IoBackend } from "./backend.ts";
-import { O_APPEND, O_CLOEXEC, O_CREAT, O_EXCL, O_RDWR, O_TRUNC, O_WRONLY } from "./kernel.ts";
+import {
+  O_APPEND,
+  O_CLOEXEC,
+  O_CREAT,
+  O_DIRECT,
+  O_EXCL,
+  O_RDWR,
+  O_TRUNC,
+  O_WRONLY,
+} from "./kernel.ts";
 import { errnoOf } from "./_errno_of.ts";
 import { type Libc, libc, n64, negErrno } from "./_ffi.ts";
 
@@ -165,7 +174,10 @@ export class SyncBackend implements IoBackend {
   open(path: string, flags: number, mode: number): PosixFile | SyncFile | number {
     const c = this.#libc;
     if (c) {
-      const fd = c.open(new TextEncoder().encode(path + "\0"), flags | O_CLOEXEC, mode || 0o644);
+      // The sync backend serves through the page cache: O_DIRECT is dropped (its buffers are
+      // not aligned), as the Deno.FsFile path always did.
+      const hostFlags = (flags & ~O_DIRECT) | O_CLOEXEC;
+      const fd = c.open(new TextEncoder().encode(path + "\0"), hostFlags, mode || 0o644);
       if (fd < 0) return negErrno();
       return new PosixFile(path, flags, fd, fsTypeOf(path));
     }
