@@ -130,6 +130,11 @@ export class NativeDevice {
     }
   }
 
+  /** Closes only the queue rings (the kernel cancels their FETCHes); `/dev/ublkcN` stays open. */
+  killQueues(): void {
+    for (const q of this.#queues) q.close();
+  }
+
   /**
    * A dying server without STOP_DEV: every queue ring and `/dev/ublkcN` are closed at once (the
    * kernel cancels the pending FETCHes).

@@ -22,6 +22,7 @@ import {
   UBLK_F_USER_RECOVERY,
   UBLK_S_DEV_LIVE,
   UBLK_S_DEV_QUIESCED,
+  UBLK_U_CMD_START_USER_RECOVERY,
 } from "@ublk-ts/uapi";
 import {
   createDevice,
@@ -378,6 +379,60 @@ async function realDevice(native: NativeKernel, dc: DeviceCase): Promise<void> {
   }
 }
 
+/** Polls GET_DEV_INFO until `want` (or 5 s); returns the states seen, in order. */
+async function statesUntil(ctrl: UblkCtrl, want: number): Promise<number[]> {
+  const states: number[] = [];
+  const end = Date.now() + 5000;
+  while (Date.now() < end) {
+    const st = (await ctrl.getInfo()).state;
+    if (states.at(-1) !== st) states.push(st);
+    if (st === want) break;
+    await new Promise((r) => setTimeout(r, 20));
+  }
+  return states;
+}
+
+/** What the recovery sequence observed (compared between the real driver and the model). */
+interface RecoveryRecord {
+  startWhileLive: number;
+  /** Final state after the rings died (the real driver gets there asynchronously). */
+  stateAfterRingsDie: number;
+  startWhileCharOpen: number;
+  stateAfterKill: number;
+  recover: string;
+  stateAfterRecovery: number;
+}
+
+/** The recovery sequence on the model driver. */
+async function modelRecovery(): Promise<RecoveryRecord> {
+  const kernel = new ModelKernel();
+  installUblk(kernel, { nrCpuIds: navigator.hardwareConcurrency });
+  const dev = await createDevice(kernel, new RamDiskTarget(DEV_SIZE), {
+    depth: 16,
+    userRecovery: true,
+  });
+  try {
+    const startWhileLive = await dev.ctrl.command(UBLK_U_CMD_START_USER_RECOVERY);
+    for (const q of dev.queues) q.kill();
+    const afterRings = await statesUntil(dev.ctrl, UBLK_S_DEV_QUIESCED);
+    const startWhileCharOpen = await dev.ctrl.command(UBLK_U_CMD_START_USER_RECOVERY);
+    dev.kill();
+    const afterKill = await statesUntil(dev.ctrl, UBLK_S_DEV_QUIESCED);
+    let recover = "0 0";
+    await dev.recover().catch((e) => (recover = String(e)));
+    return {
+      startWhileLive,
+      stateAfterRingsDie: afterRings.at(-1) ?? -1,
+      startWhileCharOpen,
+      stateAfterKill: afterKill.at(-1) ?? -1,
+      recover,
+      stateAfterRecovery: (await dev.ctrl.getInfo()).state,
+    };
+  } finally {
+    await dev.stop();
+  }
+}
+
 /** User recovery on the real driver: a served device loses its server and gets a new one. */
 async function recoveryCase(native: NativeKernel): Promise<void> {
   stage = "recovery create";
@@ -397,26 +452,30 @@ async function recoveryCase(native: NativeKernel): Promise<void> {
       fail(`write before the kill did not land (dd exit ${w.code})`);
     }
     stage = "recovery kill";
+    const startWhileLive = await dev.ctrl.command(UBLK_U_CMD_START_USER_RECOVERY);
+    dev.killQueues();
+    const afterRings = await statesUntil(dev.ctrl, UBLK_S_DEV_QUIESCED);
+    const startWhileCharOpen = await dev.ctrl.command(UBLK_U_CMD_START_USER_RECOVERY);
     dev.kill();
-    const states: number[] = [];
-    const end = Date.now() + 5000;
-    while (Date.now() < end) {
-      const st = (await dev.ctrl.getInfo()).state;
-      if (states.at(-1) !== st) states.push(st);
-      if (st === UBLK_S_DEV_QUIESCED) break;
-      await new Promise((r) => setTimeout(r, 50));
-    }
-    say(`states after the kill: [${states}] (LIVE 1, QUIESCED 2)`);
-    if (states.at(-1) !== UBLK_S_DEV_QUIESCED) {
-      fail("device did not become QUIESCED after the kill");
-    }
+    const afterKill = await statesUntil(dev.ctrl, UBLK_S_DEV_QUIESCED);
     stage = "recovery recover";
     const r = await dev.recover();
-    say(`START_USER_RECOVERY res=${r.start} END_USER_RECOVERY res=${r.end}`);
-    if (r.start !== 0 || r.end !== 0) fail("user recovery did not return 0 twice");
-    const after = (await dev.ctrl.getInfo()).state;
-    say(`state after recovery: ${after}`);
-    if (after !== UBLK_S_DEV_LIVE) fail(`state ${after} after recovery is not LIVE`);
+    const real: RecoveryRecord = {
+      startWhileLive,
+      stateAfterRingsDie: afterRings.at(-1) ?? -1,
+      startWhileCharOpen,
+      stateAfterKill: afterKill.at(-1) ?? -1,
+      recover: `${r.start} ${r.end}`,
+      stateAfterRecovery: (await dev.ctrl.getInfo()).state,
+    };
+    say(`recovery real ${JSON.stringify(real)} (LIVE 1, QUIESCED 2)`);
+    say(`states seen: after the rings died [${afterRings}], after the kill [${afterKill}]`);
+    const model = await modelRecovery();
+    for (const k of Object.keys(real) as (keyof RecoveryRecord)[]) {
+      if (real[k] !== model[k]) fail(`recovery ${k}: real=${real[k]} model=${model[k]}`);
+    }
+    if (real.recover !== "0 0") fail("user recovery did not return 0 twice");
+    if (real.stateAfterRecovery !== UBLK_S_DEV_LIVE) fail("state after recovery is not LIVE");
     stage = "recovery read";
     const b = pattern(65536, 4);
     t.mem.set(b, 6 << 20);
