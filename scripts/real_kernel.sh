@@ -196,6 +196,12 @@ for attempt in 1 2; do
   [ -n "$verdict" ] && break
   log "no verdict line (boot panic or timeout)"
 done
+# Keep the probe's recording of the real driver's control answers (for testdata/ updates).
+if grep -a -q '^PROBE-JSON ' "$CACHE/console.log"; then
+  grep -a '^PROBE-JSON ' "$CACHE/console.log" | tail -n1 | sed 's/^PROBE-JSON //' | tr -d '\r' \
+    >"$CACHE/ctrl_recording.json"
+  log "recording of the control answers: $CACHE/ctrl_recording.json"
+fi
 log "done: ${verdict:-no verdict}"
 case "$verdict" in
   "REAL_KERNEL: PASS") exit 0 ;;
