@@ -309,7 +309,10 @@ export interface Server {
   readonly uri: string;
   /** What the server printed on stderr (after stop). */
   stderr(): Promise<string>;
-  /** SIGTERM and wait for the exit. Safe twice. */
+  /**
+   * SIGTERM and wait for the exit; SIGKILL after 5 s (nbdkit 1.32 waits on SIGTERM for
+   * clients that keep their connection open). Safe twice.
+   */
   stop(): Promise<void>;
 }
 
@@ -357,10 +360,18 @@ async function spawnServer(
     stderr: () => err,
     stop(): Promise<void> {
       stopped ??= (async () => {
+        const kill = (signal: Deno.Signal): void => {
+          try {
+            child.kill(signal);
+          } catch { /* gone */ }
+        };
+        kill("SIGTERM");
+        const timer = setTimeout(() => kill("SIGKILL"), 5000);
         try {
-          child.kill("SIGTERM");
-        } catch { /* gone */ }
-        await child.status;
+          await child.status;
+        } finally {
+          clearTimeout(timer);
+        }
         await err;
       })();
       return stopped;
