@@ -13,7 +13,10 @@
 # (boot panic or timeout: one retry, as ~1 boot in 50 panics early).
 #
 # Environment: REAL_KERNEL_TIMEOUT (seconds per boot, default 240), REAL_KERNEL_MEM (default
-# 1G), REAL_KERNEL_META (default linux-image-6.12-cloud-amd64), DENO (the deno binary).
+# 1G), REAL_KERNEL_META (default linux-image-6.12-cloud-amd64), REAL_KERNEL_TCG_THREAD (`single`,
+# the default, or `multi`: multi-threaded TCG now and then panics early in the guest with an int3
+# Oops in sched_clock_cpu, likely a cross-vCPU code-patching race; single-threaded TCG is as fast on
+# this 2-core host), DENO (the deno binary).
 set -euo pipefail
 
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
@@ -49,9 +52,10 @@ mkdir -p "$CACHE"
 # One run at a time per checkout (the work dir and console log are shared).
 exec 9>"$CACHE/lock"
 flock 9
+installed() { [ "$(dpkg-query -W -f='${Status}' "$1" 2>/dev/null)" = "install ok installed" ]; }
 need=()
 for p in qemu-system-x86 busybox-static cpio xz-utils; do
-  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || need+=("$p")
+  installed "$p" || need+=("$p")
 done
 if [ ${#need[@]} -gt 0 ]; then
   log "installing ${need[*]}"
@@ -64,18 +68,17 @@ if [ ${#need[@]} -gt 0 ]; then
   fi
 fi
 for p in qemu-system-x86 busybox-static cpio xz-utils; do
-  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" ||
-    die "package $p is missing after apt-get install"
+  installed "$p" || die "package $p is missing after apt-get install"
 done
 
 # --- kernel image (downloaded once, extracted, never installed) --------------------------------
 resolve_image() {
   local img
-  img=$(apt-cache depends "$META" 2>/dev/null | awk '/Depends: linux-image-/ {print $2; exit}')
+  img=$(apt-cache depends "$META" 2>/dev/null | awk '/Depends: linux-image-/ && !f {print $2; f = 1}')
   if [ -z "$img" ]; then
     log "apt-get update (kernel package unknown)"
     apt-get update -q >/dev/null 2>&1 || true
-    img=$(apt-cache depends "$META" 2>/dev/null | awk '/Depends: linux-image-/ {print $2; exit}')
+    img=$(apt-cache depends "$META" 2>/dev/null | awk '/Depends: linux-image-/ && !f {print $2; f = 1}')
   fi
   [ -n "$img" ] || return 1
   case "$img" in
@@ -101,12 +104,16 @@ if [ -z "$KDIR" ]; then
   log "extracting $IMG"
   rm -rf "$KDIR"
   mkdir -p "$KDIR"
-  dpkg -x "$(ls "$CACHE/debs/${IMG}"_*.deb | head -n1)" "$KDIR"
+  debs=("$CACHE/debs/${IMG}"_*.deb)
+  dpkg -x "${debs[0]}" "$KDIR"
   touch "$KDIR/.done"
   echo "$IMG" >"$CACHE/image.name"
 fi
-VMLINUZ=$(ls "$KDIR"/boot/vmlinuz-* | head -n1)
-KO_XZ=$(find "$KDIR/lib/modules" -name 'ublk_drv.ko*' | head -n1)
+# (No `| head`/`awk exit` anywhere: with pipefail an early reader makes the writer die of SIGPIPE.)
+vmlinuz=("$KDIR"/boot/vmlinuz-*)
+VMLINUZ=${vmlinuz[0]}
+[ -f "$VMLINUZ" ] || die "no vmlinuz in $IMG"
+KO_XZ=$(find "$KDIR/lib/modules" -name 'ublk_drv.ko*' -print -quit)
 [ -n "$KO_XZ" ] || die "ublk_drv module not found in $IMG"
 KVER=$(basename "$(dirname "$(dirname "$(dirname "$(dirname "$KO_XZ")")")")")
 log "kernel $KVER ($(basename "$VMLINUZ"))"
@@ -133,7 +140,7 @@ case "$KO_XZ" in
 esac
 cp "$DENO_BIN" "$R/bin/deno"
 libs() { ldd "$1" | awk '/=>/ {print $3; next} $1 ~ /^\// {print $1}'; }
-URING=$(ldconfig -p | awk '/liburing\.so\.2 / {print $NF; exit}')
+URING=$(ldconfig -p | awk '/liburing\.so\.2 / && !f {print $NF; f = 1}')
 [ -n "$URING" ] || die "liburing.so.2 not found (apt-get install liburing2)"
 for l in $(libs "$DENO_BIN") $(libs "$URING") "$URING"; do
   [ -f "$l" ] || continue
@@ -182,7 +189,7 @@ log "initramfs $(($(stat -c %s "$WORK/initrd.cpio") / 1048576)) MiB"
 # --- boot --------------------------------------------------------------------------------------
 boot() {
   local out=$1
-  timeout --kill-after=5 "$TIMEOUT" qemu-system-x86_64 -accel tcg -m "$MEM" -smp 2 -cpu max \
+  timeout --kill-after=5 "$TIMEOUT" qemu-system-x86_64 -accel "tcg,thread=${REAL_KERNEL_TCG_THREAD:-single}" -m "$MEM" -smp 2 -cpu max \
     -kernel "$VMLINUZ" -initrd "$WORK/initrd.cpio" \
     -append "console=ttyS0 quiet panic=-1 rdinit=/init" \
     -nographic -no-reboot -nodefaults -serial stdio -display none </dev/null |
@@ -194,7 +201,8 @@ for attempt in 1 2; do
   boot "$CACHE/console.log"
   verdict=$(grep -a -o 'REAL_KERNEL: [A-Z]*' "$CACHE/console.log" | tail -n1 || true)
   [ -n "$verdict" ] && break
-  log "no verdict line (boot panic or timeout)"
+  cp "$CACHE/console.log" "$CACHE/console.attempt$attempt.log"
+  log "no verdict line (boot panic or timeout): $CACHE/console.attempt$attempt.log"
 done
 # Keep the probe's recording of the real driver's control answers (for testdata/ updates).
 if grep -a -q '^PROBE-JSON ' "$CACHE/console.log"; then
