@@ -79,6 +79,11 @@ export class FaultyBackend implements IoBackend {
   flip: number | null = null;
   /** Calls failed or corrupted so far. */
   injected = 0;
+  /**
+   * When > 0, READ/WRITE results arrive this many ms later (the data moves at once, as a
+   * device that acknowledges late), so requests stay in flight on the sync backend too.
+   */
+  latencyMs = 0;
 
   constructor(inner: IoBackend) {
     this.inner = inner;
@@ -97,6 +102,11 @@ export class FaultyBackend implements IoBackend {
   }
   close(file: BackendFile): void {
     this.inner.close(file);
+  }
+  #late(res: IoResult): IoResult {
+    const ms = this.latencyMs;
+    if (ms <= 0) return res;
+    return new Promise((resolve) => setTimeout(() => resolve(res), ms));
   }
   #corrupt(res: IoResult, bufs: readonly Uint8Array[], off: number): IoResult {
     const flip = this.flip;
@@ -119,18 +129,18 @@ export class FaultyBackend implements IoBackend {
   readv(file: BackendFile, bufs: readonly Uint8Array[], off: number): IoResult {
     const len = bufs.reduce((n, b) => n + b.length, 0);
     if (this.#fails(off, len)) return -EIO;
-    return this.#corrupt(this.inner.readv(file, bufs, off), bufs, off);
+    return this.#late(this.#corrupt(this.inner.readv(file, bufs, off), bufs, off));
   }
   read(file: BackendFile, buf: Uint8Array, off: number): IoResult {
     if (this.#fails(off, buf.length)) return -EIO;
-    return this.#corrupt(this.inner.read(file, buf, off), [buf], off);
+    return this.#late(this.#corrupt(this.inner.read(file, buf, off), [buf], off));
   }
   writev(file: BackendFile, bufs: readonly Uint8Array[], off: number): IoResult {
     const len = bufs.reduce((n, b) => n + b.length, 0);
-    return this.#fails(off, len) ? -EIO : this.inner.writev(file, bufs, off);
+    return this.#fails(off, len) ? -EIO : this.#late(this.inner.writev(file, bufs, off));
   }
   write(file: BackendFile, buf: Uint8Array, off: number): IoResult {
-    return this.#fails(off, buf.length) ? -EIO : this.inner.write(file, buf, off);
+    return this.#fails(off, buf.length) ? -EIO : this.#late(this.inner.write(file, buf, off));
   }
   fsync(file: BackendFile, datasync: boolean): IoResult {
     return this.inner.fsync(file, datasync);

@@ -752,3 +752,118 @@ Deno.test("integrity matrix: geometry", async (t) => {
     });
   }
 });
+
+// ---------------------------------------------------------------------------------------------
+// Recovery: the server dies mid-run and a new one takes over (UBLK_F_USER_RECOVERY_REISSUE).
+
+interface RecoveryCell {
+  kind: "loop" | "nbd";
+  zeroCopy: boolean;
+  /** Loop: the native backend (else sync, with 2 ms of completion latency). */
+  native: boolean;
+}
+
+function recoveryName(c: RecoveryCell): string {
+  return `${c.kind} ${c.zeroCopy ? "zero copy" : "copy"}${
+    c.kind === "loop" ? (c.native ? " native" : " sync (late completions)") : ""
+  }`;
+}
+
+/**
+ * Kills the server three times while the verify workload runs (requests in flight) and
+ * recovers each time with a new target. With REISSUE the requests the dead server owned are
+ * served again by the new one: the run ends with zero errors and zero mismatches, and the
+ * backing bytes equal the expected image.
+ */
+async function recoveryCell(c: RecoveryCell): Promise<void> {
+  const name = `${recoveryName(c)} recovery`;
+  const dir = await tempDir();
+  let server: Server | null = null;
+  const targets: (LoopTarget | NbdTarget)[] = [];
+  try {
+    const path = `${dir}/backing.img`;
+    const k = openKernel(c.kind === "loop" && c.native);
+    k.faults.latencyMs = c.kind === "loop" && !c.native ? 2 : 0;
+    let report: VerifyReport;
+    const killedWith: number[] = [];
+    try {
+      if (c.kind === "nbd") server = await startNbdkit(dir, ["memory", `size=${SIZE}`]);
+      else await zeroFile(path, SIZE);
+      const make = async (): Promise<LoopTarget | NbdTarget> => {
+        const t = c.kind === "loop"
+          ? new LoopTarget(k.kernel, path)
+          : await connect(k, server!, c.zeroCopy ? "zero copy" : "copy");
+        targets.push(t);
+        return t;
+      };
+      const dev = await createDevice(k.kernel, await make(), {
+        queues: QUEUES,
+        depth: DEPTH,
+        maxIoBufBytes: SPLIT,
+        zeroCopy: c.zeroCopy,
+        userRecoveryReissue: true,
+      });
+      try {
+        const run = verify(dev, name, { ops: 2 * OPS });
+        for (let i = 0; i < 3; i++) {
+          await new Promise((r) => setTimeout(r, 40));
+          killedWith.push(dev.bdev.inflight);
+          dev.kill();
+          await new Promise((r) => setTimeout(r, 5));
+          await dev.recover(await make());
+        }
+        report = await run;
+      } finally {
+        await deleteDevice(k, dev, name);
+      }
+    } finally {
+      for (const t of targets) await t.close?.();
+      k.close();
+    }
+    assert.ok(killedWith.some((n) => n > 0), `${name}: never killed with I/O in flight`);
+    assertClean(report, `${name} (killed with ${killedWith} in flight)`);
+    if (server === null) {
+      assertImage(report, await Deno.readFile(path), SIZE, `${name}: backing file`);
+    } else {
+      const out = `${dir}/copy.img`;
+      await nbdcopy(server.uri, out);
+      assertImage(report, await Deno.readFile(out), SIZE, `${name}: nbdcopy of the export`);
+    }
+  } finally {
+    await server?.stop();
+    await Deno.remove(dir, { recursive: true });
+  }
+}
+
+Deno.test("integrity matrix: recovery", async (t) => {
+  for (const native of [false, true]) {
+    for (const zeroCopy of [false, true]) {
+      const c: RecoveryCell = { kind: "loop", zeroCopy, native };
+      await t.step({
+        name: `${recoveryName(c)}: three server deaths, REISSUE, then the bytes match`,
+        // Known failure with zero copy (packages/ublk/_device.ts #abortOwned): a request
+        // whose fused lease is still out when the server dies is failed with -EIO even under
+        // UBLK_F_USER_RECOVERY_REISSUE, instead of being requeued when the lease returns.
+        // On the native backend there are also mismatches (packages/ring ModelRing.close):
+        // ring exit completes READ/WRITE whose real I/O is still in flight with -ECANCELED,
+        // returning the lent request pages while the kernel still writes into them.
+        ignore: zeroCopy || (native && !NATIVE),
+        fn: () => recoveryCell(c),
+      });
+    }
+  }
+  await t.step({
+    name: "nbd copy: three server deaths, REISSUE, then the bytes match",
+    ignore: !NBDKIT,
+    fn: () => recoveryCell({ kind: "nbd", zeroCopy: false, native: false }),
+  });
+  await t.step({
+    name: "nbd zero copy: three server deaths, REISSUE, then the bytes match",
+    // Known failure (packages/ublk/device.ts): UblkDevice.recover(target) never calls
+    // target.init(), so a new zero-copy NbdTarget never adopts its socket and every I/O after
+    // the recovery fails with -EIO; recover() also leaves UblkDevice.target on the dead
+    // target, so stop() closes that one again. The #abortOwned failure above applies too.
+    ignore: true,
+    fn: () => recoveryCell({ kind: "nbd", zeroCopy: true, native: false }),
+  });
+});
