@@ -14,9 +14,10 @@
 #
 # Environment: REAL_KERNEL_TIMEOUT (seconds per boot, default 240), REAL_KERNEL_MEM (default
 # 1G), REAL_KERNEL_META (default linux-image-6.12-cloud-amd64), REAL_KERNEL_TCG_THREAD (`single`,
-# the default, or `multi`: multi-threaded TCG now and then panics early in the guest with an int3
-# Oops in sched_clock_cpu, likely a cross-vCPU code-patching race; single-threaded TCG is as fast on
-# this 2-core host), DENO (the deno binary).
+# the default, or `multi`). Seen once under multi-threaded TCG: an early guest panic (int3 Oops
+# in sched_clock_cpu, likely a cross-vCPU code-patching race); single-threaded TCG is as fast on
+# this 2-core host and is expected to avoid it (not proven: 20 short boots of each mode all
+# passed). DENO (the deno binary).
 set -euo pipefail
 
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
