@@ -9,9 +9,16 @@
  *
  * Each cell asserts zero mismatches and zero I/O errors, deletes the device, then compares the
  * backing bytes (the loop file, an `nbdcopy` of the nbdkit export, the qemu-nbd image after
- * the server exits) byte for byte with the image the verify shadow map rebuilds. Further steps
- * check that a backend error fails only the request that hit it, with -EIO, and that the
- * device can still be deleted.
+ * the server exits) byte for byte with the image the verify shadow map rebuilds, and checks
+ * from the ops the kernel issued that the cell really took its data path (fused slaves on
+ * lent pages, SEND_ZC). Further steps:
+ *
+ * - a backend error (a bad range under loop, NBD error replies, ddrescue bad sectors) fails
+ *   only the requests that hit it, with -EIO, and the device can still be deleted;
+ * - the checks can fail: a bit flipped on the read path or in the backing file is caught;
+ * - geometry: 4 KiB logical blocks, an NBD server refusing requests over 16 KiB;
+ * - recovery: three server deaths in the middle of a run, UBLK_F_USER_RECOVERY_REISSUE,
+ *   no error and no mismatch (the zero-copy cells are known failures, see their reasons).
  *
  * Seeds are fixed per cell and printed in every failure message; `INTEGRITY_SEED=<u32>`
  * overrides them all to reproduce or explore.
