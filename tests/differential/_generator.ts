@@ -43,7 +43,10 @@ export const GENERATOR_AVOIDS: readonly string[] = [
   // Not a divergence but memory safety: on the real kernel a READ whose len runs past its
   // buffer writes past it whenever the file has the bytes (the corpus has a crafted case).
   "read/write len larger than its buffer",
-  "IO_DRAIN before other requests (divergence drain-first-request)",
+  // Drains mid-program: on the model with the native backend some such programs never
+  // complete (seed 1765634896 index 349 waits forever), an open bug in the model's drain
+  // handling of async completions; the corpus covers drain-first-request strictly.
+  "IO_DRAIN before other requests (open: model drain with async backend completions)",
 ];
 
 /** mulberry32: a small seeded PRNG. */
@@ -168,8 +171,7 @@ export function generateProgram(seed: number, index: number): Program {
           flags |= IOSQE_CQE_SKIP_SUCCESS;
           skipSeen = true;
         }
-        // A drain only on the last request of the program (divergence drain-first-request:
-        // the model lets later requests overtake a drain request that waited for nothing).
+        // A drain only on the last request of the program (see GENERATOR_AVOIDS).
         if (i === 0 && g === nGroups - 1 && b === nBatches - 1 && len === 1 && rng.chance(0.15)) {
           flags |= IOSQE_IO_DRAIN;
         }
