@@ -5,6 +5,7 @@ import {
   IORING_OP_WRITE,
   IORING_SETUP_SQE128,
 } from "@ublk-ts/uapi";
+import type { BackendFile, IoBackend, IoResult } from "./backend.ts";
 import { ISSUE_QUEUED } from "./device_file.ts";
 import { O_RDWR } from "./kernel.ts";
 import type { LentBuffer } from "./lent_buffer.ts";
@@ -13,12 +14,20 @@ import { defaultOps, OpTable } from "./op_def.ts";
 import { prepNop, prepSend } from "./prep.ts";
 import type { Request } from "./request.ts";
 import { Ring } from "./ring.ts";
+import { SyncBackend } from "./sync_backend.ts";
 import { reap, reapN, tmpFile } from "./_test_util.ts";
 
 const TEST_FUSED = 49;
 
-/** A minimal fused op in the RFC's shape: the slave is bytes 64..127 and uses `lent`. */
-function fusedKernel(lent: LentBuffer): ModelKernel {
+/**
+ * A minimal fused op in the RFC's shape: the slave is bytes 64..127 and uses `lent`.
+ * `onRelease` is told (with the slave's result) when the slave gives the buffer back.
+ */
+function fusedKernel(
+  lent: LentBuffer,
+  backend?: IoBackend,
+  onRelease?: (res: number) => void,
+): ModelKernel {
   const ops = new OpTable(defaultOps);
   ops.set(TEST_FUSED, {
     name: "TEST_FUSED",
@@ -42,6 +51,7 @@ function fusedKernel(lent: LentBuffer): ModelKernel {
       slave.kbuf = lent;
       slave.master = req;
       slave.onComplete.push((s) => {
+        onRelease?.(s.res);
         const master = s.master!;
         const res = s.res < 0 ? s.res : 0;
         s.ring.queueTaskWork(() => master.complete(res));
@@ -50,7 +60,7 @@ function fusedKernel(lent: LentBuffer): ModelKernel {
       return ISSUE_QUEUED;
     },
   });
-  return new ModelKernel({ ops });
+  return new ModelKernel({ ops, backend });
 }
 
 function prepPair(ring: Ring, slaveOp: number, fd: number, addr: number, len: number): void {
@@ -111,4 +121,109 @@ Deno.test("a slave opcode without fusedSlave fails the master's prep with -EINVA
   prepPair(ring, 0, -1, 0, 0);
   assert.equal(ring.submit(), 1);
   assert.deepEqual(reap(ring), [[100, -22, 0]]);
+});
+
+/**
+ * A slow asynchronous backend (a real io_uring's regular-file read): a READ returns a pending
+ * result and moves its data only when `finish()` runs, as a device writing into the memory
+ * long after the submission.
+ */
+class SlowBackend implements IoBackend {
+  readonly name = "slow";
+  readonly inner: SyncBackend = new SyncBackend();
+  readonly #pending: (() => void)[] = [];
+  /** What happened, in order ("data 6" when a read's bytes landed). */
+  readonly events: string[];
+
+  constructor(events: string[]) {
+    this.events = events;
+  }
+  get pending(): number {
+    return this.#pending.length;
+  }
+  /** Runs every pending read now: its bytes land in the buffer, then its result resolves. */
+  finish(): void {
+    for (const f of this.#pending.splice(0)) f();
+  }
+  open(path: string, flags: number, mode: number): BackendFile | number {
+    return this.inner.open(path, flags, mode);
+  }
+  close(file: BackendFile): void {
+    this.inner.close(file);
+  }
+  read(file: BackendFile, buf: Uint8Array, off: number): IoResult {
+    return this.readv(file, [buf], off);
+  }
+  readv(file: BackendFile, bufs: readonly Uint8Array[], off: number): IoResult {
+    return new Promise((resolve) => {
+      this.#pending.push(() => {
+        const n = this.inner.readv(file, bufs, off) as number;
+        this.events.push(`data ${n}`);
+        resolve(n);
+      });
+    });
+  }
+  write(file: BackendFile, buf: Uint8Array, off: number): IoResult {
+    return this.inner.write(file, buf, off);
+  }
+  writev(file: BackendFile, bufs: readonly Uint8Array[], off: number): IoResult {
+    return this.inner.writev(file, bufs, off);
+  }
+  fsync(file: BackendFile, datasync: boolean): IoResult {
+    return this.inner.fsync(file, datasync);
+  }
+  fallocate(file: BackendFile, mode: number, off: number, len: number): IoResult {
+    return this.inner.fallocate(file, mode, off, len);
+  }
+  size(file: BackendFile): number {
+    return this.inner.size(file);
+  }
+}
+
+Deno.test("ring exit waits for a slave READ still running on the backend before the lent buffer returns", async () => {
+  const path = tmpFile("abcdefghijklmnop");
+  const events: string[] = [];
+  const backend = new SlowBackend(events);
+  const segs = [new Uint8Array(4), new Uint8Array(4)];
+  const kernel = fusedKernel(
+    { len: 8, offset: 0, bvecs: segs },
+    backend,
+    (res) => events.push(`release ${res}`),
+  );
+  const ring = Ring.create(kernel, 4, { flags: IORING_SETUP_SQE128 });
+  const fd = kernel.open(path, O_RDWR);
+  prepPair(ring, IORING_OP_READ, fd, 1, 6);
+  assert.equal(ring.submit(), 1);
+  assert.equal(backend.pending, 1);
+  ring.close();
+  kernel.close();
+  // The read is still writing into the lent pages: the buffer must not be given back yet.
+  await new Promise((r) => setTimeout(r, 10));
+  assert.deepEqual(events, []);
+  backend.finish();
+  await new Promise((r) => setTimeout(r, 0));
+  // The lease returns only after the data landed, with the read's real result.
+  assert.deepEqual(events, ["data 6", "release 6"]);
+  assert.equal(new TextDecoder().decode(segs[0]!.subarray(1)), "abc");
+  assert.equal(new TextDecoder().decode(segs[1]!.subarray(0, 3)), "def");
+  Deno.removeSync(path);
+});
+
+Deno.test("ring exit still cancels a slave RECV on a lent buffer at once (nothing waits on a peer)", () => {
+  const released: number[] = [];
+  const kernel = fusedKernel(
+    { len: 4, offset: 0, bvecs: [new Uint8Array(4)] },
+    undefined,
+    (res) => {
+      released.push(res);
+    },
+  );
+  const ring = Ring.create(kernel, 4, { flags: IORING_SETUP_SQE128 });
+  const [a] = kernel.socketpair();
+  prepPair(ring, IORING_OP_RECV, a, 0, 4);
+  assert.equal(ring.submit(), 1);
+  assert.deepEqual(released, []);
+  ring.close();
+  assert.deepEqual(released, [-125]);
+  kernel.close();
 });

@@ -943,13 +943,33 @@ export class ModelRing implements KernelRing {
 
   // ---------------------------------------------------------------- exit
 
-  /** Ring exit: cancels in-flight and deferred requests, drops registered files. Safe twice. */
+  /**
+   * Whether ring exit must wait for a request instead of cancelling it: I/O on a regular file
+   * that the backend is still running (a READ/WRITE/FSYNC/FALLOCATE whose backend result is a
+   * pending promise, e.g. a read in flight on the native backend's real io_uring). The kernel
+   * cannot withdraw such I/O either (`io_uring_cancel_generic` waits for it): its memory —
+   * a fused slave's lent request pages too — stays in use until the backend is done.
+   */
+  #mustWait(req: Request): boolean {
+    return req.cancel === null && req.file !== null && req.file.kind === "file";
+  }
+
+  /**
+   * Ring exit: cancels in-flight and deferred requests, drops registered files. Safe twice.
+   *
+   * Requests with backend file I/O in flight are not cancelled: as the kernel's ring exit,
+   * the ring waits for them. Each completes when its backend result arrives, with that result
+   * (no CQE: the ring is gone), and only then runs its completion hooks — a fused slave
+   * returns its lease of the lent buffer only once the I/O into it has finished. Everything
+   * else (socket sends and receives, commands, timeouts) is cancelled at once as before, so
+   * closing never waits on a peer.
+   */
   close(): void {
     if (this.#closed) return;
     this.#closed = true;
     for (const r of [...this.#inflight]) {
       // Cancelling one request may complete (and recycle) another of the snapshot.
-      if (this.#inflight.has(r)) this.cancelReq(r);
+      if (this.#inflight.has(r) && !this.#mustWait(r)) this.cancelReq(r);
     }
     this.#nrDrained = 0;
     for (const r of this.#defer.splice(0)) this.completeReq(r, -ECANCELED, 0);
