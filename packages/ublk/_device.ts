@@ -419,6 +419,16 @@ export class UblkDev implements DeviceFileLike {
   // ---- device file --------------------------------------------------------------------------
 
   /**
+   * Resolves once the char device is released (at once when it is not open).
+   *
+   * @returns When `isOpen` is false.
+   */
+  released(): Promise<void> {
+    if (!this.isOpen) return Promise.resolve();
+    return new Promise((resolve) => this.releaseWaiters.push(resolve));
+  }
+
+  /**
    * `ublk_ch_open`: a single opener at a time.
    *
    * @param _file The open file.

@@ -61,8 +61,7 @@ export class UblkDevice {
   readonly bdev: UblkBlockDevice;
   /** The negotiated device info. */
   readonly info: UblksrvCtrlDevInfoValue;
-  /** The target. */
-  readonly target: Target;
+  #target: Target;
   #queues: UblkQueue[];
   #charFd: number;
   readonly #kernel: KernelLike;
@@ -84,10 +83,15 @@ export class UblkDevice {
     this.ctrl = ctrl;
     this.bdev = bdev;
     this.info = info;
-    this.target = target;
+    this.#target = target;
     this.#queues = queues;
     this.#charFd = charFd;
     this.#legacy = legacy;
+  }
+
+  /** The target of the current server (the new one after a {@linkcode UblkDevice.recover}). */
+  get target(): Target {
+    return this.#target;
   }
 
   /** The device id. */
@@ -122,7 +126,7 @@ export class UblkDevice {
       this.#closeServer();
       await this.ctrl.command(this.ctrl.legacyOpcodes ? UBLK_CMD_DEL_DEV : UBLK_U_CMD_DEL_DEV);
       this.ctrl.close();
-      await this.target.close?.();
+      await this.#target.close?.();
     }
   }
 
@@ -136,18 +140,26 @@ export class UblkDevice {
   }
 
   /**
-   * User recovery with a new server (same or new target): START_USER_RECOVERY, new queues
-   * fetch every tag, END_USER_RECOVERY. Held I/O then completes.
+   * User recovery with a new server (same or new target): a new target is initialised
+   * (`init`, e.g. a zero-copy NBD target adopts its socket); after a {@linkcode kill} it waits
+   * until the dead server's char device is released (its rings may still wait for file I/O in
+   * flight); then START_USER_RECOVERY, new queues fetch every tag, END_USER_RECOVERY. Held I/O
+   * then completes. On success the new target becomes {@linkcode UblkDevice.target} (the one
+   * `stop()` closes); the old target is not closed — its owner closes it.
    *
-   * @param target The new server's target (default: the current one).
+   * @param target The new server's target (default: the current one, not initialised again).
    * @throws {ErrnoError} When the driver refuses (not quiesced, char device still open…).
+   * @throws {Error} What the new target's `init` throws.
    */
-  async recover(target: Target = this.target): Promise<void> {
+  async recover(target: Target = this.#target): Promise<void> {
+    if (target !== this.#target) await target.init(targetDevInfo(this.info));
+    if (this.#charFd < 0) await UblkDriver.of(this.#kernel)?.device(this.id)?.released();
     await this.ctrl.startUserRecovery();
     const fd = this.#kernel.open(`/dev/ublkc${this.id}`, 2);
     if (fd < 0) throw ErrnoError.fromResult(fd, "open /dev/ublkc" + this.id);
     this.#charFd = fd;
     this.#queues = startQueues(this.#kernel, this.info, fd, target, this.#legacy);
+    this.#target = target;
     await this.ctrl.endUserRecovery();
   }
 
@@ -155,6 +167,18 @@ export class UblkDevice {
   [Symbol.asyncDispose](): Promise<void> {
     return this.stop();
   }
+}
+
+/** What a target's `init` learns from the negotiated device info. */
+function targetDevInfo(info: UblksrvCtrlDevInfoValue): TargetDevInfo {
+  return {
+    devId: info.devId,
+    nrHwQueues: info.nrHwQueues,
+    queueDepth: info.queueDepth,
+    maxIoBufBytes: info.maxIoBufBytes,
+    flags: info.flags,
+    zeroCopy: (info.flags & UBLK_F_SUPPORT_ZERO_COPY) !== 0n,
+  };
 }
 
 function startQueues(
@@ -218,15 +242,7 @@ export async function createDevice(
       maxIoBufBytes: options.maxIoBufBytes ?? 512 * 1024,
       flags,
     });
-    const dev: TargetDevInfo = {
-      devId: info.devId,
-      nrHwQueues: info.nrHwQueues,
-      queueDepth: info.queueDepth,
-      maxIoBufBytes: info.maxIoBufBytes,
-      flags: info.flags,
-      zeroCopy: (info.flags & UBLK_F_SUPPORT_ZERO_COPY) !== 0n,
-    };
-    const params = await target.init(dev);
+    const params = await target.init(targetDevInfo(info));
     await ctrl.setParams(params);
     fd = kernel.open(`/dev/ublkc${info.devId}`, 2);
     if (fd < 0) throw ErrnoError.fromResult(fd, "open /dev/ublkc" + info.devId);

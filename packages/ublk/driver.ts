@@ -125,6 +125,14 @@ export interface UblkDeviceFile extends DeviceFileLike {
    * @param file The file.
    */
   release(file?: unknown): void;
+  /**
+   * Resolves once the char device is released (at once when it is not open). After a server
+   * dies the release comes only when its last request holding the file ends — a ring exit
+   * waits for file I/O still in flight — which START_USER_RECOVERY requires (else -EBUSY).
+   *
+   * @returns When the char device is not open.
+   */
+  released(): Promise<void>;
 }
 
 const drivers: WeakMap<object, UblkDriver> = new WeakMap();

@@ -8,6 +8,7 @@ import {
 } from "@ublk-ts/uapi";
 import { createDevice } from "./device.ts";
 import { installUblk, UblkDriver } from "./driver.ts";
+import type { TargetDevInfo, TargetParams } from "./target.ts";
 import { RamDiskTarget } from "./test_targets.ts";
 
 const tick = (ms = 2): Promise<void> => new Promise((r) => setTimeout(r, ms));
@@ -152,4 +153,35 @@ Deno.test("stop of a quiesced recovery device fails the held I/O", async () => {
   await tick(2);
   await dev.stop();
   assert.equal(await held, -5);
+});
+
+class CountingTarget extends RamDiskTarget {
+  inits = 0;
+  override init(dev: TargetDevInfo): TargetParams {
+    this.inits++;
+    return super.init(dev);
+  }
+}
+
+Deno.test("recover(target) initialises the new target, which becomes dev.target and is what stop() closes", async () => {
+  const k = kernel();
+  const old = new CountingTarget(1 << 20);
+  const dev = await createDevice(k, old, { depth: 2, userRecovery: true });
+  assert.equal(old.inits, 1);
+  assert.equal(dev.target, old);
+  dev.kill();
+  const next = new CountingTarget(1 << 20);
+  await dev.recover(next);
+  assert.equal(next.inits, 1, "the new target was initialised");
+  assert.equal(old.inits, 1);
+  assert.equal(dev.target, next);
+  assert.equal(await dev.bdev.write(0, fill(512, 1)), 512);
+  assert.deepEqual(next.mem.subarray(0, 512), fill(512, 1));
+  // Recovering again with the current target does not initialise it twice.
+  dev.kill();
+  await dev.recover();
+  assert.equal(next.inits, 1);
+  await dev.stop();
+  assert.equal(next.closed, true, "stop() closes the current target");
+  assert.equal(old.closed, false, "stop() leaves the replaced target to its owner");
 });
