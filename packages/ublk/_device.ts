@@ -176,6 +176,11 @@ export class BlkRequest {
   committed = false;
   /** The committed result. */
   res = 0;
+  /**
+   * The server died while fused slaves still held the request pages, under
+   * UBLK_F_USER_RECOVERY_REISSUE: requeue the request (not fail it) when the last lease returns.
+   */
+  requeue = false;
 
   /**
    * A tag's request slot.
@@ -626,7 +631,9 @@ export class UblkDev implements DeviceFileLike {
       if (finished) return;
       finished = true;
       req.cmdDone(slaveRes);
-      if (--rq.refs === 0 && rq.committed && rq.inUse) this.#completeRq(q, rq);
+      if (--rq.refs !== 0 || !rq.committed || !rq.inUse) return;
+      if (rq.requeue) this.#requeue(rq);
+      else this.#completeRq(q, rq);
     });
     if (r !== ISSUE_QUEUED) {
       if (!finished) {
@@ -679,6 +686,7 @@ export class UblkDev implements DeviceFileLike {
     rq.refs = 0;
     rq.committed = false;
     rq.res = 0;
+    rq.requeue = false;
     this.inflight++;
     this.#queueRq(q, rq);
   }
@@ -767,6 +775,7 @@ export class UblkDev implements DeviceFileLike {
     rq.pages = EMPTY;
     rq.kbuf = null;
     rq.committed = false;
+    rq.requeue = false;
     this.inflight--;
     q.ios[rq.tag]!.flags &= ~F_ABORTED;
     const w = q.waiters.shift();
@@ -785,6 +794,7 @@ export class UblkDev implements DeviceFileLike {
       next.refs = 0;
       next.committed = false;
       next.res = 0;
+      next.requeue = false;
       this.inflight++;
       this.#defer(next);
     } else {
@@ -899,9 +909,12 @@ export class UblkDev implements DeviceFileLike {
       const rq = q.rqs[t]!;
       if (!rq.inUse || !rq.started || rq.committed) continue;
       if (rq.refs > 0) {
-        // Fused slaves still hold the request pages: fail it when the last lease returns.
+        // Fused slaves still hold the request pages (their I/O may still be moving data in or
+        // out of them): nothing can end or reissue the request before the last lease returns.
+        // Then, as in copy mode, it is requeued with REISSUE and fails with -EIO otherwise.
         rq.committed = true;
         rq.res = -EIO;
+        rq.requeue = reissue;
         continue;
       }
       if (reissue) {
@@ -912,6 +925,21 @@ export class UblkDev implements DeviceFileLike {
         this.#endRq(q, rq, -EIO);
       }
     }
+  }
+
+  /**
+   * The last lease of a request aborted under REISSUE returned: dispatch it again from task
+   * context. `#queueRq` then holds it while the device is quiesced (kicked at
+   * END_USER_RECOVERY), hands it to the new server when the device is live again, and fails
+   * it with -EIO when the device stopped or fails I/O meanwhile.
+   */
+  #requeue(rq: BlkRequest): void {
+    rq.requeue = false;
+    rq.started = false;
+    rq.committed = false;
+    rq.res = 0;
+    rq.kbuf = null;
+    this.#defer(rq);
   }
 
   /** `ublk_stop_dev` once nothing is in flight: DEAD, disk gone, commands aborted. */

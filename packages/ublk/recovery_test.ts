@@ -1,5 +1,12 @@
 import assert from "node:assert/strict";
-import { ModelKernel } from "@ublk-ts/ring";
+import { installFusedCmd } from "@ublk-ts/fused-cmd";
+import {
+  type BackendFile,
+  type IoBackend,
+  type IoResult,
+  ModelKernel,
+  SyncBackend,
+} from "@ublk-ts/ring";
 import {
   UBLK_S_DEV_DEAD,
   UBLK_S_DEV_FAIL_IO,
@@ -9,7 +16,7 @@ import {
 import { createDevice } from "./device.ts";
 import { installUblk, UblkDriver } from "./driver.ts";
 import type { TargetDevInfo, TargetParams } from "./target.ts";
-import { RamDiskTarget } from "./test_targets.ts";
+import { FusedFileTarget, RamDiskTarget } from "./test_targets.ts";
 
 const tick = (ms = 2): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
@@ -153,6 +160,136 @@ Deno.test("stop of a quiesced recovery device fails the held I/O", async () => {
   await tick(2);
   await dev.stop();
   assert.equal(await held, -5);
+});
+
+/**
+ * A backend whose reads, while `hold` is set, stay in flight (the data not yet moved) until
+ * `release()`: a real io_uring still reading into the request pages after the server died.
+ */
+class HeldReads implements IoBackend {
+  readonly name = "held";
+  readonly inner: SyncBackend = new SyncBackend();
+  hold = true;
+  readonly #pending: (() => void)[] = [];
+  get pending(): number {
+    return this.#pending.length;
+  }
+  /** Stops holding: the held reads move their data and complete. */
+  release(): void {
+    this.hold = false;
+    for (const f of this.#pending.splice(0)) f();
+  }
+  open(path: string, flags: number, mode: number): BackendFile | number {
+    return this.inner.open(path, flags, mode);
+  }
+  close(file: BackendFile): void {
+    this.inner.close(file);
+  }
+  read(file: BackendFile, buf: Uint8Array, off: number): IoResult {
+    return this.readv(file, [buf], off);
+  }
+  readv(file: BackendFile, bufs: readonly Uint8Array[], off: number): IoResult {
+    if (!this.hold) return this.inner.readv(file, bufs, off);
+    return new Promise((resolve) => {
+      this.#pending.push(() => resolve(this.inner.readv(file, bufs, off)));
+    });
+  }
+  write(file: BackendFile, buf: Uint8Array, off: number): IoResult {
+    return this.inner.write(file, buf, off);
+  }
+  writev(file: BackendFile, bufs: readonly Uint8Array[], off: number): IoResult {
+    return this.inner.writev(file, bufs, off);
+  }
+  fsync(file: BackendFile, datasync: boolean): IoResult {
+    return this.inner.fsync(file, datasync);
+  }
+  fallocate(file: BackendFile, mode: number, off: number, len: number): IoResult {
+    return this.inner.fallocate(file, mode, off, len);
+  }
+  size(file: BackendFile): number {
+    return this.inner.size(file);
+  }
+}
+
+function pattern(n: number): Uint8Array {
+  const b = new Uint8Array(n);
+  for (let i = 0; i < n; i++) b[i] = (i * 7 + (i >> 9)) & 0xff;
+  return b;
+}
+
+/**
+ * Zero copy over a file whose reads are held: four 4 KiB reads are in flight in fused slaves
+ * (their leases out) when the server is killed; the other four tags wait in FETCH, so the
+ * ring exit cancels those and the driver aborts the queue at once, with the leases still out.
+ * Returns the reads' results once the held reads are released and a new server recovered the
+ * device.
+ */
+async function killWithLeasesOut(reissue: boolean): Promise<{
+  results: number[];
+  bufs: Uint8Array[];
+  image: Uint8Array;
+  settledBeforeRelease: number;
+}> {
+  const size = 1 << 20;
+  const image = pattern(size);
+  const path = await Deno.makeTempFile({ dir: "/dev/shm", prefix: "ublk-recovery-" });
+  await Deno.writeFile(path, image);
+  const backend = new HeldReads();
+  const k = new ModelKernel({ backend });
+  installFusedCmd(k);
+  installUblk(k, { nrCpuIds: 4 });
+  const fd = k.open(path, 2);
+  assert.ok(fd >= 0);
+  const dev = await createDevice(k, new FusedFileTarget(fd, size), {
+    depth: 8,
+    zeroCopy: true,
+    ...(reissue ? { userRecoveryReissue: true } : { userRecovery: true }),
+  });
+  try {
+    const bufs = [0, 1, 2, 3].map(() => new Uint8Array(4096));
+    let settled = 0;
+    const reads = bufs.map((b, i) =>
+      dev.bdev.read((i + 1) * 65536, b).finally(() => {
+        settled++;
+      })
+    );
+    for (let i = 0; i < 100 && backend.pending < 4; i++) await tick(1);
+    assert.equal(backend.pending, 4, "every read is in flight in a fused slave");
+    dev.kill();
+    const recovered = dev.recover(new FusedFileTarget(fd, size));
+    await tick(10);
+    const settledBeforeRelease = settled;
+    assert.equal((await dev.ctrl.getInfo()).state, UBLK_S_DEV_QUIESCED);
+    backend.release();
+    await recovered;
+    const results = await Promise.all(reads);
+    assert.equal((await dev.ctrl.getInfo()).state, UBLK_S_DEV_LIVE);
+    const after = new Uint8Array(4096);
+    assert.equal(await dev.bdev.read(65536, after), 4096, "I/O after the recovery");
+    assert.deepEqual(after, image.subarray(65536, 65536 + 4096));
+    return { results, bufs, image, settledBeforeRelease };
+  } finally {
+    backend.release();
+    await dev.stop();
+    k.close();
+    await Deno.remove(path);
+  }
+}
+
+Deno.test("zero copy + REISSUE: requests whose fused lease is out at the server's death are reissued once it returns", async () => {
+  const { results, bufs, image, settledBeforeRelease } = await killWithLeasesOut(true);
+  assert.equal(settledBeforeRelease, 0, "a request ended while its pages were still lent");
+  assert.deepEqual(results, [4096, 4096, 4096, 4096]);
+  for (let i = 0; i < 4; i++) {
+    const off = (i + 1) * 65536;
+    assert.deepEqual(bufs[i], image.subarray(off, off + 4096), `read ${i}`);
+  }
+});
+
+Deno.test("zero copy + plain USER_RECOVERY: those requests fail with -EIO, only once the lease returns", async () => {
+  const { results, settledBeforeRelease } = await killWithLeasesOut(false);
+  assert.equal(settledBeforeRelease, 0, "a request ended while its pages were still lent");
+  assert.deepEqual(results, [-5, -5, -5, -5]);
 });
 
 class CountingTarget extends RamDiskTarget {
