@@ -44,20 +44,26 @@ export function importLent(
   len: number,
   out: Uint8Array[],
 ): number {
-  out.length = 0;
-  if (addr < 0 || addr > buf.len || len > buf.len - addr) return -EFAULT;
+  if (addr < 0 || addr > buf.len || len > buf.len - addr) {
+    out.length = 0;
+    return -EFAULT;
+  }
+  const bvecs = buf.bvecs;
   let skip = buf.offset + addr;
   let left = len;
-  for (const bv of buf.bvecs) {
-    if (left === 0) break;
+  let k = 0;
+  for (let i = 0; i < bvecs.length && left > 0; i++) {
+    const bv = bvecs[i]!;
     if (skip >= bv.length) {
       skip -= bv.length;
       continue;
     }
     const n = Math.min(bv.length - skip, left);
-    out.push(bv.subarray(skip, skip + n));
+    // A whole segment is passed as is: the common full import makes no view per I/O.
+    out[k++] = skip === 0 && n === bv.length ? bv : bv.subarray(skip, skip + n);
     left -= n;
     skip = 0;
   }
+  if (out.length !== k) out.length = k;
   return left === 0 ? 0 : -EFAULT;
 }

@@ -71,13 +71,16 @@ function prepRw(req: Request, sqe: DataView, off: number): number {
  */
 function importBufs(req: Request, kind: number): number {
   const bufs = req.bufs;
-  bufs.length = 0;
   if (req.kbuf) {
-    if (kind === KIND_VEC) return -EINVAL;
-    if (req.addrHi !== 0) return -EFAULT;
+    if (kind === KIND_VEC || req.addrHi !== 0) {
+      if (bufs.length !== 0) bufs.length = 0;
+      return kind === KIND_VEC ? -EINVAL : -EFAULT;
+    }
+    // importLent sets `bufs` (emptied on error) without clearing it first.
     const r = importLent(req.kbuf, req.addrLo, req.len, bufs);
     return r < 0 ? r : req.len;
   }
+  if (bufs.length !== 0) bufs.length = 0;
   const as = req.ring.kernel.addressSpace;
   if (kind === KIND_FIXED) {
     const fb = req.ring.fixedBuffer(req, req.bufIndex);

@@ -22,6 +22,8 @@ export interface MappedBufferOptions {
   onLastRelease?: (buf: MappedBuffer) => void;
 }
 
+const NO_SEGMENTS: readonly Uint8Array[] = Object.freeze([]);
+
 /** Pages of 4 KiB touched by `bytes`, assuming its ArrayBuffer starts on a page boundary. */
 function pagesOf(bytes: Uint8Array, start: number, end: number): number {
   if (end <= start) return 0;
@@ -66,18 +68,41 @@ export class MappedBuffer {
   readonly bvecs: readonly Uint8Array[];
   /** Number of bvecs in the table. */
   readonly nrBvecs: number;
-  /** 4 KiB pages the buffer's bytes touch (`acct_pages`). */
-  readonly acctPages: number;
 
-  /** `#ends[i]` = bytes of segments 0..i, counted from `bvecs[0][0]`. */
-  readonly #ends: Float64Array;
+  /**
+   * `#ends[i]` = bytes of segments 0..i, counted from `bvecs[0][0]`; `null` for a table of at
+   * most one segment (nothing to search).
+   */
+  readonly #ends: number[] | null;
   #leases = 0;
   readonly #onLastRelease: ((buf: MappedBuffer) => void) | undefined;
-  readonly #scratch: BvecIter = new BvecIter();
+  /** The copy paths' iterator, made on first use (most buffers are only imported). */
+  #scratch: BvecIter | null = null;
 
-  private constructor(bvecs: readonly Uint8Array[], options: MappedBufferOptions | undefined) {
-    const table = Object.freeze(bvecs.slice());
-    const ends = new Float64Array(table.length);
+  /** Takes a frozen, checked table (see {@linkcode MappedBuffer.fromSegments}). */
+  private constructor(
+    table: readonly Uint8Array[],
+    ends: number[] | null,
+    offset: number,
+    len: number,
+    onLastRelease: ((buf: MappedBuffer) => void) | undefined,
+  ) {
+    this.len = len;
+    this.offset = offset;
+    this.bvecs = table;
+    this.nrBvecs = table.length;
+    this.#ends = ends;
+    this.#onLastRelease = onLastRelease;
+    Object.freeze(this);
+  }
+
+  /** Checks `segments` and builds the buffer (copies the table, never the bytes). */
+  static #build(
+    segments: readonly Uint8Array[],
+    options: MappedBufferOptions | undefined,
+  ): MappedBuffer {
+    const table = Object.freeze(segments.slice());
+    const ends: number[] | null = table.length > 1 ? new Array<number>(table.length) : null;
     let total = 0;
     for (let i = 0; i < table.length; i++) {
       const seg = table[i];
@@ -86,7 +111,7 @@ export class MappedBuffer {
       }
       if (seg.length === 0) throw new RangeError(`Cannot build buffer: segment ${i} is empty`);
       total += seg.length;
-      ends[i] = total;
+      if (ends !== null) ends[i] = total;
     }
     const offset = options?.offset ?? 0;
     if (!Number.isSafeInteger(offset) || offset < 0 || (offset > 0 && offset >= total)) {
@@ -107,28 +132,14 @@ export class MappedBuffer {
         `Cannot build buffer: length ${len} exceeds the ${total - offset} bytes after the offset`,
       );
     }
-    let pages = 0;
-    let left = len;
-    let off = offset;
-    for (let i = 0; left > 0; i++) {
-      const seg = table[i]!;
-      const n = Math.min(seg.length - off, left);
-      pages += pagesOf(seg, off, off + n);
-      left -= n;
-      off = 0;
-    }
-    this.len = len;
-    this.offset = offset;
-    this.bvecs = table;
-    this.nrBvecs = table.length;
-    this.acctPages = pages;
-    this.#ends = ends;
-    this.#onLastRelease = options?.onLastRelease;
-    Object.freeze(this);
+    return new MappedBuffer(table, ends, offset, len, options?.onLastRelease);
   }
 
   /**
    * A buffer over one `Uint8Array` (one bvec), offset 0.
+   *
+   * Hot path (a fused command per block request): one frozen one-element table and the
+   * instance are all it allocates.
    *
    * @param bytes The memory (not copied). May be empty: the buffer then has no bvec (as a
    *   request without data) and every import fails with -EINVAL.
@@ -139,7 +150,12 @@ export class MappedBuffer {
     bytes: Uint8Array,
     options?: Pick<MappedBufferOptions, "onLastRelease">,
   ): MappedBuffer {
-    return new MappedBuffer(bytes.length === 0 ? [] : [bytes], options);
+    if (!(bytes instanceof Uint8Array)) {
+      throw new TypeError("Cannot build buffer: segment 0 is not a Uint8Array");
+    }
+    const n = bytes.length;
+    if (n === 0) return new MappedBuffer(NO_SEGMENTS, null, 0, 0, options?.onLastRelease);
+    return new MappedBuffer(Object.freeze([bytes]), null, 0, n, options?.onLastRelease);
   }
 
   /**
@@ -156,7 +172,7 @@ export class MappedBuffer {
     segments: readonly Uint8Array[],
     options?: MappedBufferOptions,
   ): MappedBuffer {
-    return new MappedBuffer(segments, options);
+    return MappedBuffer.#build(segments, options);
   }
 
   /**
@@ -184,7 +200,23 @@ export class MappedBuffer {
       segs.push(bytes.subarray(pos, pos + n));
       pos += n;
     }
-    return new MappedBuffer(segs, options);
+    return MappedBuffer.#build(segs, options);
+  }
+
+  /** 4 KiB pages the buffer's bytes touch (`acct_pages`), counted on demand. */
+  get acctPages(): number {
+    let pages = 0;
+    let left = this.len;
+    let off = this.offset;
+    const table = this.bvecs;
+    for (let i = 0; left > 0; i++) {
+      const seg = table[i]!;
+      const n = Math.min(seg.length - off, left);
+      pages += pagesOf(seg, off, off + n);
+      left -= n;
+      off = 0;
+    }
+    return pages;
   }
 
   /** Leases currently held. */
@@ -239,10 +271,15 @@ export class MappedBuffer {
       return 0;
     }
     const start = this.offset + addr;
+    const ends = this.#ends;
+    if (ends === null) {
+      iter.set(this.bvecs, 0, start, len, 1, dir);
+      return 0;
+    }
     const last = start + len - 1;
-    const first = this.#find(start, 0);
-    const end = this.#find(last, first);
-    const iovOffset = first === 0 ? start : start - this.#ends[first - 1]!;
+    const first = find(ends, start, 0);
+    const end = find(ends, last, first);
+    const iovOffset = first === 0 ? start : start - ends[first - 1]!;
     iter.set(this.bvecs, first, iovOffset, len, end - first + 1, dir);
     return 0;
   }
@@ -256,7 +293,7 @@ export class MappedBuffer {
    *   buffer has no bvec.
    */
   copyFrom(bytes: Uint8Array, addr: number): number {
-    const it = this.#scratch;
+    const it = this.#scratch ??= new BvecIter();
     const r = this.importRange(addr, bytes.length, ITER_DEST, it);
     if (r < 0) return r;
     const n = it.copyFrom(bytes);
@@ -273,23 +310,22 @@ export class MappedBuffer {
    *   buffer has no bvec.
    */
   copyTo(bytes: Uint8Array, addr: number): number {
-    const it = this.#scratch;
+    const it = this.#scratch ??= new BvecIter();
     const r = this.importRange(addr, bytes.length, ITER_DEST, it);
     if (r < 0) return r;
     const n = it.copyTo(bytes);
     it.reset();
     return n;
   }
+}
 
-  /** Index of the segment holding table byte `pos` (counted from `bvecs[0][0]`), from `lo`. */
-  #find(pos: number, lo: number): number {
-    const ends = this.#ends;
-    let hi = ends.length - 1;
-    while (lo < hi) {
-      const mid = (lo + hi) >>> 1;
-      if (ends[mid]! > pos) hi = mid;
-      else lo = mid + 1;
-    }
-    return lo;
+/** Index of the segment holding table byte `pos` (counted from `bvecs[0][0]`), from `lo`. */
+function find(ends: readonly number[], pos: number, lo: number): number {
+  let hi = ends.length - 1;
+  while (lo < hi) {
+    const mid = (lo + hi) >>> 1;
+    if (ends[mid]! > pos) hi = mid;
+    else lo = mid + 1;
   }
+  return lo;
 }

@@ -29,6 +29,7 @@ import {
   ErrnoError,
   IORING_OP_READ,
   IORING_OP_WRITE,
+  IOSQE_CQE_SKIP_SUCCESS,
   UBLK_ATTR_FUA,
   UBLK_ATTR_READ_ONLY,
   UBLK_ATTR_VOLATILE_CACHE,
@@ -130,6 +131,10 @@ class TagSlot {
   len = 0;
   off = 0;
   mode = 0;
+  /**
+   * The fused slave. CQE_SKIP_SUCCESS: a full transfer posts no slave CQE and the master
+   * carries its result (SPEC §1, v3 `slave_res`); a failed or short one still posts it.
+   */
   readonly fused: FusedIo = {
     opcode: IORING_OP_READ,
     fd: LOOP_BACKING_FIXED_INDEX,
@@ -137,6 +142,7 @@ class TagSlot {
     bufOff: 0,
     len: 0,
     off: 0,
+    flags: IOSQE_CQE_SKIP_SUCCESS,
   };
   readonly prepRw: PrepSqe = (v, o) =>
     prepRw(v, o, this.opcode, LOOP_BACKING_FIXED_INDEX, true, this.addr, this.len, this.off);
@@ -266,9 +272,10 @@ export class LoopTarget implements Target {
     const s = this.#slot(ctx);
     switch (iod.op) {
       case UBLK_IO_OP_READ:
-        return this.#rw(ctx, s, iod, IORING_OP_READ, false);
+        return this.#rw(ctx, s, iod, IORING_OP_READ);
       case UBLK_IO_OP_WRITE:
-        return this.#rw(ctx, s, iod, IORING_OP_WRITE, (iod.flags & UBLK_IO_F_FUA) !== 0);
+        if ((iod.flags & UBLK_IO_F_FUA) !== 0) return this.#fuaWrite(ctx, s, iod);
+        return this.#rw(ctx, s, iod, IORING_OP_WRITE);
       case UBLK_IO_OP_FLUSH:
         return ctx.submit(s.prepFsync);
       case UBLK_IO_OP_DISCARD:
@@ -283,29 +290,27 @@ export class LoopTarget implements Target {
     }
   }
 
-  async #rw(
-    ctx: TargetIoCtx,
-    s: TagSlot,
-    iod: IoDesc,
-    opcode: number,
-    fua: boolean,
-  ): Promise<number> {
-    let res: number;
+  /** One READ or WRITE: a fused slave into the request pages, or an SQE on the tag buffer. */
+  #rw(ctx: TargetIoCtx, s: TagSlot, iod: IoDesc, opcode: number): Promise<number> {
     if (ctx.zeroCopy) {
       const f = s.fused;
       f.opcode = opcode;
       f.bufOff = 0;
       f.len = iod.bytes;
       f.off = iod.offset;
-      res = await ctx.fused(f);
-    } else {
-      s.opcode = opcode;
-      s.addr = iod.addr;
-      s.len = iod.bytes;
-      s.off = iod.offset;
-      res = await ctx.submit(s.prepRw);
+      return ctx.fused(f);
     }
-    if (fua && res >= 0) {
+    s.opcode = opcode;
+    s.addr = iod.addr;
+    s.len = iod.bytes;
+    s.off = iod.offset;
+    return ctx.submit(s.prepRw);
+  }
+
+  /** A FUA write: the write, then fdatasync. */
+  async #fuaWrite(ctx: TargetIoCtx, s: TagSlot, iod: IoDesc): Promise<number> {
+    const res = await this.#rw(ctx, s, iod, IORING_OP_WRITE);
+    if (res >= 0) {
       const r = await ctx.submit(s.prepFsync);
       if (r < 0) return r;
     }
