@@ -8,8 +8,9 @@
  *    (goal ≥ 0.4);
  * 3. null 512 KiB reads, zero copy vs copy.
  *
- * Each pair runs interleaved `--rounds` times (default 3) after a warm-up; the best of each side
- * is kept, so background load on a small VM skews both sides alike.
+ * Each pair runs interleaved `--rounds` times (default 3) after a warm-up, alternating which side
+ * goes first; the median of each side is kept, so background load on a small VM skews both
+ * sides alike.
  *
  * Usage: `deno run -A bench/headline.ts [--time 2s] [--rounds 3] [--size 256m] [--native] [--json]`
  *
@@ -93,27 +94,58 @@ async function onDevice(
   }
 }
 
+/** The figures a row needs from one side of a pair. */
+interface Side {
+  /** Median MB/s over the rounds. */
+  mbps: number;
+  /** Median IOPS over the rounds. */
+  iops: number;
+}
+
+function median(xs: number[]): number {
+  const s = [...xs].sort((x, y) => x - y);
+  const m = s.length >> 1;
+  return s.length % 2 === 1 ? s[m]! : (s[m - 1]! + s[m]!) / 2;
+}
+
 /**
- * Runs `a` and `b` interleaved `rounds` times (a, b, a, b, …) and keeps the best of each, so a
- * noisy neighbour on a small VM hurts both sides alike.
+ * Runs `a` and `b` interleaved `rounds` times, alternating which goes first (a b, b a, a b, …)
+ * so neither side always runs right after the other, and keeps the median of each side: a
+ * noisy neighbour on a small VM hurts both sides alike, and one lucky or unlucky run moves
+ * neither figure much.
  */
-async function bestOf(
+async function medianOf(
   rounds: number,
   a: () => Promise<WorkloadResult>,
   b: () => Promise<WorkloadResult>,
   what: string,
-): Promise<[WorkloadResult, WorkloadResult]> {
-  let bestA: WorkloadResult | undefined;
-  let bestB: WorkloadResult | undefined;
+): Promise<[Side, Side]> {
+  const ra: WorkloadResult[] = [];
+  const rb: WorkloadResult[] = [];
+  const runA = async (): Promise<void> => {
+    const r = await a();
+    check(r, `${what} (baseline)`);
+    ra.push(r);
+  };
+  const runB = async (): Promise<void> => {
+    const r = await b();
+    check(r, `${what} (contender)`);
+    rb.push(r);
+  };
   for (let i = 0; i < rounds; i++) {
-    const ra = await a();
-    check(ra, `${what} (baseline)`);
-    if (!bestA || ra.iops > bestA.iops) bestA = ra;
-    const rb = await b();
-    check(rb, `${what} (contender)`);
-    if (!bestB || rb.iops > bestB.iops) bestB = rb;
+    if (i % 2 === 0) {
+      await runA();
+      await runB();
+    } else {
+      await runB();
+      await runA();
+    }
   }
-  return [bestA!, bestB!];
+  const side = (rs: WorkloadResult[]): Side => ({
+    mbps: median(rs.map((r) => r.mbps)),
+    iops: median(rs.map((r) => r.iops)),
+  });
+  return [side(ra), side(rb)];
 }
 
 function parseArgsLike(args: string[]): Record<string, string | boolean | undefined> {
@@ -175,7 +207,7 @@ export async function runHeadline(options: {
     for (const bs of ["64k", "512k"]) {
       for (const rw of ["read", "write"]) {
         const spec = `rw=${rw},bs=${bs},qd=16,${t}`;
-        const [copy, zc] = await bestOf(
+        const [copy, zc] = await medianOf(
           rounds,
           () => onDevice(loopArgs, options.native, spec),
           () => onDevice([...loopArgs, "-z"], options.native, spec),
@@ -198,10 +230,10 @@ export async function runHeadline(options: {
     {
       const spec = `rw=randread,bs=4k,qd=32,${t}`;
       const plain = plainFile(path, options.size);
-      let pr: WorkloadResult;
-      let loop: WorkloadResult;
+      let pr: Side;
+      let loop: Side;
       try {
-        [pr, loop] = await bestOf(
+        [pr, loop] = await medianOf(
           rounds,
           () => runWorkload(plain, parseWorkloadSpec(`rw=randread,bs=4k,qd=1,${t}`)),
           () => onDevice([...loopArgs, "-z"], options.native, spec),
@@ -225,7 +257,7 @@ export async function runHeadline(options: {
     }
     {
       const spec = `rw=read,bs=512k,qd=16,${t}`;
-      const [copy, zc] = await bestOf(
+      const [copy, zc] = await medianOf(
         rounds,
         () => onDevice(["-t", "null"], options.native, spec),
         () => onDevice(["-t", "null", "-z"], options.native, spec),
