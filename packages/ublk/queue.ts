@@ -71,6 +71,10 @@ class Slot {
   slaveSeen = false;
   slaveRes = 0;
   resolve: ((res: number) => void) | null = null;
+  /** The Promise executor of this slot's I/O, made once (no closure per I/O). */
+  readonly executor = (resolve: (res: number) => void): void => {
+    this.resolve = resolve;
+  };
 }
 
 /** The per-tag context handed to the target. */
@@ -378,7 +382,7 @@ export class UblkQueue {
     v.setUint32(off + 32, userDataLo(c.tag, op, slot), true);
     v.setUint32(off + 36, userDataHi(slot, true), true);
     this.#inflightTarget++;
-    const p = new Promise<number>((resolve) => (c.slots[slot]!.resolve = resolve));
+    const p = new Promise<number>(c.slots[slot]!.executor);
     if (!this.#inReap) this.#schedule();
     return p;
   }
@@ -427,7 +431,7 @@ export class UblkQueue {
     v.setUint32(s + 32, userDataLo(c.tag, io.opcode, slot), true);
     v.setUint32(s + 36, userDataHi(slot, true), true);
     this.#inflightTarget++;
-    const p = new Promise<number>((resolve) => (c.slots[slot]!.resolve = resolve));
+    const p = new Promise<number>(c.slots[slot]!.executor);
     if (!this.#inReap) this.#schedule();
     return p;
   }
