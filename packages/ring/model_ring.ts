@@ -454,6 +454,23 @@ export class ModelRing implements KernelRing {
   }
 
   /**
+   * Counts a request the kernel allocates besides the SQE's own (SEND_ZC's notification,
+   * `io_alloc_notif` at prep) as alive for drain (`nr_req_allocated`) until
+   * {@linkcode ModelRing.freeAuxReq}. It is never in the defer list, so while it lives no
+   * deferred request can run (6.18: a SEND_ZC deferred by a drain waits forever).
+   */
+  allocAuxReq(): void {
+    this.#allocated++;
+  }
+
+  /** Frees a request counted by {@linkcode ModelRing.allocAuxReq} (its CQE was posted). */
+  freeAuxReq(): void {
+    if (this.#inSubmit) this.#completedPending++;
+    else this.#freed++;
+    if (this.#drainActive && this.#defer.length > 0) this.#queueDeferred();
+  }
+
+  /**
    * Allocates a blank request of this ring (from the pool).
    *
    * @returns A request.

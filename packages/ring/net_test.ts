@@ -5,6 +5,7 @@ import {
   IORING_CQE_F_SOCK_NONEMPTY,
   IOSQE_BUFFER_SELECT,
   IOSQE_CQE_SKIP_SUCCESS,
+  IOSQE_IO_DRAIN,
 } from "@ublk-ts/uapi";
 import { O_RDWR } from "./kernel.ts";
 import { prepNop, prepRecv, prepSend, prepSendZc } from "./prep.ts";
@@ -100,6 +101,35 @@ Deno.test("SEND_ZC with CQE_SKIP_SUCCESS fails -EINVAL at init and stops submiss
   prepNop(ring.getSqe()!, { userData: 2n });
   assert.equal(ring.submit(), 1);
   assert.deepEqual(reap(ring), [[1, -22, 0]]);
+  ring.close();
+});
+
+Deno.test("a drain after SEND_ZC waits for its notification", async () => {
+  const { kernel, ring } = setup();
+  const [a] = kernel.socketpair();
+  prepSendZc(ring.getSqe()!, a, new Uint8Array(3), { userData: 1n });
+  prepNop(ring.getSqe()!, { userData: 2n, flags: IOSQE_IO_DRAIN });
+  prepNop(ring.getSqe()!, { userData: 3n });
+  assert.equal(ring.submit(), 3);
+  assert.deepEqual(await reapN(ring, 4), [
+    [1, -95, IORING_CQE_F_MORE],
+    [1, 0, IORING_CQE_F_NOTIF],
+    [2, 0, 0],
+    [3, 0, 0],
+  ]);
+  ring.close();
+});
+
+Deno.test("a SEND_ZC deferred by a drain never runs (6.18: its notification counts as alive)", async () => {
+  const { kernel, ring } = setup();
+  const [a] = kernel.socketpair();
+  prepNop(ring.getSqe()!, { userData: 1n, flags: IOSQE_IO_DRAIN });
+  ring.submit();
+  assert.deepEqual(await reapN(ring, 1), [[1, 0, 0]]);
+  prepSendZc(ring.getSqe()!, a, new Uint8Array(3), { userData: 2n });
+  assert.equal(ring.submit(), 1);
+  await new Promise((r) => setTimeout(r, 20));
+  assert.deepEqual(reap(ring), []);
   ring.close();
 });
 

@@ -173,7 +173,12 @@ function zcNotify(req: Request): void {
   req.cflags |= IORING_CQE_F_MORE;
   const ring = req.ring;
   const ud = req.userData;
-  ring.queueTaskWork(() => ring.postCqe(ud, 0, IORING_CQE_F_NOTIF));
+  const counted = !req.isSlave;
+  ring.queueTaskWork(() => {
+    ring.postCqe(ud, 0, IORING_CQE_F_NOTIF);
+    // The notification request is freed once its CQE is posted (io_notif_tw_complete).
+    if (counted) ring.freeAuxReq();
+  });
 }
 
 /** IORING_OP_SEND_ZC: result CQE with F_MORE, then a F_NOTIF CQE. */
@@ -194,6 +199,10 @@ export const opSendZc: OpDef = {
     if ((zf & IORING_RECVSEND_FIXED_BUF) && req.isSlave) return -EINVAL;
     req.data = zf;
     req.onComplete.push(zcNotify);
+    // io_send_zc_prep allocates the notification request (io_alloc_notif): it counts in
+    // nr_req_allocated, so drain sees it alive until its CQE is posted — but it is not in
+    // nr_drained, so a SEND_ZC deferred by a drain never runs on 6.18 (the kernel hangs it).
+    if (!req.isSlave) req.ring.allocAuxReq();
     return 0;
   },
   issue: (req: Request): number => issueSend(req, ((req.data as number) & 4) !== 0, true),

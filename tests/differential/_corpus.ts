@@ -506,6 +506,48 @@ export const CORPUS: Program[] = [
     }],
   },
   {
+    // Drain accounting counts the notification request SEND_ZC allocates at prep: a drain
+    // after a SEND_ZC waits for its notification too.
+    name: "drain after a send_zc",
+    sockets: 1,
+    bufs: [100, 100],
+    batches: [{
+      sqes: [
+        {
+          op: IORING_OP_SEND_ZC,
+          ud: 1,
+          fd: { sock: 0, end: 0 },
+          addr: { buf: 0 },
+          len: 100,
+          flags: LINK,
+        },
+        { op: IORING_OP_RECV, ud: 2, fd: { sock: 0, end: 1 }, addr: { buf: 1 }, len: 100 },
+        nop(3, IOSQE_IO_DRAIN),
+        nop(4),
+      ],
+    }],
+  },
+  {
+    // 6.18 hangs it: the notification is allocated at prep (nr_req_allocated) but is never in
+    // the defer list (nr_drained), so the deferred SEND_ZC never becomes runnable. Both sides
+    // time out with only the drain's CQE.
+    name: "send_zc deferred by a drain never runs",
+    sockets: 1,
+    bufs: [100],
+    batches: [
+      { sqes: [nop(1, IOSQE_IO_DRAIN)] },
+      {
+        sqes: [{
+          op: IORING_OP_SEND_ZC,
+          ud: 2,
+          fd: { sock: 0, end: 0 },
+          addr: { buf: 0 },
+          len: 100,
+        }],
+      },
+    ],
+  },
+  {
     name: "send on a file fd",
     files: [100],
     bufs: [16],
