@@ -6,8 +6,8 @@
  * @module
  */
 
-import { type IoBackend, ModelKernel, type Request } from "@ublk-ts/ring";
-import { installFusedCmd, provideFusedBuffer } from "@ublk-ts/fused-cmd";
+import { type IoBackend, ModelKernel } from "@ublk-ts/ring";
+import { installFusedCmd } from "@ublk-ts/fused-cmd";
 import { createDevice, installUblk, type Target, UblkCtrl, type UblkDevice } from "@ublk-ts/ublk";
 import { LoopTarget, NbdTarget, NullTarget } from "@ublk-ts/targets";
 import { NativeBackend } from "@ublk-ts/native";
@@ -108,10 +108,7 @@ export function openStack(options: StackOptions): Stack {
   const backend = options.native ? nativeBackend() : undefined;
   const kernel = new ModelKernel(backend ? { backend } : {});
   installFusedCmd(kernel);
-  installUblk(kernel, {
-    provideBuffer: (master, buf, done) =>
-      provideFusedBuffer(master as unknown as Request, buf, (_m, res) => done(res)),
-  });
+  installUblk(kernel); // fused zero copy: hands buffers over through @ublk-ts/fused-cmd
   const devices = new Set<RunningDevice>();
   return {
     kernel,

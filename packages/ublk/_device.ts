@@ -622,7 +622,7 @@ export class UblkDev implements DeviceFileLike {
     if (provide === null) return -EOPNOTSUPP;
     let kbuf = rq.kbuf;
     if (kbuf === null) {
-      kbuf = MappedBuffer.fromBytes(rq.pages.subarray(0, rq.nr * 512));
+      kbuf = MappedBuffer.fromBytes(rq.pages); // exactly `nr * 512` bytes, as #copyToServer relies on
       rq.kbuf = kbuf;
     }
     rq.refs++;
