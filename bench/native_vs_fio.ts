@@ -14,7 +14,7 @@
 
 import { parseArgs } from "node:util";
 import { IORING_ENTER_GETEVENTS, IORING_OP_NOP, IORING_OP_READ } from "@ublk-ts/uapi";
-import { ModelKernel } from "@ublk-ts/ring";
+import { ModelKernel } from "@ublk-ts/model";
 import type { KernelRing } from "@ublk-ts/ring";
 import { NativeKernel } from "@ublk-ts/native";
 

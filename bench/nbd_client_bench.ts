@@ -1,7 +1,7 @@
 // NbdClient throughput against a real nbdkit memory server on a unix socket:
 // a batch of concurrent requests per iteration, simple vs structured replies side by side.
 //   deno bench -A bench/nbd_client_bench.ts
-import { NbdClient } from "@ublk-ts/targets";
+import { NbdClient } from "@ublk-ts/nbd";
 
 const dir = Deno.makeTempDirSync({ prefix: "nbd-bench-" });
 const socket = `${dir}/nbdkit.sock`;

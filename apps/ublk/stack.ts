@@ -6,9 +6,11 @@
  * @module
  */
 
-import { type IoBackend, ModelKernel } from "@ublk-ts/ring";
+import { type IoBackend } from "@ublk-ts/ring";
+import { ModelKernel } from "@ublk-ts/model";
 import { installFusedCmd } from "@ublk-ts/fused-cmd";
-import { createDevice, installUblk, type Target, UblkCtrl, type UblkDevice } from "@ublk-ts/ublk";
+import { createDevice, type Target, UblkCtrl, type UblkDevice } from "@ublk-ts/ublk";
+import { installUblk } from "@ublk-ts/ublk-drv";
 import { LoopTarget, NbdTarget, NullTarget } from "@ublk-ts/targets";
 import { NativeBackend } from "@ublk-ts/native";
 import type { DeviceOptions } from "./device_options.ts";

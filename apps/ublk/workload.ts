@@ -7,7 +7,7 @@
  * @module
  */
 
-import { runVerify } from "@ublk-ts/targets";
+import { runVerify } from "./verify.ts";
 import { LatencyHistogram } from "./latency_histogram.ts";
 import { formatCount, formatLatency, formatSize, parseDuration, parseSize } from "./units.ts";
 

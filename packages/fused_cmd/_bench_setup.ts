@@ -6,11 +6,12 @@
  */
 import process from "node:process";
 import { IORING_OP_READ, IORING_SETUP_SQE128, IOSQE_CQE_SKIP_SUCCESS } from "@ublk-ts/uapi";
-import { type IoBackend, ModelKernel, O_RDWR, prepRead, Ring } from "@ublk-ts/ring";
+import { type IoBackend, O_RDWR, prepRead, Ring } from "@ublk-ts/ring";
+import { ModelKernel } from "@ublk-ts/model";
 import { MappedBuffer } from "@ublk-ts/rsrc";
 import { installFusedCmd } from "./fused_cmd.ts";
 import { prepFusedCmd, type PrepFusedMaster, type PrepFusedSlave } from "./prep_fused_cmd.ts";
-import { TEST_DEV_CMD_LEND, TestDevice, testDeviceCmd } from "./test_device.ts";
+import { TEST_DEV_CMD_LEND, TestDevice, testDeviceCmd } from "@ublk-ts/testing";
 
 const FILE_SIZE = 32 << 20;
 

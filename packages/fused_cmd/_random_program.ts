@@ -11,7 +11,7 @@ import { EFAULT, EINVAL, IOSQE_CQE_SKIP_SUCCESS } from "@ublk-ts/uapi";
 import type { IoBackend } from "@ublk-ts/ring";
 import { MappedBuffer } from "@ublk-ts/rsrc";
 import { liveFusedCommands } from "./fused_cmd.ts";
-import type { TestBufferDir } from "./test_device.ts";
+import type { TestBufferDir } from "@ublk-ts/testing";
 import { assertPair, type Cqe, fixture, flat, lendMaster, rwSlave } from "./_test_util.ts";
 
 /** mulberry32: a small seeded PRNG. */

@@ -14,7 +14,8 @@ import {
   IOSQE_FIXED_FILE,
 } from "@ublk-ts/uapi";
 import type { IoBackend, KernelRing } from "@ublk-ts/ring";
-import { ModelKernel, O_CREAT, O_RDWR, O_TRUNC } from "@ublk-ts/ring";
+import { ModelKernel } from "@ublk-ts/model";
+import { O_CREAT, O_RDWR, O_TRUNC } from "@ublk-ts/ring";
 import { MappedBuffer } from "@ublk-ts/rsrc";
 import { type FusedMasterArgs, type FusedSlaveArgs, writeFusedSqe } from "./fused_sqe.ts";
 import { installFusedCmd } from "./fused_cmd.ts";
@@ -23,7 +24,7 @@ import {
   TestDevice,
   testDeviceCmd,
   type TestDeviceOptions,
-} from "./test_device.ts";
+} from "@ublk-ts/testing";
 
 /** One CQE as read from the CQ ring. */
 export interface Cqe {

@@ -41,7 +41,7 @@ import {
   type OpTable,
   registerOp,
   type Request,
-} from "@ublk-ts/ring";
+} from "@ublk-ts/model";
 import { fusedBufDir } from "./direction.ts";
 import { checkFusedSqe, FUSED_SLAVE_OFFSET, FusedPrepCheck } from "./fused_sqe.ts";
 
@@ -273,7 +273,7 @@ function cancelMaster(st: FusedState): void {
  * import assert from "node:assert/strict";
  * import { provideFusedBuffer } from "@ublk-ts/fused-cmd";
  * import { MappedBuffer } from "@ublk-ts/rsrc";
- * import type { DeviceFile, Request } from "@ublk-ts/ring";
+ * import type { DeviceFile, Request } from "@ublk-ts/model";
  * const buf = MappedBuffer.fromBytes(new Uint8Array(4096));
  * const dev: DeviceFile = {
  *   uringCmd: (req: Request, _flags: number): number => provideFusedBuffer(req, buf),
@@ -332,7 +332,7 @@ export type OpTableOwner = { registerOp(opcode: number, def: OpDef): void } | Op
  * ```ts
  * import assert from "node:assert/strict";
  * import { installFusedCmd } from "@ublk-ts/fused-cmd";
- * import { OpTable } from "@ublk-ts/ring";
+ * import { OpTable } from "@ublk-ts/model";
  * const t = new OpTable();
  * installFusedCmd(t);
  * assert.equal(t.get(49)?.name, "FUSED_CMD");

@@ -3,7 +3,8 @@
 // fused commands with the owner told once when the last lease returns.
 import assert from "node:assert/strict";
 import { EFAULT, EINVAL, IORING_OP_READ, IORING_OP_RECV, IORING_OP_SEND } from "@ublk-ts/uapi";
-import { type DeviceFile, ISSUE_QUEUED, O_RDWR, type Request } from "@ublk-ts/ring";
+import { type DeviceFile, ISSUE_QUEUED, type Request } from "@ublk-ts/model";
+import { O_RDWR } from "@ublk-ts/ring";
 import { MappedBuffer } from "@ublk-ts/rsrc";
 import { liveFusedCommands, provideFusedBuffer } from "./fused_cmd.ts";
 import { assertPair, fixture, flat, lendMaster, rwSlave, segBuffer } from "./_test_util.ts";

@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { IO_URING_F_FUSED_WRITE, IORING_OP_FUSED_CMD } from "@ublk-ts/uapi";
-import { defaultOps, ModelKernel, OpTable } from "@ublk-ts/ring";
+import { defaultOps, ModelKernel, OpTable } from "@ublk-ts/model";
 import { FUSED_CMD_OP, installFusedCmd } from "./fused_cmd.ts";
 import { FUSED_SLAVE_OPS, fusedBufDir } from "./direction.ts";
 

@@ -10,7 +10,8 @@ import {
   IOSQE_IO_LINK,
 } from "@ublk-ts/uapi";
 import { liveFusedCommands } from "./fused_cmd.ts";
-import { ISSUE_QUEUED, O_RDWR } from "@ublk-ts/ring";
+import { ISSUE_QUEUED } from "@ublk-ts/model";
+import { O_RDWR } from "@ublk-ts/ring";
 import { assertPair, fixture, lendMaster, rwSlave, segBuffer } from "./_test_util.ts";
 
 const content = new Uint8Array(8192).map((_, i) => (i * 13) & 0xff);

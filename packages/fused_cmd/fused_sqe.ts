@@ -171,7 +171,8 @@ export type FusedPrepCheck = typeof FusedPrepCheck[keyof typeof FusedPrepCheck];
  * @example
  * ```ts
  * import assert from "node:assert/strict";
- * import { checkFusedSqe, FusedPrepCheck, isFusedSlaveOp } from "@ublk-ts/fused-cmd";
+ * import { checkFusedSqe, FusedPrepCheck } from "@ublk-ts/fused-cmd";
+ * import { isFusedSlaveOp } from "@ublk-ts/fused-cmd";
  * const view = new DataView(new ArrayBuffer(128));
  * assert.equal(checkFusedSqe(view, 0, 0, isFusedSlaveOp), FusedPrepCheck.NOT_SQE128);
  * ```

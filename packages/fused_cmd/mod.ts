@@ -8,7 +8,8 @@
  * @example Build a fused READ in an SQE128 slot
  * ```ts
  * import assert from "node:assert/strict";
- * import { checkFusedSqe, FusedPrepCheck, isFusedSlaveOp, writeFusedSqe } from "@ublk-ts/fused-cmd";
+ * import { checkFusedSqe, FusedPrepCheck, writeFusedSqe } from "@ublk-ts/fused-cmd";
+ * import { isFusedSlaveOp } from "@ublk-ts/fused-cmd";
  * import { IORING_OP_READ, IORING_SETUP_SQE128 } from "@ublk-ts/uapi";
  * const bytes = new Uint8Array(128);
  * const view = new DataView(bytes.buffer);
@@ -24,4 +25,3 @@ export * from "./direction.ts";
 export * from "./fused_sqe.ts";
 export * from "./fused_cmd.ts";
 export * from "./prep_fused_cmd.ts";
-export * from "./test_device.ts";

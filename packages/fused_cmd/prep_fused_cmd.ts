@@ -58,8 +58,10 @@ export interface PrepFusedSlave {
  * @example A zero-copy read of 4 KiB into a device buffer at offset 0
  * ```ts
  * import assert from "node:assert/strict";
- * import { installFusedCmd, prepFusedCmd } from "@ublk-ts/fused-cmd";
- * import { ModelKernel, Ring } from "@ublk-ts/ring";
+ * import { installFusedCmd } from "@ublk-ts/fused-cmd";
+ * import { prepFusedCmd } from "@ublk-ts/fused-cmd";
+ * import { ModelKernel } from "@ublk-ts/model";
+ * import { Ring } from "@ublk-ts/ring";
  * import { IORING_OP_READ, IORING_SETUP_SQE128 } from "@ublk-ts/uapi";
  * const kernel = new ModelKernel();
  * installFusedCmd(kernel);

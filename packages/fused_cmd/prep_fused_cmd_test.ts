@@ -9,11 +9,12 @@ import {
   IOSQE_IO_LINK,
   IoUringSqe,
 } from "@ublk-ts/uapi";
-import { fixed, ModelKernel, O_CREAT, O_RDWR, Ring } from "@ublk-ts/ring";
+import { fixed, O_CREAT, O_RDWR, Ring } from "@ublk-ts/ring";
+import { ModelKernel } from "@ublk-ts/model";
 import { MappedBuffer } from "@ublk-ts/rsrc";
 import { installFusedCmd, liveFusedCommands } from "./fused_cmd.ts";
 import { prepFusedCmd } from "./prep_fused_cmd.ts";
-import { TEST_DEV_CMD_LEND, TestDevice, testDeviceCmd } from "./test_device.ts";
+import { TEST_DEV_CMD_LEND, TestDevice, testDeviceCmd } from "@ublk-ts/testing";
 
 Deno.test("`prepFusedCmd()` writes both halves with fixed targets", () => {
   const kernel = new ModelKernel();

@@ -13,9 +13,9 @@ import {
   IORING_OP_SEND_ZC,
   IORING_OP_WRITE,
 } from "@ublk-ts/uapi";
-import { ISSUE_QUEUED } from "@ublk-ts/ring";
+import { ISSUE_QUEUED } from "@ublk-ts/model";
 import { liveFusedCommands } from "./fused_cmd.ts";
-import { TEST_DEV_CMD_LEND, type TestBufferDir, testDeviceCmd } from "./test_device.ts";
+import { TEST_DEV_CMD_LEND, type TestBufferDir, testDeviceCmd } from "@ublk-ts/testing";
 import { assertPair, fixture, lendMaster, segBuffer } from "./_test_util.ts";
 
 function slaveFd(f: ReturnType<typeof fixture>, op: number): number {

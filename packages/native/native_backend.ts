@@ -16,7 +16,8 @@ import {
   IORING_OP_WRITE,
   IORING_OP_WRITEV,
 } from "@ublk-ts/uapi";
-import { type BackendFile, fsTypeOf, type IoBackend, type IoResult } from "@ublk-ts/ring";
+import { type BackendFile, type IoBackend, type IoResult } from "@ublk-ts/ring";
+import { fsTypeOf } from "@ublk-ts/model";
 import { addressNumber, setU64 } from "./_address.ts";
 import { IOVEC, STAT } from "./_layout.ts";
 import { NativeKernel } from "./native_kernel.ts";
@@ -83,7 +84,7 @@ const O_CLOEXEC = 0o2000000;
  *
  * @example A model kernel whose files live in the real kernel
  * ```ts ignore
- * import { ModelKernel } from "@ublk-ts/ring";
+ * import { ModelKernel } from "@ublk-ts/model";
  * import { NativeBackend } from "@ublk-ts/native";
  * const kernel = new ModelKernel({ backend: new NativeBackend() });
  * ```

@@ -1,7 +1,7 @@
 // deno bench -A packages/native/native_bench.ts
 // NOP submit/reap baseline (batches of 32) on the model and on the real kernel, and 4 KiB
 // random reads at QD 32 from a /dev/shm file on the real kernel.
-import { ModelKernel } from "@ublk-ts/ring";
+import { ModelKernel } from "@ublk-ts/model";
 import type { KernelRing } from "@ublk-ts/ring";
 import { IORING_OP_NOP, IORING_OP_READ } from "@ublk-ts/uapi";
 import { NativeKernel } from "./native_kernel.ts";

@@ -9,6 +9,7 @@ import type { Kernel, SetupOptions } from "./_kernel.ts";
 import { addressOf } from "./_address.ts";
 import { loadNative, type NativeLibrary } from "./load.ts";
 import { NativeRing } from "./native_ring.ts";
+import { EFAULT, EINVAL, MAP_SHARED, SYS_mmap, SYS_munmap } from "@ublk-ts/uapi";
 
 /** `AF_UNIX`. */
 export const AF_UNIX = 1;
@@ -46,6 +47,7 @@ const encoder = new TextEncoder();
  * ```
  */
 export class NativeKernel implements Kernel {
+  #mappings: Map<ArrayBuffer, { addr: bigint; length: number }> = new Map();
   /** Always "native". */
   readonly name: string = "native";
   /** The loaded libraries. */
@@ -88,6 +90,54 @@ export class NativeKernel implements Kernel {
    */
   addressOf(bytes: Uint8Array): bigint {
     return addressOf(bytes);
+  }
+
+  /**
+   * `mmap(2)` of a file region, `MAP_SHARED` (the ublk char device's descriptor area).
+   *
+   * Safety: the ArrayBuffer views kernel memory until {@linkcode NativeKernel.munmap}.
+   *
+   * @param fd The fd.
+   * @param offset Byte offset (page aligned).
+   * @param length Bytes.
+   * @param prot PROT_* flags.
+   * @returns The mapping, or a negative errno.
+   */
+  mmap(fd: number, offset: number, length: number, prot: number): ArrayBuffer | number {
+    const r = BigInt(
+      this.library.libc.syscall(
+        BigInt(SYS_mmap),
+        0n,
+        BigInt(length),
+        BigInt(prot),
+        BigInt(MAP_SHARED),
+        BigInt(fd),
+        BigInt(offset),
+      ),
+    );
+    // The raw syscall returns -errno in [-4095, -1].
+    if (r < 0n && r >= -4095n) return Number(r);
+    const ptr = Deno.UnsafePointer.create(r);
+    if (ptr === null) return -EFAULT;
+    const buf = Deno.UnsafePointerView.getArrayBuffer(ptr, length);
+    this.#mappings.set(buf, { addr: r, length });
+    return buf;
+  }
+
+  /**
+   * `munmap(2)` of a mapping from {@linkcode NativeKernel.mmap}.
+   *
+   * @param mapping The mapping.
+   * @returns 0, or a negative errno (-EINVAL when this kernel did not map it).
+   */
+  munmap(mapping: ArrayBuffer): number {
+    const m = this.#mappings.get(mapping);
+    if (m === undefined) return -EINVAL;
+    this.#mappings.delete(mapping);
+    const r = BigInt(
+      this.library.libc.syscall(BigInt(SYS_munmap), m.addr, BigInt(m.length), 0n, 0n, 0n, 0n),
+    );
+    return r < 0n ? Number(r) : 0;
   }
 
   #result(r: number | bigint): number {

@@ -81,9 +81,12 @@ export interface KernelRing {
    * current CQ head), running whatever must run meanwhile (sockets, timers, task work,
    * in-process servers). Resolves at once when enough are there.
    *
-   * @returns 0, or a negative errno (-EINTR style failures, -EBADFD after close).
+   * With `timeoutMs` (as `io_uring_wait_cqe_timeout`): resolves -ETIME when fewer than
+   * `minComplete` CQEs arrived within that many milliseconds.
+   *
+   * @returns 0, or a negative errno (-ETIME on timeout, -EBADFD after close).
    */
-  wait(minComplete: number): Promise<number>;
+  wait(minComplete: number, timeoutMs?: number): Promise<number>;
 
   /**
    * `io_uring_register(2)`.
@@ -146,6 +149,36 @@ export const O_DIRECT = 0o40000;
 export const O_CLOEXEC = 0o2000000;
 
 /**
+ * An in-process client of a block device (what `open("/dev/ublkbN")` + `pread`/`pwrite`
+ * give a real program): byte offsets and lengths in multiples of the logical block size.
+ * Every method resolves with bytes done or a negative errno, as the syscalls return.
+ */
+export interface BlockDevice {
+  /** Capacity in bytes. */
+  readonly size: number;
+  /** Logical block size in bytes. */
+  readonly logicalBlockSize: number;
+  /**
+   * Reads `buf.length` bytes at `offset`.
+   *
+   * @returns Bytes read, or a negative errno.
+   */
+  read(offset: number, buf: Uint8Array): Promise<number>;
+  /**
+   * Writes `data` at `offset`.
+   *
+   * @returns Bytes written, or a negative errno.
+   */
+  write(offset: number, data: Uint8Array): Promise<number>;
+  /**
+   * Flushes the device's volatile cache (`fsync`).
+   *
+   * @returns 0, or a negative errno.
+   */
+  flush(): Promise<number>;
+}
+
+/**
  * One io_uring implementation.
  */
 export interface Kernel {
@@ -180,4 +213,37 @@ export interface Kernel {
    * @returns 0 or a negative errno.
    */
   closeFd(fd: number): number;
+
+  /**
+   * `mmap(2)` of a region of an open file, shared: the ublk char device's descriptor area
+   * (`UBLKSRV_CMD_BUF_OFFSET + q_id * ublk_max_cmd_buf_size()`).
+   *
+   * Safety: the returned memory is valid until {@linkcode Kernel.munmap}; touching it after
+   * that is a use after free on a real kernel.
+   *
+   * @param fd The open file.
+   * @param offset Byte offset in the file (page aligned).
+   * @param length Bytes.
+   * @param prot `PROT_READ` / `PROT_WRITE`.
+   * @returns The mapping, or a negative errno (-ENODEV for a file that cannot be mapped).
+   */
+  mmap(fd: number, offset: number, length: number, prot: number): ArrayBuffer | number;
+
+  /**
+   * `munmap(2)` of a mapping returned by {@linkcode Kernel.mmap}.
+   *
+   * @param mapping The mapping.
+   * @returns 0, or a negative errno (-EINVAL for memory this kernel did not map).
+   */
+  munmap(mapping: ArrayBuffer): number;
+
+  /**
+   * Optional: an in-process client of the block device at `path` (e.g. `/dev/ublkb0`), as a
+   * program that opens it would have. The model kernel returns the block devices its drivers
+   * registered; a real kernel may open the node.
+   *
+   * @param path The block device node.
+   * @returns The client, or `undefined` when there is no such device.
+   */
+  blockDevice?(path: string): BlockDevice | undefined;
 }

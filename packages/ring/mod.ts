@@ -8,7 +8,9 @@
  * @example NOP round trip
  * ```ts
  * import assert from "node:assert/strict";
- * import { ModelKernel, Ring, prepNop } from "@ublk-ts/ring";
+ * import { ModelKernel } from "@ublk-ts/model";
+ * import { Ring } from "@ublk-ts/ring";
+ * import { prepNop } from "@ublk-ts/ring";
  * using ring = Ring.create(new ModelKernel(), 8);
  * prepNop(ring.getSqe()!, { userData: 9n });
  * await ring.submitAndWait(1);
@@ -33,23 +35,7 @@
  * @module
  */
 export * from "./kernel.ts";
-export * from "./address_space.ts";
-export * from "./lent_buffer.ts";
 export * from "./backend.ts";
-export * from "./sync_backend.ts";
-export * from "./device_file.ts";
-export * from "./model_file.ts";
-export * from "./socket.ts";
-export * from "./request.ts";
-export * from "./op_def.ts";
-export * from "./model_ring.ts";
-export * from "./model_kernel.ts";
-export * from "./ops_misc.ts";
-export * from "./ops_rw.ts";
-export * from "./ops_net.ts";
-export * from "./ops_timeout.ts";
-export * from "./ops_uring_cmd.ts";
-export * from "./ops_cancel.ts";
 export * from "./sqe.ts";
 export * from "./cqe.ts";
 export * from "./probe.ts";

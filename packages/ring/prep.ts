@@ -27,6 +27,7 @@ import {
   IORING_OP_WRITE_FIXED,
   IORING_OP_WRITEV,
   IOSQE_FIXED_FILE,
+  IoUringSqe,
 } from "@ublk-ts/uapi";
 import { Fixed, type Sqe, type Target } from "./sqe.ts";
 
@@ -60,9 +61,194 @@ function common(sqe: Sqe, o: PrepCommon | undefined): void {
   if (o.flags !== undefined) sqe.setFlags(o.flags);
 }
 
+const TWO32 = 4294967296;
+
 /**
- * `io_uring_prep_rw`: the base of every helper. Writes opcode, fd (or fixed index + FIXED_FILE),
- * addr, len and off; the SQE was zeroed by `getSqe`.
+ * Writes a u64 field from a number (a non-negative safe integer, or -1 for all ones) or a
+ * bigint, without making a bigint for numbers.
+ *
+ * @param v The SQE memory.
+ * @param o Byte offset of the field.
+ * @param x The value.
+ */
+export function setSqeU64(v: DataView, o: number, x: number | bigint): void {
+  if (typeof x === "bigint") {
+    v.setBigUint64(o, BigInt.asUintN(64, x), true);
+  } else if (x === -1) {
+    v.setUint32(o, 0xffffffff, true);
+    v.setUint32(o + 4, 0xffffffff, true);
+  } else {
+    if (!Number.isSafeInteger(x) || x < 0) {
+      throw new RangeError(`Cannot write a u64 SQE field: ${x} is not a safe non-negative integer`);
+    }
+    v.setUint32(o, x % TWO32, true);
+    v.setUint32(o + 4, Math.floor(x / TWO32), true);
+  }
+}
+
+/**
+ * `io_uring_prep_rw` on raw SQE memory: the one base every `prep*` helper of this package is
+ * layered on (the {@linkcode Sqe} helpers call it with the handle's view and offset). Writes
+ * opcode, fd, `off`, `addr` and `len`; leaves every other field as it is (a slot from
+ * {@linkcode Ring.getSqe} or {@linkcode Ring.getSqeOffset} is zeroed).
+ *
+ * The zero-allocation fast path: `const o = ring.getSqeOffset(); prepRwAt(ring.sqes, o, …)`.
+ *
+ * @param v The SQE memory (`ring.sqes`).
+ * @param o Byte offset of the SQE.
+ * @param op IORING_OP_*.
+ * @param fd The fd, or a registered-file index (then set IOSQE_FIXED_FILE with
+ *   {@linkcode sqeSetFlags}).
+ * @param addr `addr` (a kernel-visible address, or an offset for lent/registered buffers).
+ * @param len `len`.
+ * @param off `off` (file offset; -1 = current position).
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { IORING_OP_READ, IoUringSqe } from "@ublk-ts/uapi";
+ * import { prepRwAt } from "@ublk-ts/ring";
+ * const v = new DataView(new ArrayBuffer(64));
+ * prepRwAt(v, 0, IORING_OP_READ, 3, 4096, 512, 8192);
+ * assert.equal(v.getUint32(IoUringSqe.OFFSET_LEN, true), 512);
+ * ```
+ */
+export function prepRwAt(
+  v: DataView,
+  o: number,
+  op: number,
+  fd: number,
+  addr: number | bigint,
+  len: number,
+  off: number | bigint,
+): void {
+  v.setUint8(o + IoUringSqe.OFFSET_OPCODE, op);
+  v.setInt32(o + IoUringSqe.OFFSET_FD, fd, true);
+  setSqeU64(v, o + IoUringSqe.OFFSET_OFF, off);
+  setSqeU64(v, o + IoUringSqe.OFFSET_ADDR, addr);
+  v.setUint32(o + IoUringSqe.OFFSET_LEN, len >>> 0, true);
+}
+
+/**
+ * ORs IOSQE_* flags into an SQE (`sqe->flags |= flags`).
+ *
+ * @param v The SQE memory.
+ * @param o Byte offset of the SQE.
+ * @param flags IOSQE_* flags.
+ */
+export function sqeSetFlags(v: DataView, o: number, flags: number): void {
+  const f = o + IoUringSqe.OFFSET_FLAGS;
+  v.setUint8(f, v.getUint8(f) | flags);
+}
+
+/**
+ * Sets the per-op flags word (`rw_flags`, `fsync_flags`, `uring_cmd_flags`, `msg_flags`…).
+ *
+ * @param v The SQE memory.
+ * @param o Byte offset of the SQE.
+ * @param flags The value.
+ */
+export function sqeSetOpFlags(v: DataView, o: number, flags: number): void {
+  v.setUint32(o + IoUringSqe.OFFSET_OP_FLAGS, flags >>> 0, true);
+}
+
+/**
+ * Sets `user_data` from two u32 halves (no bigint on the hot path).
+ *
+ * @param v The SQE memory.
+ * @param o Byte offset of the SQE.
+ * @param lo Bits 0–31.
+ * @param hi Bits 32–63.
+ */
+export function sqeSetUserData32(v: DataView, o: number, lo: number, hi: number): void {
+  v.setUint32(o + IoUringSqe.OFFSET_USER_DATA, lo >>> 0, true);
+  v.setUint32(o + IoUringSqe.OFFSET_USER_DATA + 4, hi >>> 0, true);
+}
+
+/**
+ * Sets `buf_index` (READ_FIXED/WRITE_FIXED, provided-buffer group, SEND_ZC fixed buffers).
+ *
+ * @param v The SQE memory.
+ * @param o Byte offset of the SQE.
+ * @param index The index.
+ */
+export function sqeSetBufIndex(v: DataView, o: number, index: number): void {
+  v.setUint16(o + IoUringSqe.OFFSET_BUF_INDEX, index, true);
+}
+
+/**
+ * Sets `ioprio`.
+ *
+ * @param v The SQE memory.
+ * @param o Byte offset of the SQE.
+ * @param ioprio The value.
+ */
+export function sqeSetIoprio(v: DataView, o: number, ioprio: number): void {
+  v.setUint16(o + IoUringSqe.OFFSET_IOPRIO, ioprio, true);
+}
+
+/**
+ * Sets `personality`.
+ *
+ * @param v The SQE memory.
+ * @param o Byte offset of the SQE.
+ * @param id A personality id from IORING_REGISTER_PERSONALITY.
+ */
+export function sqeSetPersonality(v: DataView, o: number, id: number): void {
+  v.setUint16(o + IoUringSqe.OFFSET_PERSONALITY, id, true);
+}
+
+/**
+ * `io_uring_prep_fsync` on raw SQE memory (IORING_OP_FSYNC).
+ *
+ * @param v The SQE memory.
+ * @param o Byte offset of the SQE.
+ * @param fd The fd or registered-file index.
+ * @param fsyncFlags IORING_FSYNC_DATASYNC or 0.
+ */
+export function prepFsyncAt(v: DataView, o: number, fd: number, fsyncFlags: number): void {
+  prepRwAt(v, o, IORING_OP_FSYNC, fd, 0, 0, 0);
+  sqeSetOpFlags(v, o, fsyncFlags);
+}
+
+/**
+ * `io_uring_prep_fallocate` on raw SQE memory (IORING_OP_FALLOCATE: `len` carries the mode,
+ * `addr` the length, `off` the offset).
+ *
+ * @param v The SQE memory.
+ * @param o Byte offset of the SQE.
+ * @param fd The fd or registered-file index.
+ * @param mode FALLOC_FL_* mode.
+ * @param offset Byte offset.
+ * @param length Byte length.
+ */
+export function prepFallocateAt(
+  v: DataView,
+  o: number,
+  fd: number,
+  mode: number,
+  offset: number | bigint,
+  length: number | bigint,
+): void {
+  prepRwAt(v, o, IORING_OP_FALLOCATE, fd, length, mode, offset);
+}
+
+/**
+ * `io_uring_prep_uring_cmd` on raw SQE memory (IORING_OP_URING_CMD): opcode, fd and `cmd_op`;
+ * the caller writes the payload at `o + IoUringSqe.OFFSET_CMD` with a uapi codec.
+ *
+ * @param v The SQE memory.
+ * @param o Byte offset of the SQE.
+ * @param fd The device fd or registered-file index.
+ * @param cmdOp `cmd_op`.
+ */
+export function prepUringCmdAt(v: DataView, o: number, fd: number, cmdOp: number): void {
+  prepRwAt(v, o, IORING_OP_URING_CMD, fd, 0, 0, 0);
+  v.setUint32(o + IoUringSqe.OFFSET_CMD_OP, cmdOp >>> 0, true);
+}
+
+/**
+ * `io_uring_prep_rw`: the base of every {@linkcode Sqe} helper, over {@linkcode prepRwAt}.
+ * A {@linkcode Fixed} target sets IOSQE_FIXED_FILE.
  *
  * @param sqe The SQE.
  * @param op The opcode.
@@ -75,22 +261,16 @@ export function prepRw(
   sqe: Sqe,
   op: number,
   target: Target,
-  addr: bigint,
+  addr: number | bigint,
   len: number,
-  off: bigint,
+  off: number | bigint,
 ): void {
-  const v = sqe.view;
-  const o = sqe.offset;
-  v.setUint8(o, op);
   if (target instanceof Fixed) {
-    v.setUint8(o + 1, v.getUint8(o + 1) | IOSQE_FIXED_FILE);
-    v.setInt32(o + 4, target.index, true);
+    prepRwAt(sqe.view, sqe.offset, op, target.index, addr, len, off);
+    sqeSetFlags(sqe.view, sqe.offset, IOSQE_FIXED_FILE);
   } else {
-    v.setInt32(o + 4, target, true);
+    prepRwAt(sqe.view, sqe.offset, op, target, addr, len, off);
   }
-  v.setBigUint64(o + 8, off, true);
-  v.setBigUint64(o + 16, addr, true);
-  v.setUint32(o + 24, len, true);
 }
 
 /** Writes a non-negative safe-integer or -1 offset without a bigint. */

@@ -8,6 +8,7 @@
 
 import {
   ErrnoError,
+  ETIME,
   IORING_REGISTER_BUFFERS,
   IORING_REGISTER_BUFFERS2,
   IORING_REGISTER_BUFFERS_UPDATE,
@@ -44,7 +45,9 @@ export interface RingOptions {
  * @example NOP round trip
  * ```ts
  * import assert from "node:assert/strict";
- * import { ModelKernel, Ring, prepNop } from "@ublk-ts/ring";
+ * import { ModelKernel } from "@ublk-ts/model";
+ * import { Ring } from "@ublk-ts/ring";
+ * import { prepNop } from "@ublk-ts/ring";
  * using ring = Ring.create(new ModelKernel(), 4);
  * prepNop(ring.getSqe()!, { userData: 1n });
  * await ring.submitAndWait(1);
@@ -198,6 +201,23 @@ export class Ring implements SqeOwner {
   }
 
   /**
+   * The zero-allocation form of {@linkcode Ring.getSqe}: the byte offset in
+   * {@linkcode Ring.sqes} of the next free SQE (zeroed), or -1 when the SQ is full. Fill it with
+   * the `prep*At` helpers (`prepRwAt(ring.sqes, off, …)`).
+   *
+   * @returns The SQE's byte offset, or -1.
+   */
+  getSqeOffset(): number {
+    const head = this.#sqU32[this.#sqHead]!;
+    const tail = this.#sqeTail;
+    if (((tail - head) >>> 0) >= this.sqEntries) return -1;
+    this.#sqeTail = (tail + 1) >>> 0;
+    const off = (tail & this.#sqMask) * this.sqeSize;
+    this.#sqeBytes.fill(0, off, off + this.sqeSize);
+    return off;
+  }
+
+  /**
    * SQEs obtained but not yet consumed by the kernel.
    *
    * @returns The count.
@@ -216,7 +236,9 @@ export class Ring implements SqeOwner {
   }
 
   /**
-   * `io_uring_submit`: publishes the SQ tail and submits every pending SQE.
+   * `io_uring_submit`: publishes the SQ tail and submits every pending SQE. As liburing, what
+   * the kernel did not consume (it stops early on some errors) stays queued and goes with the
+   * next submit: the count is `tail - *khead`, not what was added since the last call.
    *
    * @returns SQEs consumed by the kernel.
    * @throws {ErrnoError} only when the enter call itself fails (e.g. a closed ring).
@@ -304,6 +326,39 @@ export class Ring implements SqeOwner {
       const w = await this.kernelRing.wait(1);
       if (w < 0) throw ErrnoError.fromResult(w, "io_uring_enter");
     }
+  }
+
+  /**
+   * `io_uring_wait_cqe_timeout`: the next CQE, or `null` when none arrived within `ms`
+   * milliseconds (the kernel's -ETIME).
+   *
+   * @param ms The timeout in milliseconds.
+   * @returns The CQE handle (valid until {@linkcode Ring.cqeSeen}), or `null` on timeout.
+   * @throws {ErrnoError} when the wait fails otherwise (closed ring).
+   */
+  async waitCqeTimeout(ms: number): Promise<Cqe | null> {
+    const deadline = Date.now() + ms;
+    for (;;) {
+      const c = this.peekCqe();
+      if (c) return c;
+      const left = deadline - Date.now();
+      if (left <= 0) return null;
+      const w = await this.kernelRing.wait(1, left);
+      if (w === -ETIME) return this.peekCqe();
+      if (w < 0) throw ErrnoError.fromResult(w, "io_uring_enter");
+    }
+  }
+
+  /**
+   * Waits until at least `n` CQEs are ready, without reaping them (the raw wait the ublk queue
+   * and other event loops use).
+   *
+   * @param n CQEs.
+   * @param timeoutMs Optional timeout in milliseconds.
+   * @returns 0, -ETIME on timeout, or another negative errno (-EBADFD after close).
+   */
+  wait(n: number, timeoutMs?: number): Promise<number> {
+    return this.kernelRing.wait(n, timeoutMs);
   }
 
   /**

@@ -29,7 +29,7 @@ import {
   NBD_SIMPLE_REPLY_SIZE,
   nbdErrorToErrno,
   setU64,
-} from "./nbd_proto.ts";
+} from "@ublk-ts/nbd";
 
 /** `MSG_WAITALL`. */
 const MSG_WAITALL = 0x100;

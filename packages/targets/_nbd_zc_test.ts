@@ -7,7 +7,7 @@ import {
   NBD_CMD_WRITE,
   NBD_REQUEST_MAGIC,
   NBD_SIMPLE_REPLY_MAGIC,
-} from "./nbd_proto.ts";
+} from "@ublk-ts/nbd";
 
 /** An in-memory connection: what the client sends is recorded; replies are pushed by the test. */
 class FakeConn implements ZcConn {

@@ -39,9 +39,9 @@ import {
   UBLK_IO_OP_WRITE,
   UBLK_IO_OP_WRITE_ZEROES,
 } from "@ublk-ts/uapi";
-import { NbdClient, type NbdConnectOptions, type NbdWriteZeroesOptions } from "./nbd_client.ts";
-import { type NbdExportInfo, nbdHandshake } from "./nbd_handshake.ts";
-import { NbdReader } from "./nbd_stream.ts";
+import { NbdClient, type NbdConnectOptions, type NbdWriteZeroesOptions } from "@ublk-ts/nbd";
+import { type NbdExportInfo, nbdHandshake } from "@ublk-ts/nbd";
+import { NbdReader } from "@ublk-ts/nbd";
 import { NbdZeroCopy } from "./_nbd_zc.ts";
 import {
   NBD_CMD_FLAG_FUA,
@@ -56,7 +56,7 @@ import {
   NBD_FLAG_SEND_FUA,
   NBD_FLAG_SEND_TRIM,
   NBD_FLAG_SEND_WRITE_ZEROES,
-} from "./nbd_proto.ts";
+} from "@ublk-ts/nbd";
 
 /** What the nbd target needs from an NBD connection (an {@linkcode NbdClient}). */
 export type NbdTargetClient = Pick<

@@ -13,8 +13,8 @@ import {
   UBLK_IO_OP_WRITE_ZEROES,
 } from "@ublk-ts/uapi";
 import { NbdTarget, type NbdTargetClient } from "./nbd_target.ts";
-import type { NbdExportInfo } from "./nbd_handshake.ts";
-import type { NbdWriteZeroesOptions } from "./nbd_client.ts";
+import type { NbdExportInfo } from "@ublk-ts/nbd";
+import type { NbdWriteZeroesOptions } from "@ublk-ts/nbd";
 import { FakeCtx } from "./_fake_ctx_test.ts";
 
 class FakeClient implements NbdTargetClient {

@@ -33,6 +33,7 @@
  */
 export * from "./io_uring.ts";
 export * from "./errno.ts";
+export * from "./mman.ts";
 export * from "./sqe.ts";
 export * from "./cqe.ts";
 export * from "./ioctl.ts";

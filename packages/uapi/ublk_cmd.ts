@@ -170,6 +170,52 @@ export const UBLKSRV_CMD_BUF_OFFSET = 0;
 export const UBLKSRV_IO_BUF_OFFSET = 0x80000000;
 /** `UBLK_MAX_QUEUE_DEPTH` = 4096. */
 export const UBLK_MAX_QUEUE_DEPTH = 4096;
+/**
+ * Page size of the char device's descriptor mapping (x86_64 `PAGE_SIZE`): each queue's
+ * `ublksrv_io_desc` array is mapped in whole pages.
+ */
+export const UBLK_PAGE_SIZE = 4096;
+/** Bytes of one `struct ublksrv_io_desc` in the descriptor area. */
+export const UBLKSRV_IO_DESC_SIZE = 24;
+/**
+ * `ublk_max_cmd_buf_size()` of `drivers/block/ublk_drv.c`: the mmap space reserved per queue,
+ * `round_up(UBLK_MAX_QUEUE_DEPTH * sizeof(struct ublksrv_io_desc), PAGE_SIZE)` = 98304.
+ */
+export const UBLK_MAX_CMD_BUF_SIZE: number =
+  Math.ceil((UBLK_MAX_QUEUE_DEPTH * UBLKSRV_IO_DESC_SIZE) / UBLK_PAGE_SIZE) * UBLK_PAGE_SIZE;
+
+/**
+ * The mmap offset of queue `qid`'s descriptor area on `/dev/ublkcN`
+ * (`UBLKSRV_CMD_BUF_OFFSET + qid * ublk_max_cmd_buf_size()`, as ublksrv maps it).
+ *
+ * @param qid The queue id.
+ * @returns The byte offset to pass to `mmap`.
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { ublkQueueDescOffset } from "@ublk-ts/uapi";
+ * assert.equal(ublkQueueDescOffset(2), 2 * 98304);
+ * ```
+ */
+export function ublkQueueDescOffset(qid: number): number {
+  return UBLKSRV_CMD_BUF_OFFSET + qid * UBLK_MAX_CMD_BUF_SIZE;
+}
+
+/**
+ * The length to map for a queue of `depth` tags: `depth` descriptors rounded up to whole pages.
+ *
+ * @param depth Tags in the queue.
+ * @returns Bytes.
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { ublkQueueDescSize } from "@ublk-ts/uapi";
+ * assert.equal(ublkQueueDescSize(128), 4096);
+ * ```
+ */
+export function ublkQueueDescSize(depth: number): number {
+  return Math.ceil((depth * UBLKSRV_IO_DESC_SIZE) / UBLK_PAGE_SIZE) * UBLK_PAGE_SIZE;
+}
 /** `UBLK_IO_BUF_OFF` = 0: bit offset of the in-buffer offset in a user-copy position. */
 export const UBLK_IO_BUF_OFF = 0;
 /** `UBLK_IO_BUF_BITS` = 25: a single io buffer is at most 32 MiB. */

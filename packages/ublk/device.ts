@@ -20,9 +20,9 @@ import {
   UBLK_U_CMD_STOP_DEV,
   type UblksrvCtrlDevInfoValue,
 } from "@ublk-ts/uapi";
-import type { UblkBlockDevice } from "./block_device.ts";
+import type { UblkBlockDevice } from "@ublk-ts/ublk-drv";
 import { UblkCtrl } from "./ctrl.ts";
-import { UblkDriver } from "./driver.ts";
+import { UblkDriver } from "@ublk-ts/ublk-drv";
 import { UblkQueue } from "./queue.ts";
 import type { Target, TargetDevInfo } from "./target.ts";
 import type { KernelLike } from "./_uring.ts";

@@ -6,9 +6,10 @@
  * @example A RAM disk served in process
  * ```ts
  * import assert from "node:assert/strict";
- * import { ModelKernel } from "@ublk-ts/ring";
- * import { createDevice, installUblk } from "@ublk-ts/ublk";
- * import { RamDiskTarget } from "@ublk-ts/ublk/test-targets";
+ * import { ModelKernel } from "@ublk-ts/model";
+ * import { createDevice } from "@ublk-ts/ublk";
+ * import { installUblk } from "@ublk-ts/ublk-drv";
+ * import { RamDiskTarget } from "@ublk-ts/testing";
  * const kernel = new ModelKernel();
  * installUblk(kernel);
  * await using dev = await createDevice(kernel, new RamDiskTarget(1 << 20), { depth: 8 });
@@ -21,10 +22,7 @@
  * @module
  */
 export * from "./target.ts";
-export * from "./driver.ts";
-export * from "./block_device.ts";
 export * from "./ctrl.ts";
 export * from "./queue.ts";
 export * from "./device.ts";
-export type { CmdReq, DeviceFileLike, ProvideBuffer, UblkKernelPort } from "./_port.ts";
 export type { CqOff, KernelLike, KernelRingLike, SqOff } from "./_uring.ts";

@@ -31,6 +31,8 @@ import {
   UBLK_U_IO_COMMIT_AND_FETCH_REQ,
   UBLK_U_IO_FETCH_REQ,
   UBLK_U_IO_NEED_GET_DATA,
+  ublkQueueDescOffset,
+  ublkQueueDescSize,
   type UblksrvCtrlDevInfoValue,
 } from "@ublk-ts/uapi";
 import {
@@ -50,8 +52,7 @@ import {
   userDataTag,
   userDataTgtData,
 } from "./_user_data.ts";
-import { MAX_CMD_BUF, PAGE } from "./_device.ts";
-import { UblkDriver } from "./driver.ts";
+import { UblkDriver } from "@ublk-ts/ublk-drv";
 
 /** Options of {@linkcode UblkQueue}. */
 export interface UblkQueueOptions {
@@ -202,14 +203,14 @@ export class UblkQueue {
     this.#fetchOp = legacy ? UBLK_IO_FETCH_REQ : UBLK_U_IO_FETCH_REQ;
     this.#commitOp = legacy ? UBLK_IO_COMMIT_AND_FETCH_REQ : UBLK_U_IO_COMMIT_AND_FETCH_REQ;
     this.#ngdOp = legacy ? UBLK_IO_NEED_GET_DATA : UBLK_U_IO_NEED_GET_DATA;
-    const iodLen = Math.ceil((this.depth * 24) / PAGE) * PAGE;
+    const iodLen = ublkQueueDescSize(this.depth);
     let area = options.descriptors;
     if (area === undefined) {
       const dev = UblkDriver.of(kernel)?.device(info.devId);
       if (dev === undefined) {
         throw new ErrnoError(19, { op: "mmap /dev/ublkc" + info.devId });
       }
-      const m = dev.mmap(qid * MAX_CMD_BUF, iodLen, false);
+      const m = dev.mmap(ublkQueueDescOffset(qid), iodLen, false);
       if (typeof m === "number") throw ErrnoError.fromResult(m, "mmap");
       area = m;
     }

@@ -5,7 +5,7 @@
  */
 
 import { NativeBackend, NativeKernel } from "@ublk-ts/native";
-import { ModelKernel } from "@ublk-ts/ring";
+import { ModelKernel } from "@ublk-ts/model";
 import type { Harness } from "./_runner.ts";
 
 /** The real io_uring. */

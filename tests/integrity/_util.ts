@@ -4,21 +4,19 @@
 // byte-for-byte comparison helpers.
 
 import assert from "node:assert/strict";
+import { type BackendFile, type IoBackend, type IoResult } from "@ublk-ts/ring";
 import {
-  type BackendFile,
   defaultOps,
-  type IoBackend,
-  type IoResult,
   ModelKernel,
   type OpDef,
   OpTable,
   type Request,
   SyncBackend,
-} from "@ublk-ts/ring";
+} from "@ublk-ts/model";
 import { installFusedCmd } from "@ublk-ts/fused-cmd";
-import { installUblk, UblkDriver } from "@ublk-ts/ublk";
+import { installUblk, UblkDriver } from "@ublk-ts/ublk-drv";
 import { NativeBackend } from "@ublk-ts/native";
-import type { VerifyReport } from "@ublk-ts/targets";
+import type { VerifyReport } from "../../apps/ublk/verify.ts";
 
 /** Linux EIO. */
 export const EIO = 5;

@@ -25,13 +25,8 @@
  */
 import assert from "node:assert/strict";
 import { createDevice, type UblkDevice } from "@ublk-ts/ublk";
-import {
-  LoopTarget,
-  NbdTarget,
-  runVerify,
-  type VerifyOptions,
-  type VerifyReport,
-} from "@ublk-ts/targets";
+import { LoopTarget, NbdTarget } from "@ublk-ts/targets";
+import { runVerify, type VerifyOptions, type VerifyReport } from "../../apps/ublk/verify.ts";
 import {
   assertClean,
   assertImage,

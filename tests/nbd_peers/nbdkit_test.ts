@@ -1,6 +1,7 @@
 // The NBD client and the verify workload against real nbdkit servers (Debian's nbdkit).
 import assert from "node:assert/strict";
-import { NbdClient, runVerify, type VerifyReport } from "@ublk-ts/targets";
+import { NbdClient } from "@ublk-ts/nbd";
+import { runVerify, type VerifyReport } from "../../apps/ublk/verify.ts";
 import { have, nbdcopyTo, type Peer, startNbdkit } from "./_peers.ts";
 
 const ignore = !have("nbdkit") || !have("nbdcopy");

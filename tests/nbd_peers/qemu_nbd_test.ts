@@ -1,6 +1,7 @@
 // The NBD client and the verify workload against qemu-nbd (structured replies, sparse holes).
 import assert from "node:assert/strict";
-import { NbdClient, NbdError, runVerify } from "@ublk-ts/targets";
+import { NbdClient, NbdError } from "@ublk-ts/nbd";
+import { runVerify } from "../../apps/ublk/verify.ts";
 import { have, nbdcopyTo, type Peer, startQemuNbd } from "./_peers.ts";
 
 const ignore = !have("qemu-nbd") || !have("qemu-img") || !have("nbdcopy");

@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
-import { ModelKernel } from "@ublk-ts/ring";
-import { installUblk } from "@ublk-ts/ublk";
+import { ModelKernel } from "@ublk-ts/model";
+import { installUblk } from "@ublk-ts/ublk-drv";
 import { runCtrlScenario, type StepResult } from "./_ctrl_scenario.ts";
 import { compareRuns } from "./_compare.ts";
 import { KNOWN_DIFFERENCES } from "./_known_differences.ts";

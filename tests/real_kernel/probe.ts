@@ -16,7 +16,7 @@
  * @module
  */
 
-import { ModelKernel } from "@ublk-ts/ring";
+import { ModelKernel } from "@ublk-ts/model";
 import {
   UBLK_F_NEED_GET_DATA,
   UBLK_F_USER_RECOVERY,
@@ -24,15 +24,10 @@ import {
   UBLK_S_DEV_QUIESCED,
   UBLK_U_CMD_START_USER_RECOVERY,
 } from "@ublk-ts/uapi";
-import {
-  createDevice,
-  installUblk,
-  type KernelLike,
-  type Target,
-  type UblkCtrl,
-} from "@ublk-ts/ublk";
+import { createDevice, type KernelLike, type Target, type UblkCtrl } from "@ublk-ts/ublk";
+import { installUblk } from "@ublk-ts/ublk-drv";
 import { LoopTarget } from "@ublk-ts/targets";
-import { RamDiskTarget } from "@ublk-ts/ublk/test-targets";
+import { RamDiskTarget } from "@ublk-ts/testing";
 import { NativeKernel } from "@ublk-ts/native";
 import { runCtrlScenario, type StepResult } from "./_ctrl_scenario.ts";
 import { compareRuns, featureBits } from "./_compare.ts";

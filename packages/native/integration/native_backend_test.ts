@@ -1,6 +1,7 @@
 import assert from "node:assert/strict";
 import { IOSQE_ASYNC, IOSQE_IO_LINK } from "@ublk-ts/uapi";
-import { ModelKernel, prepFallocate, prepFsync, prepRead, prepWrite, Ring } from "@ublk-ts/ring";
+import { ModelKernel } from "@ublk-ts/model";
+import { prepFallocate, prepFsync, prepRead, prepWrite, Ring } from "@ublk-ts/ring";
 import { NativeBackend, NativeFile } from "../native_backend.ts";
 import { ignore, shmPath } from "./_test_util.ts";
 

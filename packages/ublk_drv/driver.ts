@@ -1,0 +1,629 @@
+/**
+ * The model ublk driver: `/dev/ublk-control` (every control command with the kernel's errno
+ * for each misuse) and one `/dev/ublkcN` per device. {@linkcode installUblk} registers it in a
+ * kernel; {@linkcode UblkDriver.of} finds it again (the server library uses it for `mmap`).
+ *
+ * Kernel facts: drivers/block/ublk_drv.c (6.6 era, CONFIG_BLKDEV_UBLK_LEGACY_OPCODES=y: both
+ * legacy and ioctl-encoded opcodes are accepted, the switch is on `_IOC_NR`) plus the RFC
+ * (UBLK_F_SUPPORT_ZERO_COPY is kept and means fused zero copy; it clears NEED_GET_DATA).
+ *
+ * @module
+ */
+
+import {
+  EACCES,
+  EBUSY,
+  EEXIST,
+  EFAULT,
+  EINTR,
+  EINVAL,
+  EIO,
+  ENODEV,
+  ENOENT,
+  EOPNOTSUPP,
+  EPERM,
+  IO_URING_F_SQE128,
+  UBLK_ATTR_READ_ONLY,
+  UBLK_CMD_ADD_DEV,
+  UBLK_CMD_DEL_DEV,
+  UBLK_CMD_END_USER_RECOVERY,
+  UBLK_CMD_GET_DEV_INFO,
+  UBLK_CMD_GET_DEV_INFO2,
+  UBLK_CMD_GET_PARAMS,
+  UBLK_CMD_GET_QUEUE_AFFINITY,
+  UBLK_CMD_SET_PARAMS,
+  UBLK_CMD_START_DEV,
+  UBLK_CMD_START_USER_RECOVERY,
+  UBLK_CMD_STOP_DEV,
+  UBLK_F_CMD_IOCTL_ENCODE,
+  UBLK_F_NEED_GET_DATA,
+  UBLK_F_SUPPORT_ZERO_COPY,
+  UBLK_F_UNPRIVILEGED_DEV,
+  UBLK_F_URING_CMD_COMP_IN_TASK,
+  UBLK_FEATURES_LEN,
+  UBLK_MAX_NR_QUEUES,
+  UBLK_MAX_QUEUE_DEPTH,
+  UBLK_PARAM_TYPE_BASIC,
+  UBLK_PARAM_TYPE_DEVT,
+  UBLK_PARAM_TYPE_DISCARD,
+  UBLK_PARAM_TYPE_ZONED,
+  UBLK_S_DEV_DEAD,
+  UBLK_S_DEV_FAIL_IO,
+  UBLK_S_DEV_LIVE,
+  UBLK_S_DEV_QUIESCED,
+  UBLK_U_CMD_GET_FEATURES,
+  UblkParams,
+  UblksrvCtrlDevInfo,
+  type UblksrvCtrlDevInfoValue,
+} from "@ublk-ts/uapi";
+import { UblkBlockDevice } from "./block_device.ts";
+import { provideFusedBuffer } from "@ublk-ts/fused-cmd";
+import type { Request } from "@ublk-ts/model";
+import type { MappedBuffer } from "@ublk-ts/rsrc";
+import { checkCmdOp, PAGE, UBLK_F_ALL_MODEL, UblkDev } from "./_device.ts";
+import {
+  type CmdReq,
+  type DeviceFileLike,
+  ISSUE_QUEUED,
+  type ProvideBuffer,
+  type UblkKernelPort,
+} from "./_port.ts";
+
+/** Path of the control device. */
+export const UBLK_CONTROL_PATH = "/dev/ublk-control";
+/** Max devices (`ublks_max`). */
+export const UBLKS_MAX = 64;
+/** Largest `max_io_buf_bytes` the model accepts (the USER_COPY position limit, 32 MiB). */
+export const UBLK_MAX_IO_BUF_BYTES: number = 1 << 25;
+/** `UBLK_PARAM_TYPE_ALL` of the driver (zoned is known but unsupported: -EOPNOTSUPP). */
+const PARAM_TYPE_ALL = UBLK_PARAM_TYPE_BASIC | UBLK_PARAM_TYPE_DISCARD | UBLK_PARAM_TYPE_DEVT |
+  UBLK_PARAM_TYPE_ZONED;
+/** `dev_t` major of the ublk char devices in the model. */
+export const UBLK_CHAR_MAJOR = 511;
+/** `dev_t` major of ublk disks (BLOCK_EXT_MAJOR). */
+export const UBLK_DISK_MAJOR = 259;
+
+/** Options of {@linkcode installUblk}. */
+export interface InstallUblkOptions {
+  /** `nr_cpu_ids`: ADD_DEV clamps `nr_hw_queues` to it. Default `navigator.hardwareConcurrency`. */
+  nrCpuIds?: number;
+  /**
+   * The fused buffer hand-off. Default: `provideFusedBuffer` of `@ublk-ts/fused-cmd` (the
+   * kernel must have IORING_OP_FUSED_CMD installed, `installFusedCmd`); `null` turns fused
+   * commands off (-EOPNOTSUPP).
+   */
+  provideBuffer?: ProvideBuffer | null;
+}
+
+/** `/dev/ublkcN` as the driver exposes it: the device file plus the descriptor mmap. */
+export interface UblkDeviceFile extends DeviceFileLike {
+  /** Device id. */
+  readonly id: number;
+  /** The driver's `ublksrv_ctrl_dev_info` (live: state, pid, flags). */
+  readonly info: UblksrvCtrlDevInfoValue;
+  /** The char device is open (single opener). */
+  readonly isOpen: boolean;
+  /**
+   * `mmap(/dev/ublkcN, offset, len, prot)` of a queue's io descriptors.
+   *
+   * @param offset `q_id * 98304` (any page of the queue's slot).
+   * @param len `round_up(depth * 24, 4096)`.
+   * @param writable PROT_WRITE asked (refused with -EPERM).
+   * @returns The area, or -EPERM / -EINVAL.
+   */
+  mmap(offset: number, len: number, writable: boolean): ArrayBuffer | number;
+  /**
+   * A queue's io descriptor area (read it only; `io_desc[tag]` is at `tag * 24`).
+   *
+   * @param qid Queue id.
+   * @returns The area, or -EINVAL.
+   */
+  queueDescriptors(qid: number): ArrayBuffer | number;
+  /**
+   * `->release()` of the char device (the server closed it).
+   *
+   * @param file The file.
+   */
+  release(file?: unknown): void;
+  /**
+   * Resolves once the char device is released (at once when it is not open). After a server
+   * dies the release comes only when its last request holding the file ends — a ring exit
+   * waits for file I/O still in flight — which START_USER_RECOVERY requires (else -EBUSY).
+   *
+   * @returns When the char device is not open.
+   */
+  released(): Promise<void>;
+}
+
+const drivers: WeakMap<object, UblkDriver> = new WeakMap();
+
+/** `io_fused_cmd_provide_kbuf` through `@ublk-ts/fused-cmd`. */
+function fusedProvide(
+  master: CmdReq,
+  buf: MappedBuffer,
+  done: (slaveRes: number) => void,
+): number {
+  return provideFusedBuffer(master as unknown as Request, buf, (_m, res) => done(res));
+}
+
+/**
+ * The driver instance of one kernel.
+ */
+export class UblkDriver {
+  /** `nr_cpu_ids`. */
+  readonly nrCpuIds: number;
+  /** The fused buffer hand-off. */
+  provideBuffer: ProvideBuffer | null;
+  readonly #kernel: UblkKernelPort;
+  readonly #devices: Map<number, UblkDev> = new Map();
+  readonly #control: DeviceFileLike;
+
+  /**
+   * A driver for `kernel` (use {@linkcode installUblk}).
+   *
+   * @param kernel The kernel.
+   * @param options Options.
+   */
+  constructor(kernel: UblkKernelPort, options: InstallUblkOptions = {}) {
+    this.#kernel = kernel;
+    this.nrCpuIds = options.nrCpuIds ?? (navigator.hardwareConcurrency || 1);
+    this.provideBuffer = options.provideBuffer === undefined ? fusedProvide : options.provideBuffer;
+    this.#control = { uringCmd: (req, flags) => this.#ctrlCmd(req, flags) };
+  }
+
+  /**
+   * The driver installed in `kernel`, if any.
+   *
+   * @param kernel A kernel.
+   * @returns The driver or `undefined`.
+   */
+  static of(kernel: object): UblkDriver | undefined {
+    return drivers.get(kernel);
+  }
+
+  /** The control device file. */
+  get control(): DeviceFileLike {
+    return this.#control;
+  }
+
+  /**
+   * A device by id (its `/dev/ublkcN` file and descriptor areas).
+   *
+   * @param id Device id.
+   * @returns The device or `undefined`.
+   */
+  device(id: number): UblkDeviceFile | undefined {
+    return this.#devices.get(id);
+  }
+
+  /**
+   * The block device `/dev/ublkbN` of a device.
+   *
+   * @param id Device id.
+   * @returns The block device, or `undefined` when there is no such device.
+   */
+  blockDevice(id: number): UblkBlockDevice | undefined {
+    const d = this.#devices.get(id);
+    return d === undefined ? undefined : new UblkBlockDevice(d);
+  }
+
+  /** Ids of the devices that exist. */
+  get deviceIds(): number[] {
+    return [...this.#devices.keys()].sort((a, b) => a - b);
+  }
+
+  /**
+   * Resolves an address of the kernel's address space.
+   *
+   * @param addr Address.
+   * @param len Length.
+   * @returns A view or a negative errno.
+   */
+  resolve(addr: bigint, len: number): Uint8Array | number {
+    return this.#kernel.resolve(addr, len);
+  }
+
+  /**
+   * Device state changed (a hook; the model needs none today).
+   *
+   * @param _dev The device.
+   */
+  onStateChange(_dev: unknown): void {}
+
+  #bytes(addr: bigint, len: number): Uint8Array | number {
+    if (len === 0) return new Uint8Array(0);
+    const b = this.#kernel.resolve(addr, len);
+    return typeof b === "number" ? -EFAULT : b;
+  }
+
+  // ---- control commands -------------------------------------------------------------------
+
+  #ctrlCmd(req: CmdReq, issueFlags: number): number {
+    if ((issueFlags & IO_URING_F_SQE128) === 0) return -EINVAL;
+    const op = req.cmdOp;
+    const c = checkCmdOp(op);
+    if (c < 0) return c;
+    const v = req.sqe;
+    const o = req.cmdOff;
+    const h: CtrlHeader = {
+      devId: v.getUint32(o, true),
+      queueId: v.getUint16(o + 4, true),
+      len: v.getUint16(o + 6, true),
+      addr: v.getBigUint64(o + 8, true),
+      data: v.getBigUint64(o + 16, true),
+      devPathLen: v.getUint16(o + 24, true),
+    };
+    if (op === UBLK_U_CMD_GET_FEATURES) return this.#getFeatures(h);
+    const nr = op & 0xff;
+    if (nr === UBLK_CMD_ADD_DEV) return this.#addDev(h);
+    const dev = this.#devices.get(h.devId);
+    if (dev === undefined) return -ENODEV;
+    switch (nr) {
+      case UBLK_CMD_START_DEV:
+        return this.#startDev(dev, h, req);
+      case UBLK_CMD_STOP_DEV:
+        return this.#stopDev(dev, req, () => 0);
+      case UBLK_CMD_GET_DEV_INFO:
+        return this.#getDevInfo(dev, h);
+      case UBLK_CMD_GET_DEV_INFO2: {
+        const p = this.#checkDevPath(dev, h);
+        return p < 0 ? p : this.#getDevInfo(dev, h);
+      }
+      case UBLK_CMD_DEL_DEV:
+        return this.#delDev(dev, req);
+      case UBLK_CMD_GET_QUEUE_AFFINITY:
+        return this.#getQueueAffinity(dev, h);
+      case UBLK_CMD_GET_PARAMS:
+        return this.#getParams(dev, h);
+      case UBLK_CMD_SET_PARAMS:
+        return this.#setParams(dev, h);
+      case UBLK_CMD_START_USER_RECOVERY:
+        return this.#startRecovery(dev);
+      case UBLK_CMD_END_USER_RECOVERY:
+        return this.#endRecovery(dev, h, req);
+      default:
+        return -EOPNOTSUPP;
+    }
+  }
+
+  #getFeatures(h: CtrlHeader): number {
+    if (h.len !== UBLK_FEATURES_LEN || h.addr === 0n) return -EINVAL;
+    const b = this.#bytes(h.addr, 8);
+    if (typeof b === "number") return b;
+    new DataView(b.buffer, b.byteOffset, 8).setBigUint64(0, UBLK_F_ALL_MODEL, true);
+    return 0;
+  }
+
+  #addDev(h: CtrlHeader): number {
+    if (h.len < UblksrvCtrlDevInfo.SIZE || h.addr === 0n) return -EINVAL;
+    if (h.queueId !== 0xffff) return -EINVAL;
+    const b = this.#bytes(h.addr, UblksrvCtrlDevInfo.SIZE);
+    if (typeof b === "number") return b;
+    const view = new DataView(b.buffer, b.byteOffset, UblksrvCtrlDevInfo.SIZE);
+    const info = UblksrvCtrlDevInfo.decode(view, 0);
+    if (
+      info.queueDepth > UBLK_MAX_QUEUE_DEPTH || info.queueDepth === 0 ||
+      info.nrHwQueues > UBLK_MAX_NR_QUEUES || info.nrHwQueues === 0
+    ) return -EINVAL;
+    // Root: an unprivileged device is a privileged one.
+    info.flags &= ~UBLK_F_UNPRIVILEGED_DEV;
+    info.ownerUid = 0;
+    info.ownerGid = 0;
+    if (h.devId !== info.devId) return -EINVAL;
+    if (this.#devices.size >= UBLKS_MAX) return -EACCES;
+    let id: number;
+    if (h.devId !== 0xffffffff) {
+      id = h.devId;
+      if (id > 0x7fffffff) return -EINVAL;
+      if (this.#devices.has(id)) return -EEXIST;
+    } else {
+      id = 0;
+      while (this.#devices.has(id)) id++;
+    }
+    info.devId = id;
+    info.flags &= UBLK_F_ALL_MODEL;
+    info.flags |= UBLK_F_CMD_IOCTL_ENCODE | UBLK_F_URING_CMD_COMP_IN_TASK;
+    // RFC v6: fused zero copy makes NEED_GET_DATA pointless.
+    if ((info.flags & UBLK_F_SUPPORT_ZERO_COPY) !== 0n) info.flags &= ~UBLK_F_NEED_GET_DATA;
+    info.nrHwQueues = Math.min(info.nrHwQueues, this.nrCpuIds);
+    info.maxIoBufBytes = Math.min(
+      info.maxIoBufBytes - (info.maxIoBufBytes % PAGE),
+      UBLK_MAX_IO_BUF_BYTES,
+    );
+    info.state = UBLK_S_DEV_DEAD;
+    info.ublksrvPid = -1;
+    const dev = new UblkDev(this, info);
+    this.#devices.set(id, dev);
+    UblksrvCtrlDevInfo.encode(view, 0, info);
+    this.#kernel.registerDevice(`/dev/ublkc${id}`, dev);
+    return 0;
+  }
+
+  #startDev(dev: UblkDev, h: CtrlHeader, req: CmdReq): number {
+    const pid = Number(BigInt.asIntN(32, h.data));
+    if (pid <= 0) return -EINVAL;
+    const finish = (): number => {
+      if (dev.info.state === UBLK_S_DEV_LIVE || dev.used) return -EEXIST;
+      const lim = this.#limits(dev);
+      if (typeof lim === "number") return lim;
+      dev.info.ublksrvPid = pid;
+      // RFC patch 10: LIVE before the disk appears.
+      dev.info.state = UBLK_S_DEV_LIVE;
+      dev.limits = lim;
+      dev.used = true;
+      for (const q of dev.queues) {
+        q.forceAbort = false;
+        q.dead = false;
+      }
+      return 0;
+    };
+    if (dev.nrQueuesReady === dev.info.nrHwQueues) return finish();
+    return this.#wait(req, dev.readyWaiters, finish);
+  }
+
+  /** Keeps `req` pending until `list` is run; `finish` gives the result. Cancel: -EINTR. */
+  #wait(req: CmdReq, list: Array<() => void>, finish: () => number): number {
+    let done = false;
+    const run = (): void => {
+      if (done) return;
+      done = true;
+      (req as { cancel: unknown }).cancel = null;
+      req.cmdDone(finish());
+    };
+    list.push(run);
+    (req as { cancel: unknown }).cancel = () => {
+      if (done) return;
+      done = true;
+      const i = list.indexOf(run);
+      if (i >= 0) list.splice(i, 1);
+      (req as { cancel: unknown }).cancel = null;
+      req.cmdDone(-EINTR);
+    };
+    return ISSUE_QUEUED;
+  }
+
+  #limits(dev: UblkDev): UblkDev["limits"] | number {
+    const v = dev.paramsView;
+    const types = v.getUint32(4, true);
+    if ((types & UBLK_PARAM_TYPE_BASIC) === 0) return -EINVAL;
+    const b = UblkParams.OFFSET_BASIC;
+    const attrs = v.getUint32(b, true);
+    const lbs = 1 << v.getUint8(b + 4);
+    const maxSectors = v.getUint32(b + 8, true);
+    const chunk = v.getUint32(b + 12, true);
+    const devSectors = Number(v.getBigUint64(b + 16, true));
+    let maxBytes = Math.min(maxSectors * 512, dev.info.maxIoBufBytes);
+    if (maxBytes === 0) maxBytes = dev.info.maxIoBufBytes;
+    maxBytes -= maxBytes % lbs;
+    if (maxBytes < lbs) return -EINVAL;
+    const d = UblkParams.OFFSET_DISCARD;
+    const hasDiscard = (types & UBLK_PARAM_TYPE_DISCARD) !== 0;
+    return {
+      lbs,
+      capacity: devSectors * 512,
+      maxBytes,
+      chunkBytes: chunk * 512,
+      attrs,
+      maxDiscardSectors: hasDiscard ? v.getUint32(d + 8, true) : 0,
+      maxWriteZeroesSectors: hasDiscard ? v.getUint32(d + 12, true) : 0,
+      discardGranularity: hasDiscard ? v.getUint32(d + 4, true) : 0,
+    };
+  }
+
+  #stopDev(dev: UblkDev, req: CmdReq, then: () => number): number {
+    if (dev.info.state === UBLK_S_DEV_DEAD && !dev.used) {
+      dev.cancelCmds();
+      return then();
+    }
+    // del_gendisk: no new I/O; requests in flight drain (the server is still serving them).
+    dev.stopping = true;
+    if (dev.info.state === UBLK_S_DEV_QUIESCED || dev.info.state === UBLK_S_DEV_FAIL_IO) {
+      for (const q of dev.queues) q.forceAbort = true;
+    }
+    dev.failQueued(-EIO);
+    const finish = (): number => {
+      dev.stopNow();
+      this.onStateChange(dev);
+      return then();
+    };
+    if (dev.inflight === 0) return finish();
+    return this.#wait(req, dev.drainWaiters, finish);
+  }
+
+  #delDev(dev: UblkDev, req: CmdReq): number {
+    const remove = (): number => {
+      if (!dev.deleted) {
+        dev.deleted = true;
+        this.#kernel.unregisterDevice?.(`/dev/ublkc${dev.id}`);
+      }
+      if (!dev.isOpen) {
+        this.#devices.delete(dev.id);
+        return 0;
+      }
+      // Wait until the server closes /dev/ublkcN (the idr entry is freed on last put).
+      return this.#wait(req, dev.releaseWaiters, () => {
+        this.#devices.delete(dev.id);
+        return 0;
+      });
+    };
+    return this.#stopDev(dev, req, remove);
+  }
+
+  #getDevInfo(dev: UblkDev, h: CtrlHeader): number {
+    if (h.len < UblksrvCtrlDevInfo.SIZE || h.addr === 0n) return -EINVAL;
+    const b = this.#bytes(h.addr, UblksrvCtrlDevInfo.SIZE);
+    if (typeof b === "number") return b;
+    dev.writeInfo(b);
+    return 0;
+  }
+
+  /** GET_DEV_INFO2 carries the char device path first; check it and skip it. */
+  #checkDevPath(dev: UblkDev, h: CtrlHeader): number {
+    if (h.devPathLen === 0 || h.devPathLen > 4096) return -EINVAL;
+    if (h.len < h.devPathLen) return -EINVAL;
+    const b = this.#bytes(h.addr, h.devPathLen);
+    if (typeof b === "number") return b;
+    let end = b.indexOf(0);
+    if (end < 0) end = b.length;
+    const path = new TextDecoder().decode(b.subarray(0, end));
+    const m = /^\/dev\/ublkc(\d+)$/.exec(path);
+    if (m === null) return -ENOENT;
+    if (Number(m[1]) !== dev.id) return this.#devices.has(Number(m[1])) ? -EPERM : -ENOENT;
+    h.addr += BigInt(h.devPathLen);
+    h.len -= h.devPathLen;
+    return 0;
+  }
+
+  #getQueueAffinity(dev: UblkDev, h: CtrlHeader): number {
+    if (h.len * 8 < this.nrCpuIds) return -EINVAL;
+    if (h.len % 8 !== 0) return -EINVAL;
+    if (h.addr === 0n) return -EINVAL;
+    const queue = h.data;
+    if (queue >= BigInt(dev.info.nrHwQueues)) return -EINVAL;
+    const b = this.#bytes(h.addr, h.len);
+    if (typeof b === "number") return b;
+    b.fill(0);
+    const q = Number(queue);
+    // blk_mq_map_queues: CPU i serves queue i % nr_hw_queues.
+    for (let cpu = 0; cpu < this.nrCpuIds; cpu++) {
+      if (cpu % dev.info.nrHwQueues === q) b[cpu >> 3]! |= 1 << (cpu & 7);
+    }
+    return 0;
+  }
+
+  #fillDevt(dev: UblkDev): void {
+    const v = dev.paramsView;
+    const o = UblkParams.OFFSET_DEVT;
+    v.setUint32(o, UBLK_CHAR_MAJOR, true);
+    v.setUint32(o + 4, dev.id, true);
+    v.setUint32(o + 8, dev.used ? UBLK_DISK_MAJOR : 0, true);
+    v.setUint32(o + 12, dev.used ? dev.id : 0, true);
+    v.setUint32(4, v.getUint32(4, true) | UBLK_PARAM_TYPE_DEVT, true);
+  }
+
+  #getParams(dev: UblkDev, h: CtrlHeader): number {
+    if (h.len <= 8 || h.addr === 0n) return -EINVAL;
+    const hb = this.#bytes(h.addr, 8);
+    if (typeof hb === "number") return hb;
+    let len = new DataView(hb.buffer, hb.byteOffset, 8).getUint32(0, true);
+    if (len > h.len || len === 0) return -EINVAL;
+    if (len > UblkParams.SIZE) len = UblkParams.SIZE;
+    const b = this.#bytes(h.addr, len);
+    if (typeof b === "number") return b;
+    this.#fillDevt(dev);
+    b.set(dev.params.subarray(0, len));
+    return 0;
+  }
+
+  #setParams(dev: UblkDev, h: CtrlHeader): number {
+    if (h.len <= 8 || h.addr === 0n) return -EINVAL;
+    const hb = this.#bytes(h.addr, 8);
+    if (typeof hb === "number") return hb;
+    const hv = new DataView(hb.buffer, hb.byteOffset, 8);
+    let len = hv.getUint32(0, true);
+    const types = hv.getUint32(4, true);
+    if (len > h.len || len === 0 || types === 0) return -EINVAL;
+    if (len > UblkParams.SIZE) len = UblkParams.SIZE;
+    // Parameters can only change while the disk does not exist.
+    if (dev.used) return -EACCES;
+    const b = this.#bytes(h.addr, len);
+    if (typeof b === "number") return b;
+    dev.params.set(b);
+    const v = dev.paramsView;
+    v.setUint32(4, v.getUint32(4, true) & PARAM_TYPE_ALL, true);
+    const r = this.#validateParams(dev);
+    if (r < 0) v.setUint32(4, 0, true);
+    return r;
+  }
+
+  /** `ublk_validate_params`. */
+  #validateParams(dev: UblkDev): number {
+    const v = dev.paramsView;
+    const types = v.getUint32(4, true);
+    if ((types & UBLK_PARAM_TYPE_BASIC) === 0) return -EINVAL;
+    const b = UblkParams.OFFSET_BASIC;
+    const lbs = v.getUint8(b + 4);
+    const pbs = v.getUint8(b + 5);
+    if (lbs > 12 || lbs < 9) return -EINVAL;
+    if (lbs > pbs) return -EINVAL;
+    if (v.getUint32(b + 8, true) > dev.info.maxIoBufBytes / 512) return -EINVAL;
+    if ((types & UBLK_PARAM_TYPE_DISCARD) !== 0) {
+      const d = UblkParams.OFFSET_DISCARD;
+      if (v.getUint32(d + 8, true) !== 0 && v.getUint16(d + 16, true) !== 1) return -EINVAL;
+      if (v.getUint32(d + 4, true) === 0) return -EINVAL;
+    }
+    if ((types & UBLK_PARAM_TYPE_DEVT) !== 0) return -EINVAL;
+    if ((types & UBLK_PARAM_TYPE_ZONED) !== 0) return -EOPNOTSUPP;
+    return 0;
+  }
+
+  #startRecovery(dev: UblkDev): number {
+    if (!dev.recovery) return -EINVAL;
+    if (dev.nrQueuesReady === 0) return -EINVAL;
+    const s = dev.info.state;
+    if (dev.isOpen || (s !== UBLK_S_DEV_QUIESCED && s !== UBLK_S_DEV_FAIL_IO)) return -EBUSY;
+    dev.reinitQueues();
+    return 0;
+  }
+
+  #endRecovery(dev: UblkDev, h: CtrlHeader, req: CmdReq): number {
+    const pid = Number(BigInt.asIntN(32, h.data));
+    const finish = (): number => {
+      if (!dev.recovery) return -EINVAL;
+      const s = dev.info.state;
+      if (s !== UBLK_S_DEV_QUIESCED && s !== UBLK_S_DEV_FAIL_IO) return -EBUSY;
+      dev.info.ublksrvPid = pid;
+      dev.info.state = UBLK_S_DEV_LIVE;
+      dev.unquiesce();
+      this.onStateChange(dev);
+      return 0;
+    };
+    if (dev.nrQueuesReady === dev.info.nrHwQueues) return finish();
+    return this.#wait(req, dev.readyWaiters, finish);
+  }
+}
+
+/** A decoded control header (mutable: GET_DEV_INFO2 skips the path). */
+interface CtrlHeader {
+  devId: number;
+  queueId: number;
+  len: number;
+  addr: bigint;
+  data: bigint;
+  devPathLen: number;
+}
+
+/**
+ * Installs the ublk driver in a kernel: registers `/dev/ublk-control`; ADD_DEV then registers
+ * `/dev/ublkcN` and DEL_DEV removes it.
+ *
+ * @param kernel The kernel (device registration and address resolution).
+ * @param options `nrCpuIds`, `provideBuffer`.
+ * @returns The driver.
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { installUblk, UblkDriver } from "@ublk-ts/ublk-drv";
+ * const paths: string[] = [];
+ * const kernel = {
+ *   registerDevice: (p: string) => void paths.push(p),
+ *   resolve: () => -14,
+ * };
+ * const drv = installUblk(kernel);
+ * assert.deepEqual(paths, ["/dev/ublk-control"]);
+ * assert.equal(UblkDriver.of(kernel), drv);
+ * ```
+ */
+export function installUblk(kernel: UblkKernelPort, options?: InstallUblkOptions): UblkDriver {
+  const existing = drivers.get(kernel);
+  if (existing !== undefined) return existing;
+  const drv = new UblkDriver(kernel, options);
+  drivers.set(kernel, drv);
+  kernel.registerDevice(UBLK_CONTROL_PATH, drv.control);
+  return drv;
+}
+
+/** Whether a device's attributes make it read-only. */
+export function isReadOnly(attrs: number): boolean {
+  return (attrs & UBLK_ATTR_READ_ONLY) !== 0;
+}
