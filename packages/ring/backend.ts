@@ -103,3 +103,45 @@ export interface IoBackend {
    */
   size(file: BackendFile): number;
 }
+
+// ---- the file system of a backend file (some ops depend on it: io-wq punts, O_DIRECT) ----
+
+let mounts: [string, string][] | null = null;
+
+/** Unescapes the octal escapes of /proc/self/mountinfo paths. */
+function unescapeMount(p: string): string {
+  return p.replace(/\\([0-7]{3})/g, (_, o: string) => String.fromCharCode(parseInt(o, 8)));
+}
+
+/**
+ * The file system type of `path` (longest matching mount point of /proc/self/mountinfo).
+ *
+ * @param path A path.
+ * @returns The type ("ext4", "tmpfs", …), or "" when unknown.
+ */
+export function fsTypeOf(path: string): string {
+  try {
+    if (mounts === null) {
+      mounts = [];
+      for (const line of Deno.readTextFileSync("/proc/self/mountinfo").split("\n")) {
+        const parts = line.split(" ");
+        const dash = parts.indexOf("-");
+        if (dash < 0 || parts.length < 5) continue;
+        mounts.push([unescapeMount(parts[4]!), parts[dash + 1] ?? ""]);
+      }
+    }
+    const real = Deno.realPathSync(path);
+    let best = "";
+    let type = "";
+    for (const [mp, t] of mounts) {
+      const under = real === mp || real.startsWith(mp.endsWith("/") ? mp : mp + "/");
+      if (under && mp.length >= best.length) {
+        best = mp;
+        type = t;
+      }
+    }
+    return type;
+  } catch {
+    return "";
+  }
+}

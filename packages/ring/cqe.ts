@@ -5,6 +5,8 @@
  * @module
  */
 
+import { IoUringCqe } from "@ublk-ts/uapi";
+
 /** One CQE slot. Valid until the CQ head moves past it. */
 export class Cqe {
   /** The CQ memory. */
@@ -13,6 +15,8 @@ export class Cqe {
   readonly offset: number;
 
   /**
+   * A handle on one CQE slot (made by the ring, one per slot).
+   *
    * @param view CQ memory.
    * @param offset Byte offset.
    */
@@ -27,7 +31,7 @@ export class Cqe {
    * @returns The value.
    */
   get userData(): bigint {
-    return this.view.getBigUint64(this.offset, true);
+    return this.view.getBigUint64(this.offset + IoUringCqe.OFFSET_USER_DATA, true);
   }
 
   /**
@@ -36,7 +40,7 @@ export class Cqe {
    * @returns The value.
    */
   get res(): number {
-    return this.view.getInt32(this.offset + 8, true);
+    return this.view.getInt32(this.offset + IoUringCqe.OFFSET_RES, true);
   }
 
   /**
@@ -45,7 +49,7 @@ export class Cqe {
    * @returns The value.
    */
   get flags(): number {
-    return this.view.getUint32(this.offset + 12, true);
+    return this.view.getUint32(this.offset + IoUringCqe.OFFSET_FLAGS, true);
   }
 
   /**
@@ -55,6 +59,6 @@ export class Cqe {
    * @returns The value.
    */
   big(i: 0 | 1): bigint {
-    return this.view.getBigUint64(this.offset + 16 + 8 * i, true);
+    return this.view.getBigUint64(this.offset + IoUringCqe.OFFSET_BIG_CQE + 8 * i, true);
   }
 }

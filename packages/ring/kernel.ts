@@ -12,23 +12,37 @@
 
 /** `struct io_sqring_offsets` as the kernel fills it. */
 export interface SqRingOffsets {
+  /** Offset of the head counter. */
   head: number;
+  /** Offset of the tail counter. */
   tail: number;
+  /** Offset of the ring mask. */
   ringMask: number;
+  /** Offset of the entry count. */
   ringEntries: number;
+  /** Offset of the flags word. */
   flags: number;
+  /** Offset of the dropped-SQE counter. */
   dropped: number;
+  /** Offset of the SQ index array. */
   array: number;
 }
 
 /** `struct io_cqring_offsets` as the kernel fills it. */
 export interface CqRingOffsets {
+  /** Offset of the head counter. */
   head: number;
+  /** Offset of the tail counter. */
   tail: number;
+  /** Offset of the ring mask. */
   ringMask: number;
+  /** Offset of the entry count. */
   ringEntries: number;
+  /** Offset of the CQ overflow counter. */
   overflow: number;
+  /** Offset of the CQE array. */
   cqes: number;
+  /** Offset of the flags word. */
   flags: number;
 }
 
@@ -129,24 +143,18 @@ export interface RegisterArg {
   probe?: DataView;
 }
 
-/** Open flags understood by `Kernel.open` (Linux values). */
-export const O_RDONLY = 0;
-/** `O_WRONLY`. */
-export const O_WRONLY = 1;
-/** `O_RDWR`. */
-export const O_RDWR = 2;
-/** `O_CREAT`. */
-export const O_CREAT = 0o100;
-/** `O_EXCL`. */
-export const O_EXCL = 0o200;
-/** `O_TRUNC`. */
-export const O_TRUNC = 0o1000;
-/** `O_APPEND`. */
-export const O_APPEND = 0o2000;
-/** `O_DIRECT` (x86_64). */
-export const O_DIRECT = 0o40000;
-/** `O_CLOEXEC`. */
-export const O_CLOEXEC = 0o2000000;
+/** Open flags understood by `Kernel.open` (Linux values), from `@ublk-ts/uapi`. */
+export {
+  O_APPEND,
+  O_CLOEXEC,
+  O_CREAT,
+  O_DIRECT,
+  O_EXCL,
+  O_RDONLY,
+  O_RDWR,
+  O_TRUNC,
+  O_WRONLY,
+} from "@ublk-ts/uapi";
 
 /**
  * An in-process client of a block device (what `open("/dev/ublkbN")` + `pread`/`pwrite`
@@ -158,6 +166,14 @@ export interface BlockDevice {
   readonly size: number;
   /** Logical block size in bytes. */
   readonly logicalBlockSize: number;
+  /** Whether writes fail -EROFS. */
+  readonly readOnly: boolean;
+  /** Whether the disk exists (false once its driver removed it). */
+  readonly present: boolean;
+  /** Largest request the block layer sends the driver (`max_sectors_kb` × 1024). */
+  readonly maxRequestBytes: number;
+  /** Requests issued to the driver and not yet completed (`/sys/block/<dev>/inflight`). */
+  readonly inflight: number;
   /**
    * Reads `buf.length` bytes at `offset`.
    *
@@ -165,17 +181,29 @@ export interface BlockDevice {
    */
   read(offset: number, buf: Uint8Array): Promise<number>;
   /**
-   * Writes `data` at `offset`.
+   * Writes `data` at `offset`; `fua` forces it to stable media (REQ_FUA, as `RWF_DSYNC`).
    *
    * @returns Bytes written, or a negative errno.
    */
-  write(offset: number, data: Uint8Array): Promise<number>;
+  write(offset: number, data: Uint8Array, options?: { fua?: boolean }): Promise<number>;
   /**
    * Flushes the device's volatile cache (`fsync`).
    *
    * @returns 0, or a negative errno.
    */
   flush(): Promise<number>;
+  /**
+   * Discards a range (`BLKDISCARD`, `fallocate(PUNCH_HOLE)`).
+   *
+   * @returns 0, or a negative errno (-EOPNOTSUPP without discard).
+   */
+  discard(offset: number, len: number): Promise<number>;
+  /**
+   * Writes zeroes over a range (`BLKZEROOUT`, `fallocate(ZERO_RANGE)`).
+   *
+   * @returns 0, or a negative errno.
+   */
+  writeZeroes(offset: number, len: number): Promise<number>;
 }
 
 /**

@@ -41,3 +41,4 @@ export * from "./cqe.ts";
 export * from "./probe.ts";
 export * from "./ring.ts";
 export * from "./prep.ts";
+export type { IoUringCqeValue } from "@ublk-ts/uapi";

@@ -57,15 +57,19 @@ function u64(v: number | bigint): bigint {
 
 function common(sqe: Sqe, o: PrepCommon | undefined): void {
   if (!o) return;
-  if (o.userData !== undefined) sqe.view.setBigUint64(sqe.offset + 32, o.userData, true);
+  if (o.userData !== undefined) {
+    sqe.view.setBigUint64(sqe.offset + IoUringSqe.OFFSET_USER_DATA, o.userData, true);
+  }
   if (o.flags !== undefined) sqe.setFlags(o.flags);
 }
 
 const TWO32 = 4294967296;
+/** Byte offset of the high half of a little-endian u64. */
+const U64_HI = 4;
 
 /**
- * Writes a u64 field from a number (a non-negative safe integer, or -1 for all ones) or a
- * bigint, without making a bigint for numbers.
+ * Writes a u64 field from a number (an integer; negatives as two's complement, -1 = all ones)
+ * or a bigint, without making a bigint for safe non-negative numbers.
  *
  * @param v The SQE memory.
  * @param o Byte offset of the field.
@@ -74,15 +78,15 @@ const TWO32 = 4294967296;
 export function setSqeU64(v: DataView, o: number, x: number | bigint): void {
   if (typeof x === "bigint") {
     v.setBigUint64(o, BigInt.asUintN(64, x), true);
-  } else if (x === -1) {
-    v.setUint32(o, 0xffffffff, true);
-    v.setUint32(o + 4, 0xffffffff, true);
-  } else {
-    if (!Number.isSafeInteger(x) || x < 0) {
-      throw new RangeError(`Cannot write a u64 SQE field: ${x} is not a safe non-negative integer`);
-    }
+  } else if (x >= 0 && x <= Number.MAX_SAFE_INTEGER && Number.isInteger(x)) {
     v.setUint32(o, x % TWO32, true);
-    v.setUint32(o + 4, Math.floor(x / TWO32), true);
+    v.setUint32(o + U64_HI, Math.floor(x / TWO32), true);
+  } else if (Number.isInteger(x)) {
+    // -1 (all ones), other negatives (two's complement) and integers beyond 2^53 (exact
+    // doubles): through a bigint, off the hot path.
+    v.setBigUint64(o, BigInt.asUintN(64, BigInt(x)), true);
+  } else {
+    throw new RangeError(`Cannot write a u64 SQE field: ${x} is not an integer`);
   }
 }
 
@@ -282,10 +286,10 @@ function setOff(sqe: Sqe, off: number | bigint | undefined): void {
     v.setBigUint64(o, BigInt.asUintN(64, off), true);
   } else if (off === -1) {
     v.setUint32(o, 0xffffffff, true);
-    v.setUint32(o + 4, 0xffffffff, true);
+    v.setUint32(o + U64_HI, 0xffffffff, true);
   } else if (Number.isSafeInteger(off) && off > 0) {
     v.setUint32(o, off >>> 0, true);
-    v.setUint32(o + 4, Math.floor(off / 4294967296), true);
+    v.setUint32(o + U64_HI, Math.floor(off / 4294967296), true);
   } else {
     v.setBigUint64(o, u64(off), true);
   }
@@ -293,8 +297,8 @@ function setOff(sqe: Sqe, off: number | bigint | undefined): void {
 
 function rwCommon(sqe: Sqe, o: PrepRwOptions | undefined): void {
   if (!o) return;
-  if (o.rwFlags) sqe.view.setUint32(sqe.offset + 28, o.rwFlags, true);
-  if (o.ioprio) sqe.view.setUint16(sqe.offset + 2, o.ioprio, true);
+  if (o.rwFlags) sqe.view.setUint32(sqe.offset + IoUringSqe.OFFSET_OP_FLAGS, o.rwFlags, true);
+  if (o.ioprio) sqe.view.setUint16(sqe.offset + IoUringSqe.OFFSET_IOPRIO, o.ioprio, true);
   common(sqe, o);
 }
 
@@ -508,7 +512,9 @@ export interface PrepFsyncOptions extends PrepCommon {
  */
 export function prepFsync(sqe: Sqe, target: Target, options?: PrepFsyncOptions): void {
   prepRw(sqe, IORING_OP_FSYNC, target, 0n, 0, 0n);
-  if (options?.datasync) sqe.view.setUint32(sqe.offset + 28, IORING_FSYNC_DATASYNC, true);
+  if (options?.datasync) {
+    sqe.view.setUint32(sqe.offset + IoUringSqe.OFFSET_OP_FLAGS, IORING_FSYNC_DATASYNC, true);
+  }
   common(sqe, options);
 }
 
@@ -553,7 +559,7 @@ export interface PrepNetOptions extends PrepCommon {
 
 function net(sqe: Sqe, op: number, target: Target, buf: Uint8Array, o?: PrepNetOptions): void {
   prepRw(sqe, op, target, buf.length ? sqe.ring.addressOf(buf) : 0n, buf.length, 0n);
-  if (o?.msgFlags) sqe.view.setUint32(sqe.offset + 28, o.msgFlags, true);
+  if (o?.msgFlags) sqe.view.setUint32(sqe.offset + IoUringSqe.OFFSET_OP_FLAGS, o.msgFlags, true);
   if (o?.sendFlags) sqe.setIoprio(o.sendFlags);
   if (o?.bufIndex) sqe.setBufIndex(o.bufIndex);
   common(sqe, o);
@@ -644,7 +650,9 @@ export interface PrepTimeoutOptions extends PrepCommon {
  */
 export function prepTimeout(sqe: Sqe, ts: Uint8Array, options?: PrepTimeoutOptions): void {
   prepRw(sqe, IORING_OP_TIMEOUT, -1, sqe.ring.addressOf(ts), 1, BigInt(options?.count ?? 0));
-  if (options?.timeoutFlags) sqe.view.setUint32(sqe.offset + 28, options.timeoutFlags, true);
+  if (options?.timeoutFlags) {
+    sqe.view.setUint32(sqe.offset + IoUringSqe.OFFSET_OP_FLAGS, options.timeoutFlags, true);
+  }
   common(sqe, options);
 }
 
@@ -657,7 +665,9 @@ export function prepTimeout(sqe: Sqe, ts: Uint8Array, options?: PrepTimeoutOptio
  */
 export function prepLinkTimeout(sqe: Sqe, ts: Uint8Array, options?: PrepTimeoutOptions): void {
   prepRw(sqe, IORING_OP_LINK_TIMEOUT, -1, sqe.ring.addressOf(ts), 1, 0n);
-  if (options?.timeoutFlags) sqe.view.setUint32(sqe.offset + 28, options.timeoutFlags, true);
+  if (options?.timeoutFlags) {
+    sqe.view.setUint32(sqe.offset + IoUringSqe.OFFSET_OP_FLAGS, options.timeoutFlags, true);
+  }
   common(sqe, options);
 }
 
@@ -676,7 +686,9 @@ export interface PrepCancelOptions extends PrepCommon {
  */
 export function prepCancel(sqe: Sqe, target: bigint, options?: PrepCancelOptions): void {
   prepRw(sqe, IORING_OP_ASYNC_CANCEL, -1, target, 0, 0n);
-  if (options?.cancelFlags) sqe.view.setUint32(sqe.offset + 28, options.cancelFlags, true);
+  if (options?.cancelFlags) {
+    sqe.view.setUint32(sqe.offset + IoUringSqe.OFFSET_OP_FLAGS, options.cancelFlags, true);
+  }
   common(sqe, options);
 }
 
@@ -689,7 +701,11 @@ export function prepCancel(sqe: Sqe, target: bigint, options?: PrepCancelOptions
  */
 export function prepCancelFd(sqe: Sqe, fd: number, options?: PrepCancelOptions): void {
   prepRw(sqe, IORING_OP_ASYNC_CANCEL, fd, 0n, 0, 0n);
-  sqe.view.setUint32(sqe.offset + 28, IORING_ASYNC_CANCEL_FD | (options?.cancelFlags ?? 0), true);
+  sqe.view.setUint32(
+    sqe.offset + IoUringSqe.OFFSET_OP_FLAGS,
+    IORING_ASYNC_CANCEL_FD | (options?.cancelFlags ?? 0),
+    true,
+  );
   common(sqe, options);
 }
 
@@ -716,7 +732,7 @@ export function prepUringCmd(
   options?: PrepUringCmdOptions,
 ): void {
   prepRw(sqe, IORING_OP_URING_CMD, target, 0n, 0, 0n);
-  sqe.view.setUint32(sqe.offset + 8, cmdOp >>> 0, true);
+  sqe.view.setUint32(sqe.offset + IoUringSqe.OFFSET_CMD_OP, cmdOp >>> 0, true);
   const cmd = options?.cmd;
   if (cmd) {
     const room = sqe.size - 48;
@@ -725,6 +741,8 @@ export function prepUringCmd(
     }
     sqe.bytes.set(cmd, sqe.offset + 48);
   }
-  if (options?.cmdFlags) sqe.view.setUint32(sqe.offset + 28, options.cmdFlags, true);
+  if (options?.cmdFlags) {
+    sqe.view.setUint32(sqe.offset + IoUringSqe.OFFSET_OP_FLAGS, options.cmdFlags, true);
+  }
   common(sqe, options);
 }

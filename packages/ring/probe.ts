@@ -4,7 +4,7 @@
  * @module
  */
 
-import { IO_URING_OP_SUPPORTED } from "@ublk-ts/uapi";
+import { IO_URING_OP_SUPPORTED, IoUringProbe, IoUringProbeOp } from "@ublk-ts/uapi";
 
 /** `struct io_uring_probe` (16-byte header + 8 bytes per op). */
 export class Probe {
@@ -20,12 +20,12 @@ export class Probe {
    * @param view The `io_uring_probe` memory.
    */
   constructor(view: DataView) {
-    this.lastOp = view.getUint8(0);
-    this.opsLen = view.getUint8(1);
+    this.lastOp = view.getUint8(IoUringProbe.OFFSET_LAST_OP);
+    this.opsLen = view.getUint8(IoUringProbe.OFFSET_OPS_LEN);
     for (let i = 0; i < this.opsLen; i++) {
-      const o = 16 + i * 8;
-      if (view.getUint16(o + 2, true) & IO_URING_OP_SUPPORTED) {
-        this.#supported.add(view.getUint8(o));
+      const o = IoUringProbe.SIZE + i * IoUringProbeOp.SIZE;
+      if (view.getUint16(o + IoUringProbeOp.OFFSET_FLAGS, true) & IO_URING_OP_SUPPORTED) {
+        this.#supported.add(view.getUint8(o + IoUringProbeOp.OFFSET_OP));
       }
     }
   }

@@ -73,6 +73,8 @@ export class Ring implements SqeOwner {
   readonly sqeSize: number;
   /** CQE size (16 or 32). */
   readonly cqeSize: number;
+  /** The CQ ring memory (CQEs at {@linkcode Ring.cqeOffset}). */
+  readonly cqView: DataView;
 
   #sqU32: Uint32Array;
   #cqU32: Uint32Array;
@@ -88,7 +90,7 @@ export class Ring implements SqeOwner {
   #sqeHandles: Sqe[];
   #cqeHandles: Cqe[];
   #sqeBytes: Uint8Array;
-  #cqView: DataView;
+  #cqesOff: number;
   #closed = false;
   #addrCache: WeakMap<Uint8Array, bigint> = new WeakMap();
 
@@ -109,7 +111,8 @@ export class Ring implements SqeOwner {
     this.#sqeBytes = new Uint8Array(kr.sqes);
     this.#sqU32 = new Uint32Array(kr.sqRing);
     this.#cqU32 = new Uint32Array(kr.cqRing);
-    this.#cqView = new DataView(kr.cqRing);
+    this.cqView = new DataView(kr.cqRing);
+    this.#cqesOff = kr.cqOff.cqes;
     const so = kr.sqOff;
     const co = kr.cqOff;
     this.#sqHead = so.head >> 2;
@@ -131,7 +134,7 @@ export class Ring implements SqeOwner {
     }
     this.#cqeHandles = [];
     for (let i = 0; i < this.cqEntries; i++) {
-      this.#cqeHandles.push(new Cqe(this.#cqView, co.cqes + i * this.cqeSize));
+      this.#cqeHandles.push(new Cqe(this.cqView, co.cqes + i * this.cqeSize));
     }
   }
 
@@ -386,6 +389,19 @@ export class Ring implements SqeOwner {
     const n = (u32[this.#cqTail]! - head) >>> 0;
     for (let i = 0; i < n; i++) cb(this.#cqeHandles[(head + i) & this.#cqMask]!);
     return n;
+  }
+
+  /**
+   * The zero-allocation form of {@linkcode Ring.peekCqe}: the byte offset in
+   * {@linkcode Ring.cqView} of the `i`-th ready CQE from the head (read it with
+   * `IoUringCqe` offsets; `i < cqReady()`), then {@linkcode Ring.cqAdvance}.
+   *
+   * @param i Index from the CQ head.
+   * @returns The byte offset.
+   */
+  cqeOffset(i: number): number {
+    const head = this.#cqU32[this.#cqHead]!;
+    return this.#cqesOff + ((head + i) & this.#cqMask) * this.cqeSize;
   }
 
   /** `io_uring_cqe_seen`: consumes the CQE at the head. */

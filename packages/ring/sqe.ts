@@ -5,13 +5,15 @@
  * @module
  */
 
-import { IOSQE_FIXED_FILE } from "@ublk-ts/uapi";
+import { IOSQE_FIXED_FILE, IoUringSqe } from "@ublk-ts/uapi";
 
 /** A registered-file index (sets IOSQE_FIXED_FILE when used as a prep target). */
 export class Fixed {
   /** The slot. */
   readonly index: number;
   /**
+   * A registered-file index.
+   *
    * @param index The slot (≥ 0).
    */
   constructor(index: number) {
@@ -73,6 +75,8 @@ export class Sqe {
   readonly size: number;
 
   /**
+   * A handle on one SQE slot (made by the ring, one per slot).
+   *
    * @param ring Owner.
    * @param view SQE memory.
    * @param bytes SQE memory as bytes.
@@ -94,7 +98,7 @@ export class Sqe {
    * @returns This.
    */
   setUserData(v: bigint): this {
-    this.view.setBigUint64(this.offset + 32, v, true);
+    this.view.setBigUint64(this.offset + IoUringSqe.OFFSET_USER_DATA, v, true);
     return this;
   }
 
@@ -105,7 +109,7 @@ export class Sqe {
    * @returns This.
    */
   setFlags(flags: number): this {
-    const o = this.offset + 1;
+    const o = this.offset + IoUringSqe.OFFSET_FLAGS;
     this.view.setUint8(o, (this.view.getUint8(o) & IOSQE_FIXED_FILE) | flags);
     return this;
   }
@@ -116,7 +120,7 @@ export class Sqe {
    * @returns Flags.
    */
   get flags(): number {
-    return this.view.getUint8(this.offset + 1);
+    return this.view.getUint8(this.offset + IoUringSqe.OFFSET_FLAGS);
   }
 
   /**
@@ -125,7 +129,7 @@ export class Sqe {
    * @returns The value.
    */
   get userData(): bigint {
-    return this.view.getBigUint64(this.offset + 32, true);
+    return this.view.getBigUint64(this.offset + IoUringSqe.OFFSET_USER_DATA, true);
   }
 
   /**
@@ -135,7 +139,7 @@ export class Sqe {
    * @returns This.
    */
   setBufIndex(v: number): this {
-    this.view.setUint16(this.offset + 40, v, true);
+    this.view.setUint16(this.offset + IoUringSqe.OFFSET_BUF_INDEX, v, true);
     return this;
   }
 
@@ -146,7 +150,7 @@ export class Sqe {
    * @returns This.
    */
   setIoprio(v: number): this {
-    this.view.setUint16(this.offset + 2, v, true);
+    this.view.setUint16(this.offset + IoUringSqe.OFFSET_IOPRIO, v, true);
     return this;
   }
 
