@@ -6,10 +6,17 @@
  * the TypeScript exports. A new header constant or struct shows up here by itself and fails
  * until the package has it.
  *
+ * The libc-side constants (`fcntl.ts`, `mman.ts`) are checked the other way round: every export
+ * of those modules is printed by a C probe over `<fcntl.h>`, `<linux/falloc.h>`, `<linux/fs.h>`,
+ * `<sys/mman.h>` and `<asm/unistd.h>` (so a wrong value fails), and every `FALLOC_FL_*` of
+ * `linux/falloc.h` and `RWF_*` of `linux/fs.h` must be exported.
+ *
  * @module
  */
 import assert from "node:assert/strict";
 import * as uapi from "./mod.ts";
+import * as fcntl from "./fcntl.ts";
+import * as mman from "./mman.ts";
 import { UBLK_PARAM_TYPE_BASIC, UBLK_PARAM_TYPE_DISCARD } from "./mod.ts";
 import { type CStruct, parseHeader } from "./testdata/header_parse.ts";
 
@@ -295,6 +302,91 @@ Deno.test({
       `checked ${structs.length} structs, ${fieldsChecked} fields (offsetof), ` +
         `${bytesProbed} field bytes through decode/encode`,
     );
+    assert.deepEqual(problems, []);
+  },
+});
+
+/** Headers of the libc-side probe, after `_GNU_SOURCE` (for O_DIRECT, O_NOATIME, O_PATH). */
+const LIBC_HEADERS = [
+  "fcntl.h",
+  "linux/falloc.h",
+  "linux/fs.h",
+  "sys/mman.h",
+  "asm/unistd.h",
+];
+
+/** The C expression of an export of `fcntl.ts` or `mman.ts`: `SYS_x` is `__NR_x`. */
+function libcExpression(name: string): string {
+  return name.startsWith("SYS_") ? `__NR_${name.slice(4)}` : name;
+}
+
+/** Every `FALLOC_FL_*` of `linux/falloc.h` and `RWF_*` flag of `linux/fs.h` (not masks). */
+async function libcHeaderNames(): Promise<string[]> {
+  const falloc = parseHeader(await Deno.readTextFile(`${INCLUDE}/linux/falloc.h`)).constants;
+  const fs = await Deno.readTextFile(`${INCLUDE}/linux/fs.h`);
+  const rwf = [...fs.matchAll(/^#define\s+(RWF_[A-Z0-9_]+)\s/gm)].map((m) => m[1]!);
+  return [...falloc, ...rwf.filter((n) => n !== "RWF_SUPPORTED")];
+}
+
+function haveLibcToolchain(): boolean {
+  try {
+    for (const h of ["linux/falloc.h", "linux/fs.h", "fcntl.h"]) {
+      Deno.statSync(`${INCLUDE}/${h}`);
+    }
+    return new Deno.Command("gcc", { args: ["--version"] }).outputSync().success;
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * Constants newer than the installed headers (Debian 12's linux-libc-dev is 6.1): each with
+ * the kernel version that has it and its value there (`include/uapi/linux/fs.h`). Checked by
+ * value here instead of against the probe; the list is kept short.
+ */
+const NEWER_THAN_HEADERS: Record<string, { since: string; value: number }> = {
+  RWF_NOAPPEND: { since: "6.9", value: 0x20 },
+};
+
+Deno.test({
+  name: "fcntl, falloc, RWF and mman constants equal the C headers' values",
+  ignore: !haveLibcToolchain(),
+  async fn(): Promise<void> {
+    const modules: Record<string, unknown>[] = [fcntl, mman];
+    const names = modules.flatMap((m) =>
+      Object.keys(m).filter((k) => typeof m[k] === "number" || typeof m[k] === "bigint")
+    );
+    const headerNames = await libcHeaderNames();
+    for (const [n, { value }] of Object.entries(NEWER_THAN_HEADERS)) {
+      assert.equal(tsValue(n), value, `${n} (newer than the installed headers)`);
+    }
+    const all = [...new Set([...names, ...headerNames])].filter((n) => !(n in NEWER_THAN_HEADERS));
+    const source = [
+      "#define _GNU_SOURCE",
+      "#include <stdio.h>",
+      ...LIBC_HEADERS.map((h) => `#include <${h}>`),
+      "int main(void) {",
+      ...all.map((n) =>
+        `  printf("C %s %lld\\n", ${cString(n)}, (long long)(${libcExpression(n)}));`
+      ),
+      "  return 0;",
+      "}",
+    ].join("\n") + "\n";
+    const report = await compileAndRun(source);
+    const problems: string[] = [];
+    for (const name of all) {
+      const want = report.constants.get(name);
+      const got = tsValue(name);
+      if (want === undefined) problems.push(`${name}: not printed by the probe`);
+      else if (typeof got !== "number" && typeof got !== "bigint") {
+        problems.push(`${name}: not exported (header value ${want})`);
+      } else if (BigInt(got) !== want) {
+        problems.push(`${name}: ${got} != ${libcExpression(name)} ${want}`);
+      }
+    }
+    assert.ok(names.length >= 30, `only ${names.length} fcntl/mman exports`);
+    assert.ok(headerNames.includes("FALLOC_FL_ZERO_RANGE") && headerNames.includes("RWF_NOWAIT"));
+    console.log(`checked ${all.length} fcntl/falloc/RWF/mman constants against the C headers`);
     assert.deepEqual(problems, []);
   },
 });

@@ -519,3 +519,10 @@ export const IO_URING_F_FUSED_BUF_SRC = 1 << 12;
 
 /** `EIOCBQUEUED` (kernel-internal 529): a uring_cmd handler keeps the command in flight. */
 export const EIOCBQUEUED = 529;
+
+/** `sizeof(struct iovec)` on 64-bit Linux: 16 (READV/WRITEV, registered buffer tables). */
+export const IOVEC_SIZE = 16;
+/** Offset of `iov_base` (u64) in `struct iovec`. */
+export const IOVEC_OFFSET_BASE = 0;
+/** Offset of `iov_len` (u64) in `struct iovec`. */
+export const IOVEC_OFFSET_LEN = 8;

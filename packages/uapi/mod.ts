@@ -31,31 +31,9 @@
  *
  * @module
  */
-export * from "./io_uring.ts";
+// The four entry points (`@ublk-ts/uapi/io-uring`, `/ublk`, `/errno`, `/libc`) and, for
+// convenience, everything at once here.
+export * from "./io_uring_all.ts";
+export * from "./ublk_all.ts";
 export * from "./errno.ts";
-export * from "./mman.ts";
-export * from "./sqe.ts";
-export * from "./cqe.ts";
-export * from "./ioctl.ts";
-export * from "./ublk_cmd.ts";
-export * from "./ublksrv_ctrl_cmd.ts";
-export * from "./ublksrv_io_cmd.ts";
-export * from "./ublksrv_io_desc.ts";
-export * from "./ublk_batch.ts";
-export * from "./ublksrv_ctrl_dev_info.ts";
-export * from "./ublk_params.ts";
-export * from "./ublk_auto_buf_reg.ts";
-export * from "./ublk_shmem.ts";
-export * from "./ublk_user_copy.ts";
-export * from "./params.ts";
-export * from "./rsrc.ts";
-export * from "./notification.ts";
-export * from "./probe.ts";
-export * from "./restriction.ts";
-export * from "./buf_ring.ts";
-export * from "./getevents_arg.ts";
-export * from "./sync_cancel.ts";
-export * from "./file_index_range.ts";
-export * from "./recvmsg_out.ts";
-export * from "./fused.ts";
-export * from "./ring_counter.ts";
+export * from "./libc.ts";
