@@ -9,6 +9,7 @@
 import assert from "node:assert/strict";
 import { EFAULT, EINVAL, IOSQE_CQE_SKIP_SUCCESS } from "@ublk-ts/uapi";
 import type { IoBackend } from "@ublk-ts/ring";
+import type { ModelKernel } from "@ublk-ts/model";
 import { MappedBuffer } from "@ublk-ts/rsrc";
 import { liveFusedCommands } from "./fused_cmd.ts";
 import type { TestBufferDir } from "@ublk-ts/testing";
@@ -54,8 +55,8 @@ export interface ProgramResult {
   file: Uint8Array;
 }
 
-async function settle(): Promise<void> {
-  for (let spins = 0; liveFusedCommands() > 0; spins++) {
+async function settle(kernel: ModelKernel): Promise<void> {
+  for (let spins = 0; liveFusedCommands(kernel) > 0; spins++) {
     if (spins > 5000) throw new Error("Fused commands did not finish");
     await new Promise((res) => setTimeout(res, 0));
   }
@@ -121,13 +122,13 @@ export async function runFusedProgram(
       );
       if (options.serial) {
         assert.equal(f.ring.submit(), 1);
-        await settle();
+        await settle(f.kernel);
         got.push(...f.ring.reap());
       }
     }
     if (!options.serial) assert.equal(f.ring.submit(), ops.length);
     // with a deferred lend or an async backend the pairs finish later
-    await settle();
+    await settle(f.kernel);
     got.push(...f.ring.reap());
     if (Deno.env.get("FUSED_DEBUG")) console.log(dir, buf.len, ops, got);
     let want = 0;
@@ -182,6 +183,6 @@ export async function runFusedProgram(
     return { cqes: got, buf: flat(buf), file: Deno.readFileSync(f.path) };
   } finally {
     f.close();
-    assert.equal(liveFusedCommands(), 0, "live fused commands");
+    assert.equal(liveFusedCommands(f.kernel), 0, "live fused commands");
   }
 }

@@ -1,21 +1,27 @@
 /**
- * Test helpers (not published): a bare SQ/CQ driver over any `KernelRing`, written straight
- * against the ring memory as the kernel lays it out, plus a model-kernel fixture with the
+ * Test helpers (not published): a byte-offset SQE driver over a `Ring` (raw SQE bytes placed
+ * with `Ring.getSqeOffset`, submitted with `Ring.submit`), plus a model-kernel fixture with the
  * fused op and a {@linkcode TestDevice}.
  *
  * @module
  */
 
 import {
+  ErrnoError,
+  ETIME,
   IORING_OP_NOP,
   IORING_OP_READ,
   IORING_OP_WRITE,
   IORING_SETUP_SQE128,
   IOSQE_FIXED_FILE,
+  IoUringCqe,
+  IoUringSqe,
+  O_CREAT,
+  O_RDWR,
+  O_TRUNC,
 } from "@ublk-ts/uapi";
-import type { IoBackend, KernelRing } from "@ublk-ts/ring";
+import { type IoBackend, type KernelRing, Ring } from "@ublk-ts/ring";
 import { ModelKernel } from "@ublk-ts/model";
-import { O_CREAT, O_RDWR, O_TRUNC } from "@ublk-ts/ring";
 import { MappedBuffer } from "@ublk-ts/rsrc";
 import { type FusedMasterArgs, type FusedSlaveArgs, writeFusedSqe } from "./fused_sqe.ts";
 import { installFusedCmd } from "./fused_cmd.ts";
@@ -33,40 +39,35 @@ export interface Cqe {
   flags: number;
 }
 
-/** A minimal user side of a ring: writes SQEs, publishes the tail, reaps CQEs. */
+/**
+ * A thin test driver over a {@linkcode Ring}: places SQEs by byte offset (`next`, `fused`,
+ * `plain`), submits through `Ring.submit`, and reaps CQEs as plain objects (without flushing
+ * overflowed CQEs).
+ */
 export class RawRing {
+  /** The ring. */
+  readonly ring: Ring;
+  /** Its kernel ring. */
   readonly kr: KernelRing;
+  /** SQE memory as bytes. */
   readonly sqeBytes: Uint8Array;
+  /** SQE memory (the same as `ring.sqes`). */
   readonly sqeView: DataView;
+  /** SQE size (64 or 128). */
   readonly sqeSize: number;
-  #sq: Uint32Array;
-  #cq: DataView;
-  #cqU32: Uint32Array;
-  #tail = 0;
-  #pending = 0;
 
-  constructor(kr: KernelRing) {
-    this.kr = kr;
-    this.sqeBytes = new Uint8Array(kr.sqes);
-    this.sqeView = new DataView(kr.sqes);
-    this.sqeSize = kr.flags & IORING_SETUP_SQE128 ? 128 : 64;
-    this.#sq = new Uint32Array(kr.sqRing);
-    this.#cq = new DataView(kr.cqRing);
-    this.#cqU32 = new Uint32Array(kr.cqRing);
-    this.#tail = this.#sq[kr.sqOff.tail >> 2]!;
+  constructor(ring: Ring) {
+    this.ring = ring;
+    this.kr = ring.kernelRing;
+    this.sqeView = ring.sqes;
+    this.sqeBytes = new Uint8Array(ring.sqes.buffer, ring.sqes.byteOffset, ring.sqes.byteLength);
+    this.sqeSize = ring.sqeSize;
   }
 
   /** Byte offset of the next free SQE (zeroed); throws when the SQ is full. */
   next(): number {
-    const kr = this.kr;
-    const head = this.#sq[kr.sqOff.head >> 2]!;
-    if (((this.#tail - head) >>> 0) >= kr.sqEntries) throw new Error("SQ full");
-    const idx = this.#tail & (kr.sqEntries - 1);
-    this.#sq[(kr.sqOff.array >> 2) + idx] = idx;
-    this.#tail = (this.#tail + 1) >>> 0;
-    this.#pending++;
-    const off = idx * this.sqeSize;
-    this.sqeBytes.fill(0, off, off + this.sqeSize);
+    const off = this.ring.getSqeOffset();
+    if (off < 0) throw new Error("SQ full");
     return off;
   }
 
@@ -91,13 +92,13 @@ export class RawRing {
   ): number {
     const o = this.next();
     const v = this.sqeView;
-    v.setUint8(o, opcode);
-    v.setUint8(o + 1, fields.flags ?? 0);
-    v.setInt32(o + 4, fields.fd ?? -1, true);
-    v.setBigUint64(o + 8, fields.off ?? 0n, true);
-    v.setBigUint64(o + 16, fields.addr ?? 0n, true);
-    v.setUint32(o + 24, fields.len ?? 0, true);
-    v.setBigUint64(o + 32, fields.userData, true);
+    IoUringSqe.setOpcode(v, o, opcode);
+    IoUringSqe.setFlags(v, o, fields.flags ?? 0);
+    IoUringSqe.setFd(v, o, fields.fd ?? -1);
+    IoUringSqe.setOff(v, o, fields.off ?? 0n);
+    IoUringSqe.setAddr(v, o, fields.addr ?? 0n);
+    IoUringSqe.setLen(v, o, fields.len ?? 0);
+    IoUringSqe.setUserData(v, o, fields.userData);
     return o;
   }
 
@@ -106,32 +107,35 @@ export class RawRing {
     return this.plain(IORING_OP_NOP, { userData, flags });
   }
 
-  /** Publishes the tail and submits every pending SQE. */
+  /**
+   * Publishes the tail and submits every queued SQE (`Ring.submit`).
+   *
+   * @returns SQEs consumed, or the negative errno of the enter call.
+   */
   submit(): number {
-    const kr = this.kr;
-    this.#sq[kr.sqOff.tail >> 2] = this.#tail;
-    const n = this.#pending;
-    this.#pending = 0;
-    return kr.submit(n);
+    try {
+      return this.ring.submit();
+    } catch (e) {
+      if (e instanceof ErrnoError) return -e.errno;
+      throw e;
+    }
   }
 
-  /** Reaps every CQE in the ring. */
+  /** Reaps every CQE in the ring (without asking the kernel to flush overflowed ones). */
   reap(): Cqe[] {
-    const kr = this.kr;
+    const ring = this.ring;
+    const cq = ring.cqView;
+    const n = ring.cqReady();
     const out: Cqe[] = [];
-    let head = this.#cqU32[kr.cqOff.head >> 2]!;
-    const tail = this.#cqU32[kr.cqOff.tail >> 2]!;
-    const cqeSize = kr.flags & 2048 ? 32 : 16;
-    while (head !== tail) {
-      const o = kr.cqOff.cqes + (head & (kr.cqEntries - 1)) * cqeSize;
+    for (let i = 0; i < n; i++) {
+      const o = ring.cqeOffset(i);
       out.push({
-        userData: this.#cq.getBigUint64(o, true),
-        res: this.#cq.getInt32(o + 8, true),
-        flags: this.#cq.getUint32(o + 12, true),
+        userData: IoUringCqe.userData(cq, o),
+        res: IoUringCqe.res(cq, o),
+        flags: IoUringCqe.flags(cq, o),
       });
-      head = (head + 1) >>> 0;
     }
-    this.#cqU32[kr.cqOff.head >> 2] = head;
+    ring.cqAdvance(n);
     return out;
   }
 
@@ -142,10 +146,10 @@ export class RawRing {
     while (out.length < n) {
       if (Date.now() > deadline) throw new Error(`Timed out with ${out.length} of ${n} CQEs`);
       const r = await Promise.race([
-        this.kr.wait(1),
-        new Promise<number>((res) => setTimeout(() => res(-62), 50)),
+        this.ring.wait(1),
+        new Promise<number>((res) => setTimeout(() => res(-ETIME), 50)),
       ]);
-      if (r < 0 && r !== -62) throw new Error(`wait failed: ${r}`);
+      if (r < 0 && r !== -ETIME) throw new Error(`wait failed: ${r}`);
       out.push(...this.reap());
     }
     return out;
@@ -177,10 +181,11 @@ export function fixture(
   installFusedCmd(kernel);
   const dev = new TestDevice(opts.device);
   kernel.registerDevice("/dev/fused-test", dev);
-  const kr = kernel.setup(opts.entries ?? 64, {
-    flags: opts.sqe128 === false ? 0 : IORING_SETUP_SQE128,
-  });
-  const ring = new RawRing(kr);
+  const ring = new RawRing(
+    Ring.create(kernel, opts.entries ?? 64, {
+      flags: opts.sqe128 === false ? 0 : IORING_SETUP_SQE128,
+    }),
+  );
   const devFd = kernel.open("/dev/fused-test", O_RDWR);
   if (devFd < 0) throw new Error(`open device: ${devFd}`);
   const path = Deno.makeTempFileSync({ dir: "/dev/shm", prefix: "fused-test-" });

@@ -36,10 +36,10 @@ import {
 import type { MappedBuffer } from "@ublk-ts/rsrc";
 import {
   ISSUE_QUEUED,
+  type ModelKernel,
   type ModelRing,
   type OpDef,
-  type OpTable,
-  registerOp,
+  OpTable,
   type Request,
 } from "@ublk-ts/model";
 import { fusedBufDir } from "./direction.ts";
@@ -63,76 +63,115 @@ const PHASE_PREPPED = 1;
 const PHASE_LENT = 2;
 const PHASE_SLAVE_DONE = 3;
 
-/** Per-master state, pooled (hot paths allocate nothing once the pool is warm). */
+/** Per-master state, pooled by its {@linkcode FusedCmdState} (no allocation once warm). */
 class FusedState {
+  readonly owner: FusedCmdState;
   master: Request | null = null;
   slave: Request | null = null;
   buf: MappedBuffer | null = null;
   onSlaveDone: FusedSlaveDone | null = null;
   slaveRes = 0;
   phase = PHASE_IDLE;
-  inHook = false;
   runPending = false;
   readonly run: () => void;
   readonly cancel: (req: Request) => void;
 
-  constructor() {
+  constructor(owner: FusedCmdState) {
+    this.owner = owner;
     this.run = () => completeMaster(this);
     this.cancel = () => cancelMaster(this);
   }
 }
 
 const POOL_MAX = 4096;
-const pool: FusedState[] = [];
-let statesLive = 0;
 
-function getState(): FusedState {
-  statesLive++;
-  return pool.pop() ?? new FusedState();
+/**
+ * The state of IORING_OP_FUSED_CMD in one op table (one kernel): the pool of per-master
+ * states, the live count, and the op definition whose `prep` draws from them.
+ */
+class FusedCmdState {
+  readonly #pool: FusedState[] = [];
+  readonly #slaveOps: WeakMap<ModelRing, (opcode: number) => boolean> = new WeakMap();
+  /** Masters prepared and not completed. */
+  live = 0;
+  /** The op installed in the table. */
+  readonly op: OpDef;
+
+  constructor() {
+    this.op = {
+      name: "FUSED_CMD",
+      needsFile: true,
+      fusedSlave: false,
+      bufDir: 0,
+      sqe128Only: true,
+      prep: (req, sqe, off) => fusedPrep(this, req, sqe, off),
+      issue: fusedIssue,
+    };
+  }
+
+  get(): FusedState {
+    this.live++;
+    return this.#pool.pop() ?? new FusedState(this);
+  }
+
+  put(st: FusedState): void {
+    this.live--;
+    st.master = null;
+    st.slave = null;
+    st.buf = null;
+    st.onSlaveDone = null;
+    st.slaveRes = 0;
+    st.phase = PHASE_IDLE;
+    st.runPending = false;
+    if (this.#pool.length < POOL_MAX) this.#pool.push(st);
+  }
+
+  /** Whether an opcode may be a fused slave on `ring` (cached per ring). */
+  isSlaveIn(ring: ModelRing): (opcode: number) => boolean {
+    let f = this.#slaveOps.get(ring);
+    if (f === undefined) {
+      const ops = ring.kernel.ops;
+      f = (opcode: number): boolean => ops.get(opcode)?.fusedSlave === true;
+      this.#slaveOps.set(ring, f);
+    }
+    return f;
+  }
 }
 
-function putState(st: FusedState): void {
-  statesLive--;
-  st.master = null;
-  st.slave = null;
-  st.buf = null;
-  st.onSlaveDone = null;
-  st.slaveRes = 0;
-  st.phase = PHASE_IDLE;
-  st.inHook = false;
-  st.runPending = false;
-  if (pool.length < POOL_MAX) pool.push(st);
+/** Something with an op table: a `ModelKernel`, or an `OpTable` itself. */
+export type OpTableOwner = ModelKernel | OpTable;
+
+/** The FUSED_CMD state of each op table it was installed in. */
+const installed: WeakMap<OpTable, FusedCmdState> = new WeakMap();
+
+function tableOf(target: OpTableOwner): OpTable {
+  return target instanceof OpTable ? target : target.ops;
 }
 
 /**
- * Fused commands whose master has been prepared and has not completed yet (all rings). Tests
- * use it to check that nothing leaks.
+ * Fused commands of one kernel (or op table) whose master has been prepared and has not
+ * completed yet. Tests use it to check that nothing leaks. Each kernel counts its own: another
+ * kernel's fused commands never show here.
  *
- * @returns The number of live fused commands.
+ * @param target The kernel (or op table) FUSED_CMD was installed in.
+ * @returns The number of live fused commands (0 when FUSED_CMD is not installed there).
  * @example
  * ```ts
  * import assert from "node:assert/strict";
- * import { liveFusedCommands } from "@ublk-ts/fused-cmd";
- * assert.equal(liveFusedCommands(), 0);
+ * import { installFusedCmd, liveFusedCommands } from "@ublk-ts/fused-cmd";
+ * import { ModelKernel } from "@ublk-ts/model";
+ * const kernel = new ModelKernel();
+ * installFusedCmd(kernel);
+ * assert.equal(liveFusedCommands(kernel), 0);
  * ```
  */
-export function liveFusedCommands(): number {
-  return statesLive;
+export function liveFusedCommands(target: OpTableOwner): number {
+  return installed.get(tableOf(target))?.live ?? 0;
 }
 
-function isSlaveIn(ring: ModelRing): (opcode: number) => boolean {
-  return (opcode: number): boolean => ring.kernel.ops.get(opcode)?.fusedSlave === true;
-}
-
-const slaveOpCache: WeakMap<ModelRing, (opcode: number) => boolean> = new WeakMap();
-
-function fusedPrep(req: Request, sqe: DataView, off: number): number {
+function fusedPrep(owner: FusedCmdState, req: Request, sqe: DataView, off: number): number {
   const ring = req.ring;
-  let isSlave = slaveOpCache.get(ring);
-  if (isSlave === undefined) {
-    isSlave = isSlaveIn(ring);
-    slaveOpCache.set(ring, isSlave);
-  }
+  const isSlave = owner.isSlaveIn(ring);
   if (checkFusedSqe(sqe, off, ring.flags, isSlave) !== FusedPrepCheck.OK) return -EINVAL;
   const slave = ring.allocReq();
   const r = ring.initReq(slave, sqe, off + FUSED_SLAVE_OFFSET, true);
@@ -144,7 +183,7 @@ function fusedPrep(req: Request, sqe: DataView, off: number): number {
     req.flags |= IOSQE_IO_LINK;
     slave.flags &= ~LINK_FLAGS;
   }
-  const st = getState();
+  const st = owner.get();
   st.master = req;
   st.slave = slave;
   st.phase = PHASE_PREPPED;
@@ -177,18 +216,18 @@ function masterDoneHook(req: Request): void {
       const slave = st.slave!;
       slave.master = null;
       req.ring.freeReq(slave);
-      putState(st);
+      st.owner.put(st);
       return;
     }
     case PHASE_LENT:
       // The master completed while its slave still runs (a device completed it by hand):
       // the slave's hook then only returns the lease.
       st.slave!.master = null;
-      putState(st);
+      st.owner.put(st);
       return;
     default:
       if (st.runPending) st.master = null; // `completeMaster` recycles it
-      else putState(st);
+      else st.owner.put(st);
   }
 }
 
@@ -214,22 +253,16 @@ function slaveDoneHook(slave: Request): void {
   st.buf = null;
   buf.release();
   st.runPending = true;
-  st.inHook = true;
+  // Inside a completion the ring only queues task work: the master completes after the
+  // slave's CQE is posted.
   master.ring.queueTaskWork(st.run);
-  st.inHook = false;
 }
 
 function completeMaster(st: FusedState): void {
-  if (st.inHook) {
-    // Task work ran inside the slave's completion hook, i.e. before the slave's CQE was
-    // posted (a completion from outside task work): finish the master just after it instead.
-    queueMicrotask(st.run);
-    return;
-  }
   st.runPending = false;
   const master = st.master;
   if (master === null) {
-    putState(st);
+    st.owner.put(st);
     return;
   }
   const cb = st.onSlaveDone;
@@ -308,38 +341,47 @@ export function provideFusedBuffer(
   return ISSUE_QUEUED;
 }
 
-/** The op definition of `IORING_OP_FUSED_CMD` (needs a file; SQE128 rings only). */
-export const FUSED_CMD_OP: OpDef = {
-  name: "FUSED_CMD",
-  needsFile: true,
-  fusedSlave: false,
-  bufDir: 0,
-  sqe128Only: true,
-  prep: fusedPrep,
-  issue: fusedIssue,
-};
-
-/** Something with an op table: a `ModelKernel` (or an `OpTable` itself). */
-export type OpTableOwner = { registerOp(opcode: number, def: OpDef): void } | OpTable;
+/**
+ * A new `IORING_OP_FUSED_CMD` op definition (needs a file; SQE128 rings only) with its own
+ * state (pool, live count). {@linkcode installFusedCmd} makes one per kernel; use this only to
+ * build an op table by hand.
+ *
+ * @returns The op.
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { fusedCmdOp } from "@ublk-ts/fused-cmd";
+ * assert.equal(fusedCmdOp().name, "FUSED_CMD");
+ * ```
+ */
+export function fusedCmdOp(): OpDef {
+  return new FusedCmdState().op;
+}
 
 /**
- * Registers `IORING_OP_FUSED_CMD` (49) in a kernel's op table, or in the ring package's shared
- * default table when no target is given (every `ModelKernel` using the default table then
- * knows it).
+ * Registers `IORING_OP_FUSED_CMD` (49) in one kernel's op table (or in an `OpTable`), with
+ * state private to it. Other kernels are not affected: an opcode-49 SQE on a kernel without it
+ * fails with -EINVAL. Installing twice into the same table keeps the first installation.
  *
- * @param target A `ModelKernel` or an `OpTable`; default: the shared table.
+ * @param target A `ModelKernel` or an `OpTable`.
  * @example
  * ```ts
  * import assert from "node:assert/strict";
  * import { installFusedCmd } from "@ublk-ts/fused-cmd";
- * import { OpTable } from "@ublk-ts/model";
- * const t = new OpTable();
- * installFusedCmd(t);
- * assert.equal(t.get(49)?.name, "FUSED_CMD");
+ * import { ModelKernel } from "@ublk-ts/model";
+ * const a = new ModelKernel();
+ * installFusedCmd(a);
+ * assert.equal(a.ops.get(49)?.name, "FUSED_CMD");
+ * assert.equal(new ModelKernel().ops.get(49), undefined);
  * ```
  */
-export function installFusedCmd(target?: OpTableOwner): void {
-  if (target === undefined) registerOp(IORING_OP_FUSED_CMD, FUSED_CMD_OP);
-  else if ("registerOp" in target) target.registerOp(IORING_OP_FUSED_CMD, FUSED_CMD_OP);
-  else target.set(IORING_OP_FUSED_CMD, FUSED_CMD_OP);
+export function installFusedCmd(target: OpTableOwner): void {
+  const table = tableOf(target);
+  let st = installed.get(table);
+  if (st === undefined) {
+    st = new FusedCmdState();
+    installed.set(table, st);
+  }
+  if (target instanceof OpTable) target.set(IORING_OP_FUSED_CMD, st.op);
+  else target.registerOp(IORING_OP_FUSED_CMD, st.op);
 }

@@ -2,7 +2,15 @@
 // offset into the first, no-bvec buffers (-EINVAL), and sharing one buffer among concurrent
 // fused commands with the owner told once when the last lease returns.
 import assert from "node:assert/strict";
-import { EFAULT, EINVAL, IORING_OP_READ, IORING_OP_RECV, IORING_OP_SEND } from "@ublk-ts/uapi";
+import { FUSED_SLAVE_OFFSET } from "./fused_sqe.ts";
+import {
+  EFAULT,
+  EINVAL,
+  IORING_OP_READ,
+  IORING_OP_RECV,
+  IORING_OP_SEND,
+  IoUringSqe,
+} from "@ublk-ts/uapi";
 import { type DeviceFile, ISSUE_QUEUED, type Request } from "@ublk-ts/model";
 import { O_RDWR } from "@ublk-ts/ring";
 import { MappedBuffer } from "@ublk-ts/rsrc";
@@ -37,7 +45,8 @@ Deno.test("slave ranges outside the lent buffer fail -EFAULT, edges succeed", ()
       lendMaster(f.devFd, 1, ud),
       rwSlave(false, f.fileFd, 0, 8, 0n, ud + 1n),
     );
-    f.ring.sqeView.setUint32(off + 64 + 20, 1, true);
+    // the upper half of the slave's addr
+    f.ring.sqeView.setUint32(off + FUSED_SLAVE_OFFSET + IoUringSqe.OFFSET_ADDR + 4, 1, true);
     f.ring.submit();
     const got = f.ring.reap();
     assert.equal(got.length, 2 * (cases.length + 1));
@@ -51,7 +60,7 @@ Deno.test("slave ranges outside the lent buffer fail -EFAULT, edges succeed", ()
   } finally {
     f.close();
   }
-  assert.equal(liveFusedCommands(), 0);
+  assert.equal(liveFusedCommands(f.kernel), 0);
 });
 
 Deno.test("a slave reads and writes straight through several segments and an offset", () => {
@@ -113,7 +122,7 @@ Deno.test("a buffer without bvecs fails the slave -EINVAL", () => {
   } finally {
     f.close();
   }
-  assert.equal(liveFusedCommands(), 0);
+  assert.equal(liveFusedCommands(f.kernel), 0);
 });
 
 Deno.test("concurrent fused commands share one buffer; the owner learns once at the last lease", async () => {
@@ -143,7 +152,7 @@ Deno.test("concurrent fused commands share one buffer; the owner learns once at 
   } finally {
     f.close();
   }
-  assert.equal(liveFusedCommands(), 0);
+  assert.equal(liveFusedCommands(f.kernel), 0);
 });
 
 Deno.test("leases are held while slaves are in flight and all return", async () => {
@@ -214,7 +223,7 @@ Deno.test("leases are held while slaves are in flight and all return", async () 
   } finally {
     f.close();
   }
-  assert.equal(liveFusedCommands(), 0);
+  assert.equal(liveFusedCommands(f.kernel), 0);
 });
 
 Deno.test("`provideFusedBuffer()` refuses a request that is not a fused master", () => {
@@ -251,9 +260,9 @@ Deno.test("ring exit with a fused pair waiting for its buffer completes and free
     userData: 2n,
   });
   f.ring.submit();
-  assert.equal(liveFusedCommands(), 1);
+  assert.equal(liveFusedCommands(f.kernel), 1);
   f.close();
-  assert.equal(liveFusedCommands(), 0);
+  assert.equal(liveFusedCommands(f.kernel), 0);
 });
 
 Deno.test("ring exit with a slave in flight returns the lease and finishes both", async () => {
@@ -270,14 +279,14 @@ Deno.test("ring exit with a slave in flight returns the lease and finishes both"
   });
   f.ring.submit();
   assert.equal(buf.leases, 1);
-  assert.equal(liveFusedCommands(), 1);
+  assert.equal(liveFusedCommands(f.kernel), 1);
   f.close();
   await new Promise((r) => setTimeout(r, 0));
   assert.equal(buf.leases, 0);
   assert.equal(released(), 1);
   assert.equal(f.dev.slavesDone, 1);
   assert.deepEqual(f.dev.slaveResults, [-125]);
-  assert.equal(liveFusedCommands(), 0);
+  assert.equal(liveFusedCommands(f.kernel), 0);
 });
 
 Deno.test("ASYNC_CANCEL of a master cancels its slave first, then the master completes", async () => {
@@ -303,7 +312,7 @@ Deno.test("ASYNC_CANCEL of a master cancels its slave first, then the master com
   } finally {
     f.close();
   }
-  assert.equal(liveFusedCommands(), 0);
+  assert.equal(liveFusedCommands(f.kernel), 0);
 });
 
 Deno.test("SEND and RECV slaves across several segments move the right bytes", async () => {
@@ -343,5 +352,5 @@ Deno.test("SEND and RECV slaves across several segments move the right bytes", a
   } finally {
     f.close();
   }
-  assert.equal(liveFusedCommands(), 0);
+  assert.equal(liveFusedCommands(f.kernel), 0);
 });

@@ -10,6 +10,7 @@ import {
   IORING_OP_SEND,
   IORING_OP_SEND_ZC,
   IOSQE_CQE_SKIP_SUCCESS,
+  IoUringSqe,
 } from "@ublk-ts/uapi";
 import { MappedBuffer } from "@ublk-ts/rsrc";
 import { liveFusedCommands } from "./fused_cmd.ts";
@@ -67,7 +68,7 @@ for (const deferLend of [false, true]) {
           } finally {
             f.close();
           }
-          assert.equal(liveFusedCommands(), 0);
+          assert.equal(liveFusedCommands(f.kernel), 0);
         });
       }
     }
@@ -82,7 +83,7 @@ Deno.test("the master's CQE follows the slave's when the slave completes asynchr
     const { buf } = segBuffer([64]);
     f.dev.add(1, buf, "dest");
     f.ring.fused(lendMaster(f.devFd, 1, M), {
-      opcode: 27, // RECV
+      opcode: IORING_OP_RECV,
       fd: a,
       addr: 8,
       len: 16,
@@ -106,7 +107,7 @@ Deno.test("the master's CQE follows the slave's when the slave completes asynchr
   } finally {
     f.close();
   }
-  assert.equal(liveFusedCommands(), 0);
+  assert.equal(liveFusedCommands(f.kernel), 0);
 });
 
 Deno.test("several fused pairs in one submission each post slave then master", () => {
@@ -186,7 +187,7 @@ Deno.test("a fused SEND slave sends a sub-range of the lent buffer without a cop
   } finally {
     f.close();
   }
-  assert.equal(liveFusedCommands(), 0);
+  assert.equal(liveFusedCommands(f.kernel), 0);
 });
 
 Deno.test("a fused SEND_ZC slave over TCP posts its F_MORE and F_NOTIF CQEs before the master", async () => {
@@ -214,7 +215,7 @@ Deno.test("a fused SEND_ZC slave over TCP posts its F_MORE and F_NOTIF CQEs befo
       len: 1000,
       userData: 3n,
     });
-    f.ring.sqeView.setUint32(ro + 28, 0x100, true); // msg_flags = MSG_WAITALL
+    f.ring.sqeView.setUint32(ro + IoUringSqe.OFFSET_MSG_FLAGS, 0x100, true); // MSG_WAITALL
     f.ring.submit();
     const got = await f.ring.reapN(4);
     const mine = got.filter((c) => c.userData !== 3n);
@@ -230,5 +231,5 @@ Deno.test("a fused SEND_ZC slave over TCP posts its F_MORE and F_NOTIF CQEs befo
     f.close();
     l.close();
   }
-  assert.equal(liveFusedCommands(), 0);
+  assert.equal(liveFusedCommands(f.kernel), 0);
 });

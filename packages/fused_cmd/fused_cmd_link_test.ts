@@ -5,9 +5,14 @@ import {
   ECANCELED,
   EFAULT,
   EINVAL,
+  ETIME,
+  IORING_OP_LINK_TIMEOUT,
+  IORING_OP_READ,
+  IORING_OP_RECV,
   IOSQE_CQE_SKIP_SUCCESS,
   IOSQE_IO_HARDLINK,
   IOSQE_IO_LINK,
+  KernelTimespec,
 } from "@ublk-ts/uapi";
 import { liveFusedCommands } from "./fused_cmd.ts";
 import { ISSUE_QUEUED } from "@ublk-ts/model";
@@ -39,7 +44,7 @@ Deno.test("a fused pair in the middle of a link chain runs in chain order", asyn
   } finally {
     f.close();
   }
-  assert.equal(liveFusedCommands(), 0);
+  assert.equal(liveFusedCommands(f.kernel), 0);
 });
 
 Deno.test("without a link flag the next SQE does not wait for the pair", async () => {
@@ -81,7 +86,7 @@ Deno.test("a failing slave cancels the rest of the chain with -ECANCELED", () =>
   } finally {
     f.close();
   }
-  assert.equal(liveFusedCommands(), 0);
+  assert.equal(liveFusedCommands(f.kernel), 0);
 });
 
 Deno.test("a slave's IO_HARDLINK becomes a soft link on the master", () => {
@@ -145,8 +150,8 @@ Deno.test("a device error on a linked master cancels the rest and posts no slave
     } finally {
       f.close();
     }
+    assert.equal(liveFusedCommands(f.kernel), 0);
   }
-  assert.equal(liveFusedCommands(), 0);
 });
 
 Deno.test("a fused pair cancelled by an earlier link failure frees its slave", () => {
@@ -167,7 +172,7 @@ Deno.test("a fused pair cancelled by an earlier link failure frees its slave", (
   } finally {
     f.close();
   }
-  assert.equal(liveFusedCommands(), 0);
+  assert.equal(liveFusedCommands(f.kernel), 0);
 });
 
 Deno.test("a LINK_TIMEOUT on a master whose device never lends cancels the pair", async () => {
@@ -176,24 +181,24 @@ Deno.test("a LINK_TIMEOUT on a master whose device never lends cancels the pair"
     f.kernel.registerDevice("/dev/never", { uringCmd: (): number => ISSUE_QUEUED });
     const fd = f.kernel.open("/dev/never", O_RDWR);
     f.ring.fused({ fd, cmdOp: 1, userData: 1n, flags: IOSQE_IO_LINK }, {
-      opcode: 22,
+      opcode: IORING_OP_READ,
       fd: f.fileFd,
       addr: 0,
       len: 8,
       userData: 2n,
     });
     const ts = new Uint8Array(16);
-    new DataView(ts.buffer).setBigInt64(8, 1_000_000n, true); // 1 ms
-    f.ring.plain(15, { addr: f.kernel.addressOf(ts), len: 1, userData: 3n }); // LINK_TIMEOUT
+    new DataView(ts.buffer).setBigInt64(KernelTimespec.OFFSET_TV_NSEC, 1_000_000n, true); // 1 ms
+    f.ring.plain(IORING_OP_LINK_TIMEOUT, { addr: f.kernel.addressOf(ts), len: 1, userData: 3n });
     f.ring.submit();
     const got = await f.ring.reapN(2);
     assert.deepEqual(got.find((c) => c.userData === 1n)?.res, -ECANCELED);
-    assert.deepEqual(got.find((c) => c.userData === 3n)?.res, -62); // -ETIME
+    assert.deepEqual(got.find((c) => c.userData === 3n)?.res, -ETIME);
     assert.equal(got.some((c) => c.userData === 2n), false, "no slave CQE");
   } finally {
     f.close();
   }
-  assert.equal(liveFusedCommands(), 0);
+  assert.equal(liveFusedCommands(f.kernel), 0);
 });
 
 Deno.test("a LINK_TIMEOUT on a master whose slave waits cancels the slave first", async () => {
@@ -203,15 +208,15 @@ Deno.test("a LINK_TIMEOUT on a master whose slave waits cancels the slave first"
     f.dev.add(1, buf, "dest");
     const [a] = f.kernel.socketpair();
     f.ring.fused(lendMaster(f.devFd, 1, 1n, IOSQE_IO_LINK), {
-      opcode: 27, // RECV: no data ever comes
+      opcode: IORING_OP_RECV, // no data ever comes
       fd: a,
       addr: 0,
       len: 64,
       userData: 2n,
     });
     const ts = new Uint8Array(16);
-    new DataView(ts.buffer).setBigInt64(8, 1_000_000n, true);
-    f.ring.plain(15, { addr: f.kernel.addressOf(ts), len: 1, userData: 3n });
+    new DataView(ts.buffer).setBigInt64(KernelTimespec.OFFSET_TV_NSEC, 1_000_000n, true);
+    f.ring.plain(IORING_OP_LINK_TIMEOUT, { addr: f.kernel.addressOf(ts), len: 1, userData: 3n });
     f.ring.submit();
     const got = await f.ring.reapN(3);
     assertPair(got, 1n, 2n, -ECANCELED, -ECANCELED);
@@ -219,5 +224,5 @@ Deno.test("a LINK_TIMEOUT on a master whose slave waits cancels the slave first"
   } finally {
     f.close();
   }
-  assert.equal(liveFusedCommands(), 0);
+  assert.equal(liveFusedCommands(f.kernel), 0);
 });

@@ -15,6 +15,7 @@ import {
   IORING_RECVSEND_FIXED_BUF,
   IOSQE_BUFFER_SELECT,
   IOSQE_CQE_SKIP_SUCCESS,
+  IoUringSqe,
 } from "@ublk-ts/uapi";
 import { FUSED_SLAVE_OFFSET } from "./fused_sqe.ts";
 import { liveFusedCommands } from "./fused_cmd.ts";
@@ -38,14 +39,15 @@ function runOne(
       off = f.ring.next();
       f.ring.next();
       const v = f.ring.sqeView;
-      v.setUint8(off, IORING_OP_FUSED_CMD);
-      v.setInt32(off + 4, f.devFd, true);
-      v.setUint32(off + 8, 0x23, true);
-      v.setBigUint64(off + 32, M, true);
-      v.setUint8(off + 64, IORING_OP_READ);
-      v.setInt32(off + 68, f.fileFd, true);
-      v.setUint32(off + 88, 16, true);
-      v.setBigUint64(off + 96, S, true);
+      const s = off + FUSED_SLAVE_OFFSET; // on this ring, the next 64-byte SQE
+      v.setUint8(off + IoUringSqe.OFFSET_OPCODE, IORING_OP_FUSED_CMD);
+      v.setInt32(off + IoUringSqe.OFFSET_FD, f.devFd, true);
+      v.setUint32(off + IoUringSqe.OFFSET_CMD_OP, 0x23, true);
+      v.setBigUint64(off + IoUringSqe.OFFSET_USER_DATA, M, true);
+      v.setUint8(s + IoUringSqe.OFFSET_OPCODE, IORING_OP_READ);
+      v.setInt32(s + IoUringSqe.OFFSET_FD, f.fileFd, true);
+      v.setUint32(s + IoUringSqe.OFFSET_LEN, 16, true);
+      v.setBigUint64(s + IoUringSqe.OFFSET_USER_DATA, S, true);
     } else {
       off = f.ring.fused(lendMaster(f.devFd, 1, M), rwSlave(false, f.fileFd, 0, 16, 0n, S));
     }
@@ -56,7 +58,7 @@ function runOne(
     return { cqes, calls: f.dev.calls.length };
   } finally {
     f.close();
-    assert.equal(liveFusedCommands(), 0, "fused state leaked");
+    assert.equal(liveFusedCommands(f.kernel), 0, "fused state leaked");
   }
 }
 
@@ -71,39 +73,58 @@ Deno.test("FUSED_CMD on a ring without SQE128 fails -EINVAL", () => {
 });
 
 Deno.test("FUSED_CMD with __pad1 != 0 fails -EINVAL", () => {
-  assertMasterFails(runOne((v, o) => v.setUint32(o + 12, 1, true)), EINVAL);
+  assertMasterFails(runOne((v, o) => v.setUint32(o + IoUringSqe.OFFSET_PAD1, 1, true)), EINVAL);
 });
 
 Deno.test("FUSED_CMD with uring_cmd_flags != 0 fails -EINVAL", () => {
   // IORING_URING_CMD_FIXED and the v4 split-SQE flag are both refused
-  assertMasterFails(runOne((v, o) => v.setUint32(o + 28, 1, true)), EINVAL);
-  assertMasterFails(runOne((v, o) => v.setUint32(o + 28, 2, true)), EINVAL);
+  assertMasterFails(
+    runOne((v, o) => v.setUint32(o + IoUringSqe.OFFSET_URING_CMD_FLAGS, 1, true)),
+    EINVAL,
+  );
+  assertMasterFails(
+    runOne((v, o) => v.setUint32(o + IoUringSqe.OFFSET_URING_CMD_FLAGS, 2, true)),
+    EINVAL,
+  );
 });
 
 Deno.test("FUSED_CMD with a FUSED_CMD or URING_CMD slave fails -EINVAL", () => {
   for (const op of [IORING_OP_FUSED_CMD, IORING_OP_URING_CMD]) {
-    assertMasterFails(runOne((v, o) => v.setUint8(o + FUSED_SLAVE_OFFSET, op)), EINVAL);
+    assertMasterFails(
+      runOne((v, o) => v.setUint8(o + FUSED_SLAVE_OFFSET + IoUringSqe.OFFSET_OPCODE, op)),
+      EINVAL,
+    );
   }
 });
 
 Deno.test("FUSED_CMD with a buffer-select slave fails -EINVAL", () => {
   assertMasterFails(
-    runOne((v, o) => v.setUint8(o + FUSED_SLAVE_OFFSET + 1, IOSQE_BUFFER_SELECT)),
+    runOne((v, o) =>
+      v.setUint8(o + FUSED_SLAVE_OFFSET + IoUringSqe.OFFSET_FLAGS, IOSQE_BUFFER_SELECT)
+    ),
     EINVAL,
   );
 });
 
 Deno.test("FUSED_CMD with a non-slave op (NOP, READ_FIXED, WRITE_FIXED, unknown) fails -EINVAL", () => {
   for (const op of [IORING_OP_NOP, IORING_OP_READ_FIXED, IORING_OP_WRITE_FIXED, 250]) {
-    assertMasterFails(runOne((v, o) => v.setUint8(o + FUSED_SLAVE_OFFSET, op)), EINVAL);
+    assertMasterFails(
+      runOne((v, o) => v.setUint8(o + FUSED_SLAVE_OFFSET + IoUringSqe.OFFSET_OPCODE, op)),
+      EINVAL,
+    );
   }
 });
 
 Deno.test("FUSED_CMD with a SEND_ZC slave using IORING_RECVSEND_FIXED_BUF fails -EINVAL", () => {
   assertMasterFails(
     runOne((v, o) => {
-      v.setUint8(o + FUSED_SLAVE_OFFSET, IORING_OP_SEND_ZC);
-      v.setUint16(o + FUSED_SLAVE_OFFSET + 2, IORING_RECVSEND_FIXED_BUF, true);
+      v.setUint8(o + FUSED_SLAVE_OFFSET + IoUringSqe.OFFSET_OPCODE, IORING_OP_SEND_ZC);
+      // recvsend flags live in ioprio
+      v.setUint16(
+        o + FUSED_SLAVE_OFFSET + IoUringSqe.OFFSET_IOPRIO,
+        IORING_RECVSEND_FIXED_BUF,
+        true,
+      );
     }),
     EINVAL,
   );
@@ -111,23 +132,29 @@ Deno.test("FUSED_CMD with a SEND_ZC slave using IORING_RECVSEND_FIXED_BUF fails 
 
 Deno.test("FUSED_CMD passes the slave's own prep errors to the master", () => {
   // invalid SQE flag bit on the slave (io_init_req: -EINVAL)
-  assertMasterFails(runOne((v, o) => v.setUint8(o + FUSED_SLAVE_OFFSET + 1, 0x80)), EINVAL);
+  assertMasterFails(
+    runOne((v, o) => v.setUint8(o + FUSED_SLAVE_OFFSET + IoUringSqe.OFFSET_FLAGS, 0x80)),
+    EINVAL,
+  );
   // a personality the slave does not have (io_init_req: -EINVAL)
-  assertMasterFails(runOne((v, o) => v.setUint16(o + FUSED_SLAVE_OFFSET + 42, 7, true)), EINVAL);
+  assertMasterFails(
+    runOne((v, o) => v.setUint16(o + FUSED_SLAVE_OFFSET + IoUringSqe.OFFSET_PERSONALITY, 7, true)),
+    EINVAL,
+  );
 });
 
 Deno.test("FUSED_CMD prep failure keeps a master CQE even with CQE_SKIP_SUCCESS", () => {
   assertMasterFails(
     runOne((v, o) => {
-      v.setUint8(o + 1, IOSQE_CQE_SKIP_SUCCESS);
-      v.setUint32(o + 12, 5, true);
+      v.setUint8(o + IoUringSqe.OFFSET_FLAGS, IOSQE_CQE_SKIP_SUCCESS);
+      v.setUint32(o + IoUringSqe.OFFSET_PAD1, 5, true);
     }),
     EINVAL,
   );
 });
 
 Deno.test("FUSED_CMD on a bad master fd fails -EBADF without a slave CQE", () => {
-  assertMasterFails(runOne((v, o) => v.setInt32(o + 4, 999, true)), EBADF);
+  assertMasterFails(runOne((v, o) => v.setInt32(o + IoUringSqe.OFFSET_FD, 999, true)), EBADF);
 });
 
 Deno.test("FUSED_CMD on a file that has no uring_cmd fails -EOPNOTSUPP", () => {
@@ -142,7 +169,7 @@ Deno.test("FUSED_CMD on a file that has no uring_cmd fails -EOPNOTSUPP", () => {
   } finally {
     f.close();
   }
-  assert.equal(liveFusedCommands(), 0);
+  assert.equal(liveFusedCommands(f.kernel), 0);
 });
 
 Deno.test("FUSED_CMD device errors fail the master only (unknown cmd_op, unknown key, no data)", () => {
@@ -176,14 +203,14 @@ Deno.test("FUSED_CMD device errors fail the master only (unknown cmd_op, unknown
   } finally {
     f.close();
   }
-  assert.equal(liveFusedCommands(), 0);
+  assert.equal(liveFusedCommands(f.kernel), 0);
 });
 
 Deno.test("a plain URING_CMD to the test device completes with 0 and no fused flag", () => {
   const f = fixture();
   try {
     const o = f.ring.plain(IORING_OP_URING_CMD, { fd: f.devFd, userData: 9n });
-    f.ring.sqeView.setUint32(o + 8, 0x23, true);
+    f.ring.sqeView.setUint32(o + IoUringSqe.OFFSET_CMD_OP, 0x23, true);
     f.ring.submit();
     assert.deepEqual(f.ring.reap(), [{ userData: 9n, res: 0, flags: 0 }]);
     assert.equal(f.dev.calls.length, 1);

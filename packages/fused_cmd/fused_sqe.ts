@@ -7,6 +7,7 @@
  * @module
  */
 import {
+  FusedSqe,
   IORING_OP_FUSED_CMD,
   IORING_OP_SEND_ZC,
   IORING_OP_URING_CMD,
@@ -18,15 +19,18 @@ import {
 } from "@ublk-ts/uapi";
 
 /** Size of a fused command: one SQE128 slot. */
-export const FUSED_SQE_SIZE = 128;
+export const FUSED_SQE_SIZE: number = FusedSqe.SIZE;
 /** Offset of the master SQE in the slot. */
-export const FUSED_MASTER_OFFSET = 0;
+export const FUSED_MASTER_OFFSET: number = FusedSqe.MASTER_OFFSET;
 /** Offset of the slave SQE in the slot (`slave_sqe = sqe + 1`). */
-export const FUSED_SLAVE_OFFSET = 64;
+export const FUSED_SLAVE_OFFSET: number = FusedSqe.SLAVE_OFFSET;
 /** Offset of the master's `cmd` payload in the slot. */
-export const FUSED_CMD_OFFSET = 48;
+export const FUSED_CMD_OFFSET: number = FusedSqe.MASTER_CMD_OFFSET;
 /** Size of the master's `cmd` payload: 16 bytes fit before the slave. */
-export const FUSED_CMD_SIZE = 16;
+export const FUSED_CMD_SIZE: number = FusedSqe.MASTER_CMD_SIZE;
+
+const ADDR_LO = IoUringSqe.OFFSET_ADDR;
+const ADDR_HI = IoUringSqe.OFFSET_ADDR + 4;
 
 /** The master half of a fused command. */
 export interface FusedMasterArgs {
@@ -109,30 +113,32 @@ export function writeFusedSqe(
   }
   bytes.fill(0, offset, offset + FUSED_SQE_SIZE);
   // master
-  view.setUint8(offset, IORING_OP_FUSED_CMD);
-  view.setUint8(offset + 1, (master.flags ?? 0) | (master.fixed ? IOSQE_FIXED_FILE : 0));
-  view.setInt32(offset + 4, master.fd, true);
+  const mflags = (master.flags ?? 0) | (master.fixed ? IOSQE_FIXED_FILE : 0);
+  view.setUint8(offset + IoUringSqe.OFFSET_OPCODE, IORING_OP_FUSED_CMD);
+  view.setUint8(offset + IoUringSqe.OFFSET_FLAGS, mflags);
+  view.setInt32(offset + IoUringSqe.OFFSET_FD, master.fd, true);
   view.setUint32(offset + IoUringSqe.OFFSET_CMD_OP, master.cmdOp >>> 0, true);
   view.setBigUint64(offset + IoUringSqe.OFFSET_USER_DATA, master.userData, true);
   if (cmd !== undefined) bytes.set(cmd, offset + FUSED_CMD_OFFSET);
   // slave
   const s = offset + FUSED_SLAVE_OFFSET;
-  view.setUint8(s, slave.opcode);
-  view.setUint8(s + 1, (slave.flags ?? 0) | (slave.fixed ? IOSQE_FIXED_FILE : 0));
-  view.setUint16(s + 2, slave.ioprio ?? 0, true);
-  view.setInt32(s + 4, slave.fd, true);
-  view.setBigUint64(s + 8, slave.off ?? 0n, true);
+  const sflags = (slave.flags ?? 0) | (slave.fixed ? IOSQE_FIXED_FILE : 0);
+  view.setUint8(s + IoUringSqe.OFFSET_OPCODE, slave.opcode);
+  view.setUint8(s + IoUringSqe.OFFSET_FLAGS, sflags);
+  view.setUint16(s + IoUringSqe.OFFSET_IOPRIO, slave.ioprio ?? 0, true);
+  view.setInt32(s + IoUringSqe.OFFSET_FD, slave.fd, true);
+  view.setBigUint64(s + IoUringSqe.OFFSET_OFF, slave.off ?? 0n, true);
   const addr = slave.addr;
   if (typeof addr === "bigint") {
-    view.setBigUint64(s + 16, addr, true);
+    view.setBigUint64(s + IoUringSqe.OFFSET_ADDR, addr, true);
   } else {
     // a number: two u32 halves, no bigint allocated on the hot path
-    view.setUint32(s + 16, addr >>> 0, true);
-    view.setUint32(s + 20, Math.floor(addr / 4294967296) >>> 0, true);
+    view.setUint32(s + ADDR_LO, addr >>> 0, true);
+    view.setUint32(s + ADDR_HI, Math.floor(addr / 4294967296) >>> 0, true);
   }
-  view.setUint32(s + 24, slave.len >>> 0, true);
-  view.setUint32(s + 28, (slave.opFlags ?? 0) >>> 0, true);
-  view.setBigUint64(s + 32, slave.userData, true);
+  view.setUint32(s + IoUringSqe.OFFSET_LEN, slave.len >>> 0, true);
+  view.setUint32(s + IoUringSqe.OFFSET_OP_FLAGS, (slave.opFlags ?? 0) >>> 0, true);
+  view.setBigUint64(s + IoUringSqe.OFFSET_USER_DATA, slave.userData, true);
 }
 
 /** Why a fused SQE failed the opcode-independent prep checks (all give -EINVAL). */
@@ -189,14 +195,15 @@ export function checkFusedSqe(
     return FusedPrepCheck.URING_CMD_FLAGS;
   }
   const s = offset + FUSED_SLAVE_OFFSET;
-  const op = view.getUint8(s);
+  const op = view.getUint8(s + IoUringSqe.OFFSET_OPCODE);
   if (op === IORING_OP_FUSED_CMD || op === IORING_OP_URING_CMD) return FusedPrepCheck.SLAVE_OPCODE;
-  if ((view.getUint8(s + 1) & IOSQE_BUFFER_SELECT) !== 0) {
+  if ((view.getUint8(s + IoUringSqe.OFFSET_FLAGS) & IOSQE_BUFFER_SELECT) !== 0) {
     return FusedPrepCheck.SLAVE_BUFFER_SELECT;
   }
   if (!isSlaveOp(op)) return FusedPrepCheck.NOT_FUSED_SLAVE;
   if (
-    op === IORING_OP_SEND_ZC && (view.getUint16(s + 2, true) & IORING_RECVSEND_FIXED_BUF) !== 0
+    op === IORING_OP_SEND_ZC &&
+    (view.getUint16(s + IoUringSqe.OFFSET_IOPRIO, true) & IORING_RECVSEND_FIXED_BUF) !== 0
   ) {
     return FusedPrepCheck.SLAVE_FIXED_BUF;
   }

@@ -58,7 +58,7 @@ Deno.test("`writeFusedSqe()` writes the master in bytes 0..63", () => {
   assert.equal(m.flags, IOSQE_CQE_SKIP_SUCCESS | IOSQE_FIXED_FILE);
   assert.equal(m.fd, 3);
   assert.equal(IoUringSqe.cmdOp(view, 128), 0x23);
-  assert.equal(view.getUint32(128 + 12, true), 0, "__pad1");
+  assert.equal(view.getUint32(128 + IoUringSqe.OFFSET_PAD1, true), 0, "__pad1");
   assert.equal(m.opFlags, 0, "uring_cmd_flags");
   assert.equal(m.userData, 0x1111n);
   assert.deepEqual(
@@ -129,17 +129,17 @@ Deno.test("`checkFusedSqe()` passes a well-formed pair", () => {
 Deno.test("`checkFusedSqe()` checks SQE128 first", () => {
   const { bytes, view } = slot();
   good(bytes, view);
-  view.setUint32(12, 1, true); // also a bad __pad1
+  view.setUint32(IoUringSqe.OFFSET_PAD1, 1, true); // also a bad __pad1
   assert.equal(checkFusedSqe(view, 0, 0, isFusedSlaveOp), FusedPrepCheck.NOT_SQE128);
 });
 
 Deno.test("`checkFusedSqe()` checks __pad1 before uring_cmd_flags", () => {
   const { bytes, view } = slot();
   good(bytes, view);
-  view.setUint32(12, 0x80000000, true);
-  view.setUint32(28, 1, true);
+  view.setUint32(IoUringSqe.OFFSET_PAD1, 0x80000000, true);
+  view.setUint32(IoUringSqe.OFFSET_URING_CMD_FLAGS, 1, true);
   assert.equal(checkFusedSqe(view, 0, IORING_SETUP_SQE128, isFusedSlaveOp), FusedPrepCheck.PAD1);
-  view.setUint32(12, 0, true);
+  view.setUint32(IoUringSqe.OFFSET_PAD1, 0, true);
   assert.equal(
     checkFusedSqe(view, 0, IORING_SETUP_SQE128, isFusedSlaveOp),
     FusedPrepCheck.URING_CMD_FLAGS,
@@ -150,8 +150,8 @@ Deno.test("`checkFusedSqe()` rejects nested FUSED_CMD and URING_CMD slaves", () 
   for (const op of [IORING_OP_FUSED_CMD, IORING_OP_URING_CMD]) {
     const { bytes, view } = slot();
     good(bytes, view);
-    view.setUint8(FUSED_SLAVE_OFFSET, op);
-    view.setUint8(FUSED_SLAVE_OFFSET + 1, IOSQE_BUFFER_SELECT);
+    view.setUint8(FUSED_SLAVE_OFFSET + IoUringSqe.OFFSET_OPCODE, op);
+    view.setUint8(FUSED_SLAVE_OFFSET + IoUringSqe.OFFSET_FLAGS, IOSQE_BUFFER_SELECT);
     assert.equal(
       checkFusedSqe(view, 0, IORING_SETUP_SQE128, () => true),
       FusedPrepCheck.SLAVE_OPCODE,
@@ -162,7 +162,7 @@ Deno.test("`checkFusedSqe()` rejects nested FUSED_CMD and URING_CMD slaves", () 
 Deno.test("`checkFusedSqe()` rejects buffer select before the op-table bit", () => {
   const { bytes, view } = slot();
   good(bytes, view);
-  view.setUint8(FUSED_SLAVE_OFFSET + 1, IOSQE_BUFFER_SELECT);
+  view.setUint8(FUSED_SLAVE_OFFSET + IoUringSqe.OFFSET_FLAGS, IOSQE_BUFFER_SELECT);
   assert.equal(
     checkFusedSqe(view, 0, IORING_SETUP_SQE128, () => false),
     FusedPrepCheck.SLAVE_BUFFER_SELECT,
@@ -173,7 +173,7 @@ Deno.test("`checkFusedSqe()` rejects ops that are not fused slaves", () => {
   for (const op of [IORING_OP_NOP, IORING_OP_READ_FIXED, IORING_OP_WRITE_FIXED, 200]) {
     const { bytes, view } = slot();
     good(bytes, view);
-    view.setUint8(FUSED_SLAVE_OFFSET, op);
+    view.setUint8(FUSED_SLAVE_OFFSET + IoUringSqe.OFFSET_OPCODE, op);
     assert.equal(
       checkFusedSqe(view, 0, IORING_SETUP_SQE128, isFusedSlaveOp),
       FusedPrepCheck.NOT_FUSED_SLAVE,
@@ -185,9 +185,9 @@ Deno.test("`checkFusedSqe()` rejects ops that are not fused slaves", () => {
 Deno.test("`checkFusedSqe()` rejects SEND_ZC with IORING_RECVSEND_FIXED_BUF", () => {
   const { bytes, view } = slot();
   good(bytes, view);
-  view.setUint8(FUSED_SLAVE_OFFSET, IORING_OP_SEND_ZC);
+  view.setUint8(FUSED_SLAVE_OFFSET + IoUringSqe.OFFSET_OPCODE, IORING_OP_SEND_ZC);
   assert.equal(checkFusedSqe(view, 0, IORING_SETUP_SQE128, isFusedSlaveOp), FusedPrepCheck.OK);
-  view.setUint16(FUSED_SLAVE_OFFSET + 2, IORING_RECVSEND_FIXED_BUF, true);
+  view.setUint16(FUSED_SLAVE_OFFSET + IoUringSqe.OFFSET_IOPRIO, IORING_RECVSEND_FIXED_BUF, true);
   assert.equal(
     checkFusedSqe(view, 0, IORING_SETUP_SQE128, isFusedSlaveOp),
     FusedPrepCheck.SLAVE_FIXED_BUF,

@@ -110,7 +110,7 @@ Deno.test("a fused READ built with `prepFusedCmd()` runs end to end through the 
     assert.deepEqual(pages[0], content.subarray(0, 4096));
     assert.deepEqual(pages[1], content.subarray(4096));
     assert.equal(buf.leases, 0);
-    assert.equal(liveFusedCommands(), 0);
+    assert.equal(liveFusedCommands(kernel), 0);
   } finally {
     kernel.close();
     Deno.removeSync(path);

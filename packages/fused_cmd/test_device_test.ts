@@ -53,8 +53,8 @@ Deno.test("the device sees the slave's buffer direction in its issue flags", () 
     } finally {
       f.close();
     }
+    assert.equal(liveFusedCommands(f.kernel), 0);
   }
-  assert.equal(liveFusedCommands(), 0);
 });
 
 Deno.test("the device's direction rule accepts and refuses slaves", () => {

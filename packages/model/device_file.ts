@@ -75,4 +75,4 @@ export interface DeviceFile {
  * What an op's `issue` (or a device's `uringCmd`) returns to keep the request in flight
  * (`-EIOCBQUEUED`); the request then completes through `req.complete()`.
  */
-export const ISSUE_QUEUED = -529;
+export const ISSUE_QUEUED: number = -529;

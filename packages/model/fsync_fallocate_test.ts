@@ -1,8 +1,8 @@
 import assert from "node:assert/strict";
 import { O_RDONLY, O_RDWR } from "@ublk-ts/ring";
-import { IOSQE_CQE_SKIP_SUCCESS, IOSQE_IO_LINK } from "@ublk-ts/uapi";
+import { IOSQE_CQE_SKIP_SUCCESS, IOSQE_IO_LINK, IoUringSqe } from "@ublk-ts/uapi";
 import { prepFallocate, prepFsync, prepNop } from "@ublk-ts/ring";
-import { FALLOC_FL_KEEP_SIZE, FALLOC_FL_PUNCH_HOLE, FALLOC_FL_ZERO_RANGE } from "./sync_backend.ts";
+import { FALLOC_FL_KEEP_SIZE, FALLOC_FL_PUNCH_HOLE, FALLOC_FL_ZERO_RANGE } from "@ublk-ts/uapi";
 import { reap, setup, tmpFile } from "./_test_util.ts";
 
 Deno.test("prepFsync() and datasync complete with 0; bad fields fail -EINVAL", () => {
@@ -14,11 +14,11 @@ Deno.test("prepFsync() and datasync complete with 0; bad fields fail -EINVAL", (
   ring.submit();
   const bad = ring.getSqe()!;
   prepFsync(bad, fd, { userData: 3n });
-  bad.view.setUint32(bad.offset + 28, 2, true);
+  bad.view.setUint32(bad.offset + IoUringSqe.OFFSET_FSYNC_FLAGS, 2, true); // unknown fsync_flags
   ring.submit();
   const bad2 = ring.getSqe()!;
   prepFsync(bad2, fd, { userData: 4n });
-  bad2.view.setBigUint64(bad2.offset + 16, 8n, true);
+  bad2.view.setBigUint64(bad2.offset + IoUringSqe.OFFSET_ADDR, 8n, true); // addr must be 0
   ring.submit();
   assert.deepEqual(reap(ring), [[1, 0, 0], [2, 0, 0], [3, -22, 0], [4, -22, 0]]);
   ring.close();

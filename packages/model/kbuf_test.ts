@@ -4,13 +4,15 @@ import {
   IORING_OP_RECV,
   IORING_OP_WRITE,
   IORING_SETUP_SQE128,
+  IoUringSqe,
 } from "@ublk-ts/uapi";
 import type { BackendFile, IoBackend, IoResult } from "@ublk-ts/ring";
 import { ISSUE_QUEUED } from "./device_file.ts";
 import { O_RDWR } from "@ublk-ts/ring";
 import type { LentBuffer } from "./lent_buffer.ts";
 import { ModelKernel } from "./model_kernel.ts";
-import { defaultOps, OpTable } from "./op_def.ts";
+import { OpTable } from "./op_def.ts";
+import { defaultOps } from "./ops.ts";
 import { prepNop, prepSend } from "@ublk-ts/ring";
 import type { Request } from "./request.ts";
 import { Ring } from "@ublk-ts/ring";
@@ -66,13 +68,13 @@ function fusedKernel(
 function prepPair(ring: Ring, slaveOp: number, fd: number, addr: number, len: number): void {
   const sqe = ring.getSqe()!;
   prepNop(sqe, { userData: 100n });
-  sqe.view.setUint8(sqe.offset, TEST_FUSED);
-  const o = sqe.offset + 64;
-  sqe.view.setUint8(o, slaveOp);
-  sqe.view.setInt32(o + 4, fd, true);
-  sqe.view.setBigUint64(o + 16, BigInt(addr), true);
-  sqe.view.setUint32(o + 24, len, true);
-  sqe.view.setBigUint64(o + 32, 200n, true);
+  sqe.view.setUint8(sqe.offset + IoUringSqe.OFFSET_OPCODE, TEST_FUSED);
+  const o = sqe.offset + IoUringSqe.SIZE; // the slave: the second 64 bytes of the SQE128 slot
+  sqe.view.setUint8(o + IoUringSqe.OFFSET_OPCODE, slaveOp);
+  sqe.view.setInt32(o + IoUringSqe.OFFSET_FD, fd, true);
+  sqe.view.setBigUint64(o + IoUringSqe.OFFSET_ADDR, BigInt(addr), true);
+  sqe.view.setUint32(o + IoUringSqe.OFFSET_LEN, len, true);
+  sqe.view.setBigUint64(o + IoUringSqe.OFFSET_USER_DATA, 200n, true);
 }
 
 Deno.test("a slave READ with a lent buffer fills its segments at an offset; CQE before the master's", () => {

@@ -14,6 +14,7 @@ export * from "./model_file.ts";
 export * from "./socket.ts";
 export * from "./request.ts";
 export * from "./op_def.ts";
+export * from "./ops.ts";
 export * from "./model_ring.ts";
 export * from "./model_kernel.ts";
 export * from "./ops_misc.ts";

@@ -43,12 +43,14 @@ import type { DeviceFile } from "./device_file.ts";
 import type { BlockDevice, Kernel, SetupOptions } from "@ublk-ts/ring";
 import { ModelFile, type ModelSocket } from "./model_file.ts";
 import { ModelRing } from "./model_ring.ts";
-import { defaultOps, type OpDef, type OpTable } from "./op_def.ts";
+import { type OpDef, OpTable } from "./op_def.ts";
+import { defaultOps } from "./ops.ts";
 import { SyncBackend } from "./sync_backend.ts";
 import { ConnSocket, memSocketPair } from "./socket.ts";
-import "./ops.ts";
 
 const MAX_ENTRIES = 32768;
+/** The model's page size: `mmap` offsets must be multiples of it. */
+const PAGE_SIZE = 4096;
 const MAX_CQ_ENTRIES = 2 * MAX_ENTRIES;
 const SUPPORTED_SETUP = IORING_SETUP_CQSIZE | IORING_SETUP_CLAMP | IORING_SETUP_SUBMIT_ALL |
   IORING_SETUP_COOP_TASKRUN | IORING_SETUP_TASKRUN_FLAG | IORING_SETUP_SQE128 |
@@ -66,7 +68,10 @@ export const MODEL_FEATURES: number = IORING_FEAT_SINGLE_MMAP | IORING_FEAT_NODR
 export interface ModelKernelOptions {
   /** The I/O backend of regular files (default: {@linkcode SyncBackend}). */
   backend?: IoBackend;
-  /** The op table (default: the shared {@linkcode defaultOps}). */
+  /**
+   * The op table, used as is (the caller owns it; several kernels may share it). Default: a
+   * fresh copy of the built-in {@linkcode defaultOps}, private to the kernel.
+   */
   ops?: OpTable;
 }
 
@@ -99,7 +104,7 @@ export class ModelKernel implements Kernel {
   readonly name: string = "model";
   /** The address space. */
   readonly addressSpace: AddressSpace = new AddressSpace();
-  /** The op table. */
+  /** The op table of this kernel (private unless one was passed in the options). */
   readonly ops: OpTable;
   /** The I/O backend of regular files. */
   readonly backend: IoBackend;
@@ -116,7 +121,7 @@ export class ModelKernel implements Kernel {
    */
   constructor(options: ModelKernelOptions = {}) {
     this.backend = options.backend ?? new SyncBackend();
-    this.ops = options.ops ?? defaultOps;
+    this.ops = options.ops ?? new OpTable(defaultOps);
   }
 
   /**
@@ -250,7 +255,7 @@ export class ModelKernel implements Kernel {
   mmap(fd: number, offset: number, length: number, prot: number): ArrayBuffer | number {
     const f = this.fileOf(fd);
     if (!f) return -EBADF;
-    if (length <= 0 || offset < 0 || offset % 4096 !== 0) return -EINVAL;
+    if (length <= 0 || offset < 0 || offset % PAGE_SIZE !== 0) return -EINVAL;
     const dev = f.device;
     if (f.kind !== "device" || dev === null || dev.mmap === undefined) return -ENODEV;
     const m = dev.mmap(f, offset, length, prot);
@@ -269,7 +274,7 @@ export class ModelKernel implements Kernel {
   }
 
   /**
-   * Registers an op in this kernel's table.
+   * Registers an op in this kernel's table (other kernels do not see it).
    *
    * @param opcode The opcode.
    * @param def The op.

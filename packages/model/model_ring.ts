@@ -45,6 +45,10 @@ import {
   IOSQE_IO_DRAIN,
   IOSQE_IO_HARDLINK,
   IOSQE_IO_LINK,
+  IoUringCqe,
+  IoUringProbe,
+  IoUringProbeOp,
+  IoUringSqe,
 } from "@ublk-ts/uapi";
 import { BufferTable, FileTable, type RegisteredBuffer } from "@ublk-ts/rsrc";
 import type { CqRingOffsets, KernelRing, RegisterArg, SqRingOffsets } from "@ublk-ts/ring";
@@ -55,6 +59,30 @@ import { Request } from "./request.ts";
 
 const LINK_FLAGS = IOSQE_IO_LINK | IOSQE_IO_HARDLINK;
 const VALID_SQE_FLAGS = 0x7f;
+
+// SQE fields, u64s read as 32-bit halves (no bigint on the hot path).
+const SQE_OPCODE = IoUringSqe.OFFSET_OPCODE;
+const SQE_FLAGS = IoUringSqe.OFFSET_FLAGS;
+const SQE_IOPRIO = IoUringSqe.OFFSET_IOPRIO;
+const SQE_FD = IoUringSqe.OFFSET_FD;
+const SQE_OFF_LO = IoUringSqe.OFFSET_OFF;
+const SQE_OFF_HI = IoUringSqe.OFFSET_OFF + 4;
+const SQE_ADDR_LO = IoUringSqe.OFFSET_ADDR;
+const SQE_ADDR_HI = IoUringSqe.OFFSET_ADDR + 4;
+const SQE_LEN = IoUringSqe.OFFSET_LEN;
+const SQE_OP_FLAGS = IoUringSqe.OFFSET_OP_FLAGS;
+const SQE_UD_LO = IoUringSqe.OFFSET_USER_DATA;
+const SQE_UD_HI = IoUringSqe.OFFSET_USER_DATA + 4;
+const SQE_BUF_INDEX = IoUringSqe.OFFSET_BUF_INDEX;
+const SQE_PERSONALITY = IoUringSqe.OFFSET_PERSONALITY;
+const SQE_CMD = IoUringSqe.OFFSET_CMD;
+// CQE fields.
+const CQE_UD_LO = IoUringCqe.OFFSET_USER_DATA;
+const CQE_UD_HI = IoUringCqe.OFFSET_USER_DATA + 4;
+const CQE_RES = IoUringCqe.OFFSET_RES;
+const CQE_FLAGS = IoUringCqe.OFFSET_FLAGS;
+const CQE_BIG0 = IoUringCqe.OFFSET_BIG_CQE;
+const CQE_BIG1 = IoUringCqe.OFFSET_BIG_CQE + 8;
 
 function chainLength(req: Request): number {
   let n = 0;
@@ -222,6 +250,8 @@ export class ModelRing implements KernelRing {
   readonly files: FileTable<ModelFile>;
 
   /**
+   * A ring of `kernel` (made by `ModelKernel.setup`).
+   *
    * @param kernel The kernel.
    * @param init Sizes and flags.
    */
@@ -232,8 +262,8 @@ export class ModelRing implements KernelRing {
     this.cqEntries = init.cqEntries;
     this.flags = init.flags;
     this.features = init.features;
-    this.sqeSize = init.flags & IORING_SETUP_SQE128 ? 128 : 64;
-    this.cqeSize = init.flags & IORING_SETUP_CQE32 ? 32 : 16;
+    this.sqeSize = init.flags & IORING_SETUP_SQE128 ? IoUringSqe.SIZE128 : IoUringSqe.SIZE;
+    this.cqeSize = init.flags & IORING_SETUP_CQE32 ? IoUringCqe.SIZE32 : IoUringCqe.SIZE;
     const lay = modelRingLayout(this.sqEntries, this.cqEntries, this.cqeSize);
     this.sqOff = lay.sqOff;
     this.cqOff = lay.cqOff;
@@ -493,14 +523,14 @@ export class ModelRing implements KernelRing {
    * @returns 0, or a negative errno.
    */
   initReq(req: Request, view: DataView, off: number, slave: boolean): number {
-    const opcode = view.getUint8(off);
-    const flags = view.getUint8(off + 1);
+    const opcode = view.getUint8(off + SQE_OPCODE);
+    const flags = view.getUint8(off + SQE_FLAGS);
     req.sqe = view;
     req.sqeOff = off;
     req.opcode = opcode;
     req.flags = flags;
-    req.udLo = view.getUint32(off + 32, true);
-    req.udHi = view.getUint32(off + 36, true);
+    req.udLo = view.getUint32(off + SQE_UD_LO, true);
+    req.udHi = view.getUint32(off + SQE_UD_HI, true);
     req.isSlave = slave;
     const def = this.kernel.ops.get(opcode);
     if (def === undefined) {
@@ -530,24 +560,24 @@ export class ModelRing implements KernelRing {
         }
       }
     }
-    if (def.sqe128Only && this.sqeSize !== 128) return -EINVAL;
-    if (view.getUint16(off + 42, true) !== 0) return -EINVAL; // personality
-    if (!def.ioprio && view.getUint16(off + 2, true) !== 0) return -EINVAL;
-    req.fd = view.getInt32(off + 4, true);
-    const offLo = view.getUint32(off + 8, true);
-    const offHi = view.getUint32(off + 12, true);
+    if (def.sqe128Only && this.sqeSize !== IoUringSqe.SIZE128) return -EINVAL;
+    if (view.getUint16(off + SQE_PERSONALITY, true) !== 0) return -EINVAL;
+    if (!def.ioprio && view.getUint16(off + SQE_IOPRIO, true) !== 0) return -EINVAL;
+    req.fd = view.getInt32(off + SQE_FD, true);
+    const offLo = view.getUint32(off + SQE_OFF_LO, true);
+    const offHi = view.getUint32(off + SQE_OFF_HI, true);
     req.off = offHi === 0xffffffff && offLo === 0xffffffff
       ? -1
       : offHi >= 0x80000000
       ? -2
       : offHi * 4294967296 + offLo;
     req.cmdOp = offLo;
-    req.addrLo = view.getUint32(off + 16, true);
-    req.addrHi = view.getUint32(off + 20, true);
-    req.len = view.getUint32(off + 24, true);
-    req.opFlags = view.getUint32(off + 28, true);
-    req.bufIndex = view.getUint16(off + 40, true);
-    req.cmdOff = off + 48;
+    req.addrLo = view.getUint32(off + SQE_ADDR_LO, true);
+    req.addrHi = view.getUint32(off + SQE_ADDR_HI, true);
+    req.len = view.getUint32(off + SQE_LEN, true);
+    req.opFlags = view.getUint32(off + SQE_OP_FLAGS, true);
+    req.bufIndex = view.getUint16(off + SQE_BUF_INDEX, true);
+    req.cmdOff = off + SQE_CMD;
     return def.prep(req, view, off);
   }
 
@@ -599,8 +629,8 @@ export class ModelRing implements KernelRing {
         return;
       }
       let iflags = IO_URING_F_NONBLOCK;
-      if (this.sqeSize === 128) iflags |= IO_URING_F_SQE128;
-      if (this.cqeSize === 32) iflags |= IO_URING_F_CQE32;
+      if (this.sqeSize === IoUringSqe.SIZE128) iflags |= IO_URING_F_SQE128;
+      if (this.cqeSize === IoUringCqe.SIZE32) iflags |= IO_URING_F_CQE32;
       ret = def.issue(req, iflags);
       if (ret === ISSUE_QUEUED) {
         if (!req.done) {
@@ -770,13 +800,13 @@ export class ModelRing implements KernelRing {
     }
     const v = this.#ringView;
     const o = this.#cqesOff + (this.#cqTail & this.#cqMask) * this.cqeSize;
-    v.setUint32(o, req.udLo, true);
-    v.setUint32(o + 4, req.udHi, true);
-    v.setInt32(o + 8, req.res, true);
-    v.setUint32(o + 12, req.cflags, true);
-    if (this.cqeSize === 32) {
-      v.setBigUint64(o + 16, req.res2, true);
-      v.setBigUint64(o + 24, req.res3, true);
+    v.setUint32(o + CQE_UD_LO, req.udLo, true);
+    v.setUint32(o + CQE_UD_HI, req.udHi, true);
+    v.setInt32(o + CQE_RES, req.res, true);
+    v.setUint32(o + CQE_FLAGS, req.cflags, true);
+    if (this.cqeSize === IoUringCqe.SIZE32) {
+      v.setBigUint64(o + CQE_BIG0, req.res2, true);
+      v.setBigUint64(o + CQE_BIG1, req.res3, true);
     }
     this.#cqTail = (this.#cqTail + 1) >>> 0;
     u32[this.#cqTailIdx] = this.#cqTail;
@@ -786,12 +816,12 @@ export class ModelRing implements KernelRing {
   #writeCqe(userData: bigint, res: number, flags: number, big0: bigint, big1: bigint): void {
     const v = this.#ringView;
     const o = this.#cqesOff + (this.#cqTail & this.#cqMask) * this.cqeSize;
-    v.setBigUint64(o, userData, true);
-    v.setInt32(o + 8, res, true);
-    v.setUint32(o + 12, flags, true);
-    if (this.cqeSize === 32) {
-      v.setBigUint64(o + 16, big0, true);
-      v.setBigUint64(o + 24, big1, true);
+    v.setBigUint64(o + IoUringCqe.OFFSET_USER_DATA, userData, true);
+    v.setInt32(o + CQE_RES, res, true);
+    v.setUint32(o + CQE_FLAGS, flags, true);
+    if (this.cqeSize === IoUringCqe.SIZE32) {
+      v.setBigUint64(o + CQE_BIG0, big0, true);
+      v.setBigUint64(o + CQE_BIG1, big1, true);
     }
     this.#cqTail = (this.#cqTail + 1) >>> 0;
     this.#u32[this.#cqTailIdx] = this.#cqTail;
@@ -926,17 +956,18 @@ export class ModelRing implements KernelRing {
 
   #probe(view: DataView | undefined): number {
     if (!view) return -EFAULT;
-    let nr = Math.floor((view.byteLength - 16) / 8);
+    let nr = Math.floor((view.byteLength - IoUringProbe.SIZE) / IoUringProbeOp.SIZE);
     if (nr < 0) return -EFAULT;
     for (let i = 0; i < view.byteLength; i++) if (view.getUint8(i) !== 0) return -EINVAL;
     const last = Math.max(this.kernel.ops.length, IORING_OP_LAST);
     if (nr > last) nr = last;
-    view.setUint8(0, last - 1);
-    view.setUint8(1, nr);
+    view.setUint8(IoUringProbe.OFFSET_LAST_OP, last - 1);
+    view.setUint8(IoUringProbe.OFFSET_OPS_LEN, nr);
     for (let i = 0; i < nr; i++) {
-      const o = 16 + i * 8;
-      view.setUint8(o, i);
-      view.setUint16(o + 2, this.kernel.ops.get(i) ? IO_URING_OP_SUPPORTED : 0, true);
+      const o = IoUringProbe.OFFSET_OPS + i * IoUringProbeOp.SIZE;
+      view.setUint8(o + IoUringProbeOp.OFFSET_OP, i);
+      const flags = this.kernel.ops.get(i) ? IO_URING_OP_SUPPORTED : 0;
+      view.setUint16(o + IoUringProbeOp.OFFSET_FLAGS, flags, true);
     }
     return 0;
   }

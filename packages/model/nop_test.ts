@@ -1,5 +1,6 @@
 import assert from "node:assert/strict";
-import { IOSQE_IO_LINK } from "@ublk-ts/uapi";
+import { IORING_NOP_INJECT_RESULT } from "./ops_misc.ts";
+import { IOSQE_IO_LINK, IoUringSqe } from "@ublk-ts/uapi";
 import { prepNop } from "@ublk-ts/ring";
 import { reap, setup } from "./_test_util.ts";
 
@@ -15,8 +16,8 @@ Deno.test("NOP with IORING_NOP_INJECT_RESULT completes with len", () => {
   const { ring } = setup();
   const sqe = ring.getSqe()!;
   prepNop(sqe, { userData: 1n });
-  sqe.view.setUint32(sqe.offset + 28, 1, true);
-  sqe.view.setInt32(sqe.offset + 24, -5, true);
+  sqe.view.setUint32(sqe.offset + IoUringSqe.OFFSET_OP_FLAGS, IORING_NOP_INJECT_RESULT, true);
+  sqe.view.setInt32(sqe.offset + IoUringSqe.OFFSET_LEN, -5, true);
   ring.submit();
   assert.deepEqual(reap(ring), [[1, -5, 0]]);
   ring.close();
@@ -63,7 +64,7 @@ Deno.test("an invalid SQE flag bit fails -EINVAL", () => {
   const { ring } = setup();
   const sqe = ring.getSqe()!;
   prepNop(sqe, { userData: 1n });
-  sqe.view.setUint8(sqe.offset + 1, 0x80);
+  sqe.view.setUint8(sqe.offset + IoUringSqe.OFFSET_FLAGS, 0x80);
   ring.submit();
   assert.deepEqual(reap(ring), [[1, -22, 0]]);
   ring.close();

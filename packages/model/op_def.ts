@@ -1,7 +1,8 @@
 /**
  * The op table of the model kernel (the analogue of `io_issue_defs`): per-opcode flags and the
- * `prep`/`issue` pair. Other packages add ops with {@linkcode registerOp}
- * (`@ublk-ts/fused-cmd` registers IORING_OP_FUSED_CMD).
+ * `prep`/`issue` pair. Every `ModelKernel` has its own table (a copy of the built-in
+ * `defaultOps`, which is frozen); other packages add ops to one kernel with
+ * `ModelKernel.registerOp` (`@ublk-ts/fused-cmd` registers IORING_OP_FUSED_CMD).
  *
  * @module
  */
@@ -62,9 +63,10 @@ export interface OpDef {
  */
 export class OpTable {
   #defs: (OpDef | undefined)[] = [];
+  #frozen = false;
 
   /**
-   * A table, optionally copying another.
+   * A table, optionally copying another (the copy is never frozen).
    *
    * @param from Table to copy.
    */
@@ -73,12 +75,34 @@ export class OpTable {
   }
 
   /**
+   * Makes the table read-only: later {@linkcode OpTable.set} calls throw.
+   *
+   * @returns The table.
+   */
+  freeze(): this {
+    this.#frozen = true;
+    return this;
+  }
+
+  /**
+   * True once {@linkcode OpTable.freeze} ran.
+   *
+   * @returns Whether the table is read-only.
+   */
+  get frozen(): boolean {
+    return this.#frozen;
+  }
+
+  /**
    * Sets (or replaces) an op.
    *
    * @param opcode The opcode (0..255).
    * @param def The op.
+   * @throws {TypeError} When the table is frozen.
+   * @throws {RangeError} When the opcode is not in 0..255.
    */
   set(opcode: number, def: OpDef): void {
+    if (this.#frozen) throw new TypeError(`Cannot register op ${opcode}: the op table is frozen`);
     if (!Number.isInteger(opcode) || opcode < 0 || opcode > 255) {
       throw new RangeError(`Cannot register op: opcode ${opcode} is not in 0..255`);
     }
@@ -103,18 +127,4 @@ export class OpTable {
   get length(): number {
     return this.#defs.length;
   }
-}
-
-/** The table every `ModelKernel` uses unless given its own. Filled by this package's ops. */
-export const defaultOps: OpTable = new OpTable();
-
-/**
- * Registers an op in {@linkcode defaultOps} (seen by every ModelKernel using it, including
- * kernels created before).
- *
- * @param opcode The opcode.
- * @param def The op.
- */
-export function registerOp(opcode: number, def: OpDef): void {
-  defaultOps.set(opcode, def);
 }

@@ -17,6 +17,7 @@ import {
   IORING_OP_ASYNC_CANCEL,
   IOSQE_BUFFER_SELECT,
   IOSQE_FIXED_FILE,
+  IoUringSqe,
 } from "@ublk-ts/uapi";
 import type { OpDef } from "./op_def.ts";
 import type { Request } from "./request.ts";
@@ -47,7 +48,10 @@ export const opAsyncCancel: OpDef = {
   bufDir: 0,
   prep(req: Request, sqe: DataView, off: number): number {
     if (req.flags & IOSQE_BUFFER_SELECT) return -EINVAL;
-    if (req.off !== 0 || sqe.getInt32(off + 44, true) !== 0) return -EINVAL;
+    // io_async_cancel_prep: `sqe->off || sqe->splice_fd_in`.
+    if (req.off !== 0 || sqe.getInt32(off + IoUringSqe.OFFSET_SPLICE_FD_IN, true) !== 0) {
+      return -EINVAL;
+    }
     const f = req.opFlags;
     if (f & ~CANCEL_FLAGS) return -EINVAL;
     if ((f & IORING_ASYNC_CANCEL_FD_FIXED) && !(f & IORING_ASYNC_CANCEL_FD)) return -EINVAL;

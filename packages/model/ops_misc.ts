@@ -7,10 +7,13 @@
 import {
   EBADF,
   EINVAL,
+  ENODEV,
   IORING_FSYNC_DATASYNC,
   IORING_OP_FALLOCATE,
   IORING_OP_FSYNC,
   IORING_OP_NOP,
+  IoUringSqe,
+  O_ACCMODE,
 } from "@ublk-ts/uapi";
 import type { IoResult } from "@ublk-ts/ring";
 import { ISSUE_QUEUED } from "./device_file.ts";
@@ -49,9 +52,9 @@ export const opFsync: OpDef = {
   fusedSlave: false,
   bufDir: 0,
   prep(req: Request, sqe: DataView, off: number): number {
-    if (req.addr !== 0n || req.bufIndex !== 0 || sqe.getInt32(off + 44, true) !== 0) {
-      return -EINVAL;
-    }
+    // io_fsync_prep: `sqe->addr || sqe->buf_index || sqe->splice_fd_in`.
+    const spliceFdIn = sqe.getInt32(off + IoUringSqe.OFFSET_SPLICE_FD_IN, true);
+    if (req.addr !== 0n || req.bufIndex !== 0 || spliceFdIn !== 0) return -EINVAL;
     if (req.opFlags & ~IORING_FSYNC_DATASYNC) return -EINVAL;
     return 0;
   },
@@ -70,17 +73,17 @@ export const opFallocate: OpDef = {
   fusedSlave: false,
   bufDir: 0,
   prep(req: Request, sqe: DataView, off: number): number {
-    if (req.bufIndex !== 0 || req.opFlags !== 0 || sqe.getInt32(off + 44, true) !== 0) {
-      return -EINVAL;
-    }
+    // io_fallocate_prep: `sqe->buf_index || sqe->rw_flags || sqe->splice_fd_in`.
+    const spliceFdIn = sqe.getInt32(off + IoUringSqe.OFFSET_SPLICE_FD_IN, true);
+    if (req.bufIndex !== 0 || req.opFlags !== 0 || spliceFdIn !== 0) return -EINVAL;
     return 0;
   },
   issue(req: Request): number {
     req.noFail = true; // io_fallocate never calls req_set_fail: errors do not break links
     const f = req.file!;
     if (f.kind === "dir") return -EBADF;
-    if (f.kind !== "file") return -19; // -ENODEV
-    if ((f.flags & 3) === 0) return -EBADF;
+    if (f.kind !== "file") return -ENODEV;
+    if ((f.flags & O_ACCMODE) === 0) return -EBADF; // O_RDONLY
     if (req.off < 0 || req.addr <= 0n || req.addr > 0x7fffffffffffffffn) return -EINVAL;
     return later(req, f.backend!.fallocate(f.handle!, req.len, req.off, Number(req.addr)));
   },

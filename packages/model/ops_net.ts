@@ -6,8 +6,10 @@
  */
 
 import {
+  ECANCELED,
   EFAULT,
   EINVAL,
+  ENOENT,
   ENOTSOCK,
   EOPNOTSUPP,
   IORING_CQE_F_MORE,
@@ -20,6 +22,7 @@ import {
   IORING_RECVSEND_POLL_FIRST,
   IORING_SEND_ZC_REPORT_USAGE,
   IOSQE_CQE_SKIP_SUCCESS,
+  IoUringSqe,
 } from "@ublk-ts/uapi";
 import type { IoResult } from "@ublk-ts/ring";
 import { ISSUE_QUEUED } from "./device_file.ts";
@@ -40,7 +43,7 @@ const ZC_FLAGS = IORING_RECVSEND_POLL_FIRST | IORING_RECVSEND_FIXED_BUF |
   IORING_SEND_ZC_REPORT_USAGE;
 
 function ioprio(sqe: DataView, off: number): number {
-  return sqe.getUint16(off + 2, true);
+  return sqe.getUint16(off + IoUringSqe.OFFSET_IOPRIO, true);
 }
 
 /** One buffer: the lent kbuf range, a fixed buffer (SEND_ZC), or `addr`. */
@@ -103,7 +106,7 @@ function finish(req: Request, buf: Uint8Array, r: IoResult): number {
 function cancelSock(req: Request): void {
   const buf = req.bufs[0];
   if (buf) req.file?.socket?.cancelOp?.(buf);
-  req.complete(-125);
+  req.complete(-ECANCELED);
 }
 
 function issueSend(req: Request, fixed: boolean, zc: boolean): number {
@@ -122,11 +125,11 @@ export const opSend: OpDef = {
   needsFile: true,
   ioprio: true,
   bufferSelect: true,
-  noBuffersErrno: 2, // ENOENT, as Linux 6.18 for SEND
+  noBuffersErrno: ENOENT, // as Linux 6.18 for SEND
   fusedSlave: true,
   bufDir: 0,
   prep(_req: Request, sqe: DataView, off: number): number {
-    if (sqe.getUint16(off + 46, true) !== 0) return -EINVAL;
+    if (sqe.getUint16(off + IoUringSqe.OFFSET_PAD3, true) !== 0) return -EINVAL;
     if (ioprio(sqe, off) & ~SEND_FLAGS) return -EINVAL;
     return 0;
   },
@@ -142,7 +145,9 @@ export const opRecv: OpDef = {
   fusedSlave: true,
   bufDir: 1,
   prep(req: Request, sqe: DataView, off: number): number {
-    if (sqe.getUint32(off + 44, true) !== 0 || req.off !== 0) return -EINVAL;
+    if (sqe.getUint32(off + IoUringSqe.OFFSET_FILE_INDEX, true) !== 0 || req.off !== 0) {
+      return -EINVAL;
+    }
     if (ioprio(sqe, off) & ~RECV_FLAGS) return -EINVAL;
     return 0;
   },
@@ -189,7 +194,8 @@ export const opSendZc: OpDef = {
   fusedSlave: true,
   bufDir: 0,
   prep(req: Request, sqe: DataView, off: number): number {
-    if (sqe.getBigUint64(off + 48, true) !== 0n || sqe.getBigUint64(off + 56, true) !== 0n) {
+    const addr3 = sqe.getBigUint64(off + IoUringSqe.OFFSET_ADDR3, true);
+    if (addr3 !== 0n || sqe.getBigUint64(off + IoUringSqe.OFFSET_PAD2, true) !== 0n) {
       return -EINVAL;
     }
     // IOSQE_CQE_SKIP_SUCCESS is not supported with notifications (-EINVAL at prep, 6.18).

@@ -18,22 +18,36 @@ import {
   IORING_OP_WRITE_FIXED,
   IORING_OP_WRITEV,
   IOSQE_BUFFER_SELECT,
+  IoUringSqe,
+  IOVEC_OFFSET_BASE,
+  IOVEC_OFFSET_LEN,
+  IOVEC_SIZE,
+  O_ACCMODE,
+  O_APPEND,
+  O_WRONLY,
+  RWF_APPEND,
+  RWF_DSYNC,
+  RWF_HIPRI,
+  RWF_NOAPPEND,
+  RWF_NOWAIT,
+  RWF_SYNC,
 } from "@ublk-ts/uapi";
 import type { IoResult } from "@ublk-ts/ring";
 import { ISSUE_QUEUED } from "./device_file.ts";
 import { importLent } from "./lent_buffer.ts";
 import type { ModelFile } from "./model_file.ts";
-import { O_APPEND, O_WRONLY } from "@ublk-ts/ring";
 import type { OpDef } from "./op_def.ts";
 import type { Request } from "./request.ts";
 
 const UIO_MAXIOV = 1024;
+// `struct iovec` fields as 32-bit halves.
+const IOV_BASE_LO = IOVEC_OFFSET_BASE;
+const IOV_BASE_HI = IOVEC_OFFSET_BASE + 4;
+const IOV_LEN_LO = IOVEC_OFFSET_LEN;
+const IOV_LEN_HI = IOVEC_OFFSET_LEN + 4;
 const MAX_RW_COUNT = 0x7ffff000;
 /** RWF_* flags a model read/write accepts. */
-const RWF_SUPPORTED = 0x1 | 0x2 | 0x4 | 0x8 | 0x10 | 0x20;
-const RWF_HIPRI = 0x1;
-const RWF_NOWAIT = 0x8;
-const RWF_APPEND = 0x10;
+const RWF_SUPPORTED = RWF_HIPRI | RWF_DSYNC | RWF_SYNC | RWF_NOWAIT | RWF_APPEND | RWF_NOAPPEND;
 
 /** How the request names its memory. */
 const KIND_PLAIN = 0;
@@ -50,15 +64,15 @@ function checkIoprio(ioprio: number): number {
 }
 
 function prepRw(req: Request, sqe: DataView, off: number): number {
-  const e = checkIoprio(sqe.getUint16(off + 2, true));
+  const e = checkIoprio(sqe.getUint16(off + IoUringSqe.OFFSET_IOPRIO, true));
   if (e < 0) return e;
   if ((req.flags & IOSQE_BUFFER_SELECT) && req.opcode === IORING_OP_READV) {
     // The iovec is read at prep even with buffer select.
-    const iov = req.ring.kernel.addressSpace.resolveParts(req.addrHi, req.addrLo, 16);
+    const iov = req.ring.kernel.addressSpace.resolveParts(req.addrHi, req.addrLo, IOVEC_SIZE);
     if (typeof iov === "number") return iov;
   }
   // 6.13+: __pad2[0] is attr_type_mask; PI attributes are read from addr3 (unsupported here).
-  const mask = sqe.getBigUint64(off + 56, true);
+  const mask = sqe.getBigUint64(off + IoUringSqe.OFFSET_PAD2, true); // attr_type_mask
   if (mask !== 0n) return mask & ~1n ? -EINVAL : -EFAULT;
   return 0;
 }
@@ -94,15 +108,16 @@ function importBufs(req: Request, kind: number): number {
     const n = req.len;
     if (n > UIO_MAXIOV) return -EINVAL;
     if (n === 0) return 0;
-    const iov = as.resolveParts(req.addrHi, req.addrLo, n * 16);
+    const iov = as.resolveParts(req.addrHi, req.addrLo, n * IOVEC_SIZE);
     if (typeof iov === "number") return iov;
     const dv = new DataView(iov.buffer, iov.byteOffset, iov.byteLength);
     let total = 0;
     for (let i = 0; i < n; i++) {
-      const lo = dv.getUint32(i * 16, true);
-      const hi = dv.getUint32(i * 16 + 4, true);
-      const len = dv.getUint32(i * 16 + 8, true);
-      if (dv.getUint32(i * 16 + 12, true) !== 0 || len > MAX_RW_COUNT) return -EINVAL;
+      const o = i * IOVEC_SIZE;
+      const lo = dv.getUint32(o + IOV_BASE_LO, true);
+      const hi = dv.getUint32(o + IOV_BASE_HI, true);
+      const len = dv.getUint32(o + IOV_LEN_LO, true);
+      if (dv.getUint32(o + IOV_LEN_HI, true) !== 0 || len > MAX_RW_COUNT) return -EINVAL;
       total += len;
       if (total > MAX_RW_COUNT) return -EINVAL;
       if (len === 0) continue;
@@ -143,7 +158,7 @@ function issueRw(req: Request, write: boolean, kind: number): number {
   if (rwf & ~RWF_SUPPORTED) return -EOPNOTSUPP;
   // IOCB_HIPRI needs an IORING_SETUP_IOPOLL ring, which the model does not offer.
   if (rwf & RWF_HIPRI) return -EINVAL;
-  const acc = file.flags & 3;
+  const acc = file.flags & O_ACCMODE;
   if (write ? acc === 0 && file.kind !== "socket" : acc === O_WRONLY) return -EBADF;
   const total = importBufs(req, kind);
   if (total < 0) return total;

@@ -16,6 +16,8 @@ import {
   IORING_TIMEOUT_BOOTTIME,
   IORING_TIMEOUT_ETIME_SUCCESS,
   IORING_TIMEOUT_REALTIME,
+  IoUringSqe,
+  KernelTimespec,
 } from "@ublk-ts/uapi";
 import { ISSUE_QUEUED } from "./device_file.ts";
 import type { ModelRing } from "./model_ring.ts";
@@ -37,21 +39,27 @@ interface TimeoutData {
 const countWaiters: WeakMap<ModelRing, Request[]> = new WeakMap();
 
 function prepTimeout(req: Request, sqe: DataView, off: number, link: boolean): number {
-  if (sqe.getBigUint64(off + 48, true) !== 0n || sqe.getBigUint64(off + 56, true) !== 0n) {
+  const addr3 = sqe.getBigUint64(off + IoUringSqe.OFFSET_ADDR3, true);
+  if (addr3 !== 0n || sqe.getBigUint64(off + IoUringSqe.OFFSET_PAD2, true) !== 0n) {
     return -EINVAL;
   }
-  if (req.bufIndex !== 0 || req.len !== 1 || sqe.getInt32(off + 44, true) !== 0) return -EINVAL;
+  const spliceFdIn = sqe.getInt32(off + IoUringSqe.OFFSET_SPLICE_FD_IN, true);
+  if (req.bufIndex !== 0 || req.len !== 1 || spliceFdIn !== 0) return -EINVAL;
   const count = req.off < 0 ? -1 : req.off;
   if (count !== 0 && link) return -EINVAL;
   if (count < 0 || count > 0xffffffff) return -EINVAL;
   const flags = req.opFlags;
   if (flags & ~VALID) return -EINVAL;
   if ((flags & CLOCK_MASK) === CLOCK_MASK) return -EINVAL;
-  const ts = req.ring.kernel.addressSpace.resolveParts(req.addrHi, req.addrLo, 16);
+  const ts = req.ring.kernel.addressSpace.resolveParts(
+    req.addrHi,
+    req.addrLo,
+    KernelTimespec.SIZE,
+  );
   if (typeof ts === "number") return ts;
-  const dv = new DataView(ts.buffer, ts.byteOffset, 16);
-  const sec = dv.getBigInt64(0, true);
-  const nsec = dv.getBigInt64(8, true);
+  const dv = new DataView(ts.buffer, ts.byteOffset, KernelTimespec.SIZE);
+  const sec = dv.getBigInt64(KernelTimespec.OFFSET_TV_SEC, true);
+  const nsec = dv.getBigInt64(KernelTimespec.OFFSET_TV_NSEC, true);
   if (sec < 0n || nsec < 0n) return -EINVAL;
   if (link) {
     const last = req.ring.linkLast();

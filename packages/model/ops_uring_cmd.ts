@@ -5,7 +5,13 @@
  * @module
  */
 
-import { EINVAL, EOPNOTSUPP, IORING_OP_URING_CMD, IORING_URING_CMD_FIXED } from "@ublk-ts/uapi";
+import {
+  EINVAL,
+  EOPNOTSUPP,
+  IORING_OP_URING_CMD,
+  IORING_URING_CMD_FIXED,
+  IoUringSqe,
+} from "@ublk-ts/uapi";
 import type { OpDef } from "./op_def.ts";
 import type { Request } from "./request.ts";
 
@@ -16,7 +22,7 @@ export const opUringCmd: OpDef = {
   fusedSlave: false,
   bufDir: 0,
   prep(req: Request, sqe: DataView, off: number): number {
-    if (sqe.getUint32(off + 12, true) !== 0) return -EINVAL; // __pad1
+    if (sqe.getUint32(off + IoUringSqe.OFFSET_PAD1, true) !== 0) return -EINVAL;
     if (req.opFlags & ~IORING_URING_CMD_FIXED) return -EINVAL;
     return 0;
   },

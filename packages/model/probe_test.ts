@@ -6,9 +6,11 @@ import {
   IORING_OP_READ,
   IORING_OP_SEND_ZC,
   IORING_OP_URING_CMD,
+  IoUringSqe,
 } from "@ublk-ts/uapi";
 import { ModelKernel } from "./model_kernel.ts";
-import { defaultOps, OpTable } from "./op_def.ts";
+import { OpTable } from "./op_def.ts";
+import { defaultOps } from "./ops.ts";
 import { prepNop } from "@ublk-ts/ring";
 import { Ring } from "@ublk-ts/ring";
 import { reap, setup } from "./_test_util.ts";
@@ -44,8 +46,8 @@ Deno.test("an op registered in a private table is probed and issued", () => {
   assert.ok(ring.probe().supports(IORING_OP_FUSED_CMD));
   const sqe = ring.getSqe()!;
   prepNop(sqe, { userData: 1n });
-  sqe.view.setUint8(sqe.offset, IORING_OP_FUSED_CMD);
-  sqe.view.setUint32(sqe.offset + 24, 41, true);
+  sqe.view.setUint8(sqe.offset + IoUringSqe.OFFSET_OPCODE, IORING_OP_FUSED_CMD);
+  sqe.view.setUint32(sqe.offset + IoUringSqe.OFFSET_LEN, 41, true);
   ring.submit();
   assert.deepEqual(reap(ring), [[1, 42, 0]]);
 });
@@ -71,4 +73,18 @@ Deno.test("an sqe128Only op fails -EINVAL on a 64-byte SQE ring", () => {
 
 Deno.test("OpTable.set() rejects opcodes outside 0..255", () => {
   assert.throws(() => new OpTable().set(256, defaultOps.get(0)!), RangeError);
+});
+
+Deno.test("ModelKernel.registerOp affects only that kernel; defaultOps is frozen", () => {
+  const a = new ModelKernel();
+  const def = defaultOps.get(0)!;
+  a.registerOp(200, def);
+  const b = new ModelKernel();
+  assert.equal(a.ops.get(200), def);
+  assert.equal(b.ops.get(200), undefined);
+  assert.equal(defaultOps.get(200), undefined);
+  assert.notEqual(a.ops, b.ops);
+  assert.throws(() => defaultOps.set(200, def), TypeError);
+  const shared = new OpTable(defaultOps);
+  assert.equal(new ModelKernel({ ops: shared }).ops, shared, "a given table is used as is");
 });

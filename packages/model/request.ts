@@ -7,6 +7,7 @@
  * @module
  */
 
+import { EIO } from "@ublk-ts/uapi";
 import type { RegisteredBuffer } from "@ublk-ts/rsrc";
 import type { LentBuffer } from "./lent_buffer.ts";
 import type { ModelFile } from "./model_file.ts";
@@ -14,6 +15,14 @@ import type { ModelRing } from "./model_ring.ts";
 
 /** A completion hook: runs after `res` is set, before the CQE is posted. */
 export type CompletionHook = (req: Request) => void;
+
+/**
+ * A cancel hook (`req.cancel`): called with the request when an in-flight request must go away
+ * (ring exit, ASYNC_CANCEL, link timeout). It must complete the request (`req.complete` or
+ * `req.cmdDone`). Ops and device files set it while the request is queued and clear it (`null`)
+ * when they complete it themselves.
+ */
+export type CancelHook = (req: Request) => void;
 
 /**
  * One request. Fields are public for ops in other packages (fused-cmd, ublk); their meaning
@@ -35,7 +44,7 @@ export class Request {
   /** Byte offset of the SQE in `sqe`. */
   sqeOff = 0;
   /** Raw `fd` field (an fd, or a fixed-file index with IOSQE_FIXED_FILE). */
-  fd = -1;
+  fd: number = -1;
   /** The file, when the op needs one (resolved at init). */
   file: ModelFile | null = null;
   /**
@@ -107,14 +116,17 @@ export class Request {
   link: Request | null = null;
   /** Hooks run at completion, before the CQE is posted (cleared on reuse). */
   readonly onComplete: CompletionHook[] = [];
-  /** Called to cancel an in-flight request (async cancel, link timeout, ring exit). */
-  cancel: CompletionHook | null = null;
+  /**
+   * Cancels the request while it is in flight (async cancel, link timeout, ring exit); set by
+   * the op or device file that keeps it queued, `null` when it cannot be cancelled that way.
+   */
+  cancel: CancelHook | null = null;
   /** Op-private data. */
   data: unknown = null;
   /** Reusable iovec array for data ops. */
   readonly bufs: Uint8Array[] = [];
   /** Expected result of a data op; a different result fails the link (short read/write). */
-  expect = -1;
+  expect: number = -1;
   /** Suppress the CQE even on failure (cancelled links after a skipped CQE). */
   skipCqe = false;
   /** A negative result does not set REQ_F_FAIL (ops that never call `req_set_fail`). */
@@ -173,7 +185,7 @@ export class Request {
         if (this.gen === gen && !this.done) this.complete(res);
       },
       () => {
-        if (this.gen === gen && !this.done) this.complete(-5);
+        if (this.gen === gen && !this.done) this.complete(-EIO);
       },
     );
   }

@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { IOSQE_IO_LINK } from "@ublk-ts/uapi";
+import { IOSQE_IO_LINK, IoUringSqe, RWF_HIPRI, RWF_NOWAIT } from "@ublk-ts/uapi";
 import { O_RDONLY, O_RDWR, O_WRONLY } from "@ublk-ts/ring";
 import { Iovecs, prepRead, prepReadv, prepWrite, prepWritev } from "@ublk-ts/ring";
 import { reap, setup, tmpFile } from "./_test_util.ts";
@@ -72,7 +72,7 @@ Deno.test("READ of an unknown address fails -EFAULT, of a bad fd -EBADF, and bot
   const fd = kernel.open(path, O_RDONLY);
   const sqe = ring.getSqe()!;
   prepRead(sqe, fd, new Uint8Array(4), { userData: 1n });
-  sqe.view.setBigUint64(sqe.offset + 16, 0n, true);
+  sqe.view.setBigUint64(sqe.offset + IoUringSqe.OFFSET_ADDR, 0n, true);
   prepRead(ring.getSqe()!, 999, new Uint8Array(4), { userData: 2n });
   prepRead(ring.getSqe()!, fd, new Uint8Array(4), { userData: 3n });
   assert.equal(ring.submit(), 3);
@@ -138,7 +138,7 @@ Deno.test("READ with len past its buffer completes with what fits when the data 
   const buf = new Uint8Array(128);
   const sqe = ring.getSqe()!;
   prepRead(sqe, fd, buf, { userData: 1n });
-  sqe.view.setUint32(sqe.offset + 24, 2 ** 31, true);
+  sqe.view.setUint32(sqe.offset + IoUringSqe.OFFSET_LEN, 2 ** 31, true);
   ring.submit();
   assert.deepEqual(reap(ring), [[1, 100, 0]]);
   ring.close();
@@ -149,8 +149,8 @@ Deno.test("READ with RWF_HIPRI fails -EINVAL (no IOPOLL); RWF_NOWAIT on tmpfs -E
   const path = tmpFile("abcd");
   const { kernel, ring } = setup();
   const fd = kernel.open(path, O_RDONLY);
-  prepRead(ring.getSqe()!, fd, new Uint8Array(4), { rwFlags: 1, userData: 1n });
-  prepRead(ring.getSqe()!, fd, new Uint8Array(4), { rwFlags: 8, userData: 2n });
+  prepRead(ring.getSqe()!, fd, new Uint8Array(4), { rwFlags: RWF_HIPRI, userData: 1n });
+  prepRead(ring.getSqe()!, fd, new Uint8Array(4), { rwFlags: RWF_NOWAIT, userData: 2n });
   ring.submit();
   assert.deepEqual(reap(ring), [[1, -22, 0], [2, -95, 0]]);
   ring.close();
@@ -163,7 +163,7 @@ Deno.test("READV with more than 1024 iovecs fails -EINVAL", () => {
   const fd = kernel.open(path, O_RDONLY);
   const sqe = ring.getSqe()!;
   prepReadv(sqe, fd, new Iovecs(ring, [new Uint8Array(1)]), { userData: 1n });
-  sqe.view.setUint32(sqe.offset + 24, 1025, true);
+  sqe.view.setUint32(sqe.offset + IoUringSqe.OFFSET_LEN, 1025, true);
   ring.submit();
   assert.deepEqual(reap(ring), [[1, -22, 0]]);
   ring.close();

@@ -172,6 +172,8 @@ export class ConnSocket implements ModelSocket {
   #pending: Set<(n: number) => void> = new Set();
 
   /**
+   * Wraps a connected `Deno.Conn`.
+   *
    * @param conn A connected `Deno.Conn`.
    */
   constructor(conn: Deno.Conn) {

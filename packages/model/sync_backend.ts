@@ -6,8 +6,14 @@
  * @module
  */
 
-import { EINVAL, EOPNOTSUPP } from "@ublk-ts/uapi";
-import type { BackendFile, IoBackend } from "@ublk-ts/ring";
+import {
+  EINVAL,
+  EOPNOTSUPP,
+  FALLOC_FL_KEEP_SIZE,
+  FALLOC_FL_PUNCH_HOLE,
+  FALLOC_FL_ZERO_RANGE,
+} from "@ublk-ts/uapi";
+import { type BackendFile, fsTypeOf, type IoBackend } from "@ublk-ts/ring";
 import {
   O_APPEND,
   O_CLOEXEC,
@@ -17,16 +23,9 @@ import {
   O_RDWR,
   O_TRUNC,
   O_WRONLY,
-} from "@ublk-ts/ring";
+} from "@ublk-ts/uapi";
 import { errnoOf } from "./_errno_of.ts";
 import { type Libc, libc, n64, negErrno } from "./_ffi.ts";
-
-/** `FALLOC_FL_KEEP_SIZE`. */
-export const FALLOC_FL_KEEP_SIZE = 0x01;
-/** `FALLOC_FL_PUNCH_HOLE`. */
-export const FALLOC_FL_PUNCH_HOLE = 0x02;
-/** `FALLOC_FL_ZERO_RANGE`. */
-export const FALLOC_FL_ZERO_RANGE = 0x10;
 
 /** A file of the sync backend opened through libc (positional syscalls on `fd`). */
 export class PosixFile implements BackendFile {
@@ -42,6 +41,8 @@ export class PosixFile implements BackendFile {
   closed = false;
 
   /**
+   * Wraps a host fd opened through libc.
+   *
    * @param path Path.
    * @param flags Flags.
    * @param fd Host fd.
@@ -67,6 +68,8 @@ export class SyncFile implements BackendFile {
   readonly fsType: string;
 
   /**
+   * Wraps a `Deno.FsFile` (the fallback when libc is not loadable).
+   *
    * @param path Path.
    * @param flags Flags.
    * @param fs The open file.
@@ -81,46 +84,6 @@ export class SyncFile implements BackendFile {
 }
 
 const ZEROES = new Uint8Array(1 << 16);
-
-let mounts: [string, string][] | null = null;
-
-/** Unescapes the octal escapes of /proc/self/mountinfo paths. */
-function unescapeMount(p: string): string {
-  return p.replace(/\\([0-7]{3})/g, (_, o: string) => String.fromCharCode(parseInt(o, 8)));
-}
-
-/**
- * The file system type of `path` (longest matching mount point of /proc/self/mountinfo).
- *
- * @param path A path.
- * @returns The type, or "" when unknown.
- */
-export function fsTypeOf(path: string): string {
-  try {
-    if (mounts === null) {
-      mounts = [];
-      for (const line of Deno.readTextFileSync("/proc/self/mountinfo").split("\n")) {
-        const parts = line.split(" ");
-        const dash = parts.indexOf("-");
-        if (dash < 0 || parts.length < 5) continue;
-        mounts.push([unescapeMount(parts[4]!), parts[dash + 1] ?? ""]);
-      }
-    }
-    const real = Deno.realPathSync(path);
-    let best = "";
-    let type = "";
-    for (const [mp, t] of mounts) {
-      const under = real === mp || real.startsWith(mp.endsWith("/") ? mp : mp + "/");
-      if (under && mp.length >= best.length) {
-        best = mp;
-        type = t;
-      }
-    }
-    return type;
-  } catch {
-    return "";
-  }
-}
 
 /**
  * Positional I/O through synchronous `Deno.FsFile` calls.

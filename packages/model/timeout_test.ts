@@ -3,6 +3,8 @@ import {
   IORING_ASYNC_CANCEL_ALL,
   IORING_TIMEOUT_ETIME_SUCCESS,
   IOSQE_IO_LINK,
+  IoUringSqe,
+  KernelTimespec,
 } from "@ublk-ts/uapi";
 import {
   prepCancel,
@@ -41,10 +43,10 @@ Deno.test("TIMEOUT prep checks: len must be 1, negative times and both clocks fa
   const { ring } = setup();
   const sqe = ring.getSqe()!;
   prepTimeout(sqe, timespec(1), { userData: 1n });
-  sqe.view.setUint32(sqe.offset + 24, 2, true);
+  sqe.view.setUint32(sqe.offset + IoUringSqe.OFFSET_LEN, 2, true);
   ring.submit();
   const neg = new Uint8Array(16);
-  new DataView(neg.buffer).setBigInt64(0, -1n, true);
+  new DataView(neg.buffer).setBigInt64(KernelTimespec.OFFSET_TV_SEC, -1n, true);
   prepTimeout(ring.getSqe()!, neg, { userData: 2n });
   ring.submit();
   prepTimeout(ring.getSqe()!, timespec(1), { userData: 3n, timeoutFlags: 4 | 8 });

@@ -4,6 +4,7 @@ import {
   IO_URING_F_SQE128,
   IORING_SETUP_CQE32,
   IORING_SETUP_SQE128,
+  IoUringSqe,
 } from "@ublk-ts/uapi";
 import { type DeviceFile, ISSUE_QUEUED } from "./device_file.ts";
 import { O_RDWR } from "@ublk-ts/ring";
@@ -93,7 +94,7 @@ Deno.test("URING_CMD on a regular file fails -EOPNOTSUPP, nonzero __pad1 -EINVAL
   ring.submit();
   const sqe = ring.getSqe()!;
   prepUringCmd(sqe, fd, 1, { userData: 2n });
-  sqe.view.setUint32(sqe.offset + 12, 1, true);
+  sqe.view.setUint32(sqe.offset + IoUringSqe.OFFSET_PAD1, 1, true);
   ring.submit();
   assert.deepEqual(reap(ring), [[1, -95, 0], [2, -22, 0]]);
   ring.close();

@@ -102,6 +102,7 @@ Deno.test({
         return { cqes, bytes: flat(buf) };
       } finally {
         f.close();
+        assert.equal(liveFusedCommands(f.kernel), 0);
       }
     };
     const sync = await run();
@@ -121,6 +122,5 @@ Deno.test({
     } finally {
       dispose(backend);
     }
-    assert.equal(liveFusedCommands(), 0);
   },
 });
