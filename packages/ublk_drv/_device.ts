@@ -9,17 +9,29 @@
  */
 
 import {
+  EAGAIN,
   EBUSY,
+  EILSEQ,
   EINVAL,
   EIO,
+  ENODATA,
+  ENOLINK,
+  ENOMEM,
+  ENOSPC,
   EOPNOTSUPP,
   EPERM,
+  EREMOTEIO,
+  ETIMEDOUT,
   IO_URING_F_FUSED,
   IO_URING_F_FUSED_READ,
   IO_URING_F_FUSED_WRITE,
   IO_URING_F_SQE128,
+  PROT_WRITE,
+  UBLK_F_CMD_IOCTL_ENCODE,
   UBLK_F_NEED_GET_DATA,
   UBLK_F_SUPPORT_ZERO_COPY,
+  UBLK_F_UNPRIVILEGED_DEV,
+  UBLK_F_URING_CMD_COMP_IN_TASK,
   UBLK_F_USER_RECOVERY,
   UBLK_F_USER_RECOVERY_FAIL_IO,
   UBLK_F_USER_RECOVERY_REISSUE,
@@ -32,24 +44,43 @@ import {
   UBLK_IO_RES_ABORT,
   UBLK_IO_RES_NEED_GET_DATA,
   UBLK_IO_RES_OK,
-  UBLK_MAX_QUEUE_DEPTH,
+  UBLK_IOC_TYPE,
+  UBLK_MAX_CMD_BUF_SIZE,
+  UBLK_PAGE_SIZE,
   UBLK_S_DEV_DEAD,
   UBLK_S_DEV_FAIL_IO,
   UBLK_S_DEV_LIVE,
   UBLK_S_DEV_QUIESCED,
   UblkParams,
+  ublkQueueDescSize,
   UblksrvCtrlDevInfo,
   type UblksrvCtrlDevInfoValue,
+  UblksrvIoCmd,
+  UblksrvIoDesc,
 } from "@ublk-ts/uapi";
+import type { ModelFile } from "@ublk-ts/model";
 import { MappedBuffer } from "@ublk-ts/rsrc";
 import { type CmdReq, type DeviceFileLike, ISSUE_QUEUED, type ProvideBuffer } from "./_port.ts";
 
-/** Page size of the model (descriptor areas, buffer alignment). */
-export const PAGE = 4096;
+/** Page size of the model (descriptor areas, buffer alignment): `UBLK_PAGE_SIZE`. */
+export const PAGE: number = UBLK_PAGE_SIZE;
 /** Size of one `ublksrv_io_desc`. */
-const IOD = 24;
-/** Bytes of one queue's slot in the descriptor mmap space (`UBLK_MAX_QUEUE_DEPTH * 24`). */
-export const MAX_CMD_BUF: number = Math.ceil((UBLK_MAX_QUEUE_DEPTH * IOD) / PAGE) * PAGE;
+const IOD = UblksrvIoDesc.SIZE;
+/** Bytes of one queue's slot in the descriptor mmap space (`ublk_max_cmd_buf_size()`). */
+export const MAX_CMD_BUF: number = UBLK_MAX_CMD_BUF_SIZE;
+
+// Field offsets, as 32-bit halves where the model writes a u64 without a bigint.
+const IOD_OP_FLAGS = UblksrvIoDesc.OFFSET_OP_FLAGS;
+const IOD_NR_SECTORS = UblksrvIoDesc.OFFSET_NR_SECTORS;
+const IOD_START_LO = UblksrvIoDesc.OFFSET_START_SECTOR;
+const IOD_START_HI = UblksrvIoDesc.OFFSET_START_SECTOR + 4;
+const IOD_ADDR_LO = UblksrvIoDesc.OFFSET_ADDR;
+const IOD_ADDR_HI = UblksrvIoDesc.OFFSET_ADDR + 4;
+const CMD_Q_ID = UblksrvIoCmd.OFFSET_Q_ID;
+const CMD_TAG = UblksrvIoCmd.OFFSET_TAG;
+const CMD_RESULT = UblksrvIoCmd.OFFSET_RESULT;
+const CMD_ADDR_LO = UblksrvIoCmd.OFFSET_ADDR;
+const CMD_ADDR_HI = UblksrvIoCmd.OFFSET_ADDR + 4;
 
 const F_ACTIVE = 1;
 const F_OWNED = 2;
@@ -67,22 +98,22 @@ function iocType(op: number): number {
 /** `ublk_check_cmd_op` with CONFIG_BLKDEV_UBLK_LEGACY_OPCODES=y: type 'u' or 0. */
 export function checkCmdOp(op: number): number {
   const t = iocType(op);
-  return t === 0x75 || t === 0 ? 0 : -EOPNOTSUPP;
+  return t === UBLK_IOC_TYPE || t === 0 ? 0 : -EOPNOTSUPP;
 }
 
 /** `errno_to_blk_status` then `blk_status_to_errno`: what a block-layer caller sees. */
 export function blkErrno(res: number): number {
   switch (-res) {
-    case 95: // EOPNOTSUPP
-    case 110: // ETIMEDOUT
-    case 28: // ENOSPC
-    case 67: // ENOLINK
-    case 121: // EREMOTEIO
-    case 61: // ENODATA
-    case 84: // EILSEQ
-    case 12: // ENOMEM
-    case 16: // EBUSY
-    case 11: // EAGAIN
+    case EOPNOTSUPP:
+    case ETIMEDOUT:
+    case ENOSPC:
+    case ENOLINK:
+    case EREMOTEIO:
+    case ENODATA:
+    case EILSEQ:
+    case ENOMEM:
+    case EBUSY:
+    case EAGAIN:
       return res;
     default:
       return -EIO;
@@ -231,7 +262,7 @@ export class UblkQueueState {
   readonly qid: number;
   /** Depth. */
   readonly depth: number;
-  /** The descriptor area (`round_up(depth * 24, 4096)` bytes). */
+  /** The descriptor area (`ublkQueueDescSize(depth)` bytes). */
   readonly iodBuf: ArrayBuffer;
   /** View of it. */
   readonly iod: DataView;
@@ -262,7 +293,7 @@ export class UblkQueueState {
   constructor(qid: number, depth: number, onCancel: (io: IoSlot, q: UblkQueueState) => void) {
     this.qid = qid;
     this.depth = depth;
-    this.iodBuf = new ArrayBuffer(Math.ceil((depth * IOD) / PAGE) * PAGE);
+    this.iodBuf = new ArrayBuffer(ublkQueueDescSize(depth));
     this.iod = new DataView(this.iodBuf);
     this.ios = [];
     this.rqs = [];
@@ -385,21 +416,39 @@ export class UblkDev implements DeviceFileLike {
 
   /** Encodes `info` into 64 bytes at `dst`. */
   writeInfo(dst: Uint8Array): void {
-    UblksrvCtrlDevInfo.encode(new DataView(dst.buffer, dst.byteOffset, 64), 0, this.info);
+    UblksrvCtrlDevInfo.encode(
+      new DataView(dst.buffer, dst.byteOffset, UblksrvCtrlDevInfo.SIZE),
+      0,
+      this.info,
+    );
   }
 
   // ---- mmap of the descriptor areas -------------------------------------------------------
 
   /**
-   * `mmap(/dev/ublkcN, offset, len, prot)` (`ublk_ch_mmap`).
+   * `->mmap()` of the char device (`kernel.mmap(charFd, offset, length, prot)`): see
+   * {@linkcode UblkDev.mapQueue}.
+   *
+   * @param _file The open char device.
+   * @param offset Byte offset (`ublkQueueDescOffset(q_id)`).
+   * @param length `ublkQueueDescSize(depth)`.
+   * @param prot PROT_* flags: PROT_WRITE fails with -EPERM (VM_WRITE, as `ublk_ch_mmap`).
+   * @returns The queue's descriptor area, or -EPERM / -EINVAL.
+   */
+  mmap(_file: ModelFile, offset: number, length: number, prot: number): ArrayBuffer | number {
+    return this.mapQueue(offset, length, (prot & PROT_WRITE) !== 0);
+  }
+
+  /**
+   * `ublk_ch_mmap` of a queue's descriptor area.
    *
    * @param offset Byte offset (`q_id * MAX_CMD_BUF`; a page offset inside the slot selects
    *   the same queue, as the kernel computes `q_id = offset / max_cmd_buf_size`).
-   * @param len Length: `round_up(depth * 24, 4096)`.
+   * @param len Length: `ublkQueueDescSize(depth)`.
    * @param writable PROT_WRITE was asked.
    * @returns The queue's descriptor area, or -EPERM / -EINVAL.
    */
-  mmap(offset: number, len: number, writable: boolean): ArrayBuffer | number {
+  mapQueue(offset: number, len: number, writable: boolean): ArrayBuffer | number {
     if (writable) return -EPERM;
     const end = this.info.nrHwQueues * MAX_CMD_BUF;
     if (offset < 0 || offset >= end || offset % PAGE !== 0) return -EINVAL;
@@ -469,8 +518,8 @@ export class UblkDev implements DeviceFileLike {
   uringCmd(req: CmdReq, issueFlags: number): number {
     const v = req.sqe;
     const o = req.cmdOff;
-    const qid = v.getUint16(o, true);
-    const tag = v.getUint16(o + 2, true);
+    const qid = v.getUint16(o + CMD_Q_ID, true);
+    const tag = v.getUint16(o + CMD_TAG, true);
     const op = req.cmdOp;
     if ((issueFlags & IO_URING_F_FUSED) !== 0) {
       if (op !== UBLK_IO_FUSED_SUBMIT_IO) return -EOPNOTSUPP;
@@ -486,8 +535,8 @@ export class UblkDev implements DeviceFileLike {
     if (((io.flags & F_NEED_GET_DATA) !== 0) !== (nr === UBLK_IO_NEED_GET_DATA)) return -EINVAL;
     const c = checkCmdOp(op);
     if (c < 0) return c;
-    const addrLo = v.getUint32(o + 8, true);
-    const addrHi = v.getUint32(o + 12, true);
+    const addrLo = v.getUint32(o + CMD_ADDR_LO, true);
+    const addrHi = v.getUint32(o + CMD_ADDR_HI, true);
     const noAddr = addrLo === 0 && addrHi === 0;
     switch (nr) {
       case UBLK_IO_FETCH_REQ: {
@@ -523,7 +572,7 @@ export class UblkDev implements DeviceFileLike {
         io.flags &= ~F_OWNED;
         if (rq.inUse && rq.started && !rq.committed) {
           rq.committed = true;
-          rq.res = v.getInt32(o + 4, true);
+          rq.res = v.getInt32(o + CMD_RESULT, true);
           if (rq.refs === 0) this.#completeRq(q, rq);
         }
         return ISSUE_QUEUED;
@@ -535,8 +584,8 @@ export class UblkDev implements DeviceFileLike {
         io.flags &= ~F_NEED_GET_DATA;
         const rq = q.rqs[tag]!;
         const iod = q.iod;
-        iod.setUint32(tag * IOD + 16, addrLo, true);
-        iod.setUint32(tag * IOD + 20, addrHi, true);
+        iod.setUint32(tag * IOD + IOD_ADDR_LO, addrLo, true);
+        iod.setUint32(tag * IOD + IOD_ADDR_HI, addrHi, true);
         if (!this.zeroCopy) {
           const r = this.#copyToServer(io, rq);
           if (r < 0) return r;
@@ -554,7 +603,7 @@ export class UblkDev implements DeviceFileLike {
     io.flags |= F_ACTIVE;
     io.addrLo = lo;
     io.addrHi = hi;
-    (req as { cancel: unknown }).cancel = io.cancelFn;
+    req.cancel = io.cancelFn;
   }
 
   /** Completes the tag's pending command: the tag is now owned by the server. */
@@ -562,7 +611,7 @@ export class UblkDev implements DeviceFileLike {
     const cmd = io.cmd!;
     io.cmd = null;
     io.flags = (io.flags | F_OWNED) & ~F_ACTIVE;
-    (cmd as { cancel: unknown }).cancel = null;
+    cmd.cancel = null;
     cmd.cmdDone(res);
   }
 
@@ -710,12 +759,12 @@ export class UblkDev implements DeviceFileLike {
     }
     const iod = q.iod;
     const off = rq.tag * IOD;
-    iod.setUint32(off, rq.op | rq.flags, true);
-    iod.setUint32(off + 4, rq.nr, true);
-    iod.setUint32(off + 8, rq.start >>> 0, true);
-    iod.setUint32(off + 12, Math.floor(rq.start / 4294967296), true);
-    iod.setUint32(off + 16, io.addrLo, true);
-    iod.setUint32(off + 20, io.addrHi, true);
+    iod.setUint32(off + IOD_OP_FLAGS, rq.op | rq.flags, true);
+    iod.setUint32(off + IOD_NR_SECTORS, rq.nr, true);
+    iod.setUint32(off + IOD_START_LO, rq.start >>> 0, true);
+    iod.setUint32(off + IOD_START_HI, Math.floor(rq.start / 4294967296), true);
+    iod.setUint32(off + IOD_ADDR_LO, io.addrLo, true);
+    iod.setUint32(off + IOD_ADDR_HI, io.addrHi, true);
     rq.started = true;
     if (rq.op === UBLK_IO_OP_WRITE && rq.nr > 0) {
       if (this.needGetData && (io.flags & F_NEED_GET_DATA) === 0) {
@@ -854,7 +903,7 @@ export class UblkDev implements DeviceFileLike {
           io.flags |= F_CANCELED;
           const cmd = io.cmd;
           io.cmd = null;
-          (cmd as { cancel: unknown }).cancel = null;
+          cmd.cancel = null;
           cmd.cmdDone(UBLK_IO_RES_ABORT);
         }
       }
@@ -867,7 +916,7 @@ export class UblkDev implements DeviceFileLike {
       const cmd = io.cmd;
       io.cmd = null;
       io.flags |= F_CANCELED;
-      (cmd as { cancel: unknown }).cancel = null;
+      cmd.cancel = null;
       cmd.cmdDone(UBLK_IO_RES_ABORT);
     }
     if (q.nrIoReady > 0) this.#queueDied(q);
@@ -988,6 +1037,7 @@ export class UblkDev implements DeviceFileLike {
 }
 
 /** Flags the model driver supports (`UBLK_F_ALL`). */
-export const UBLK_F_ALL_MODEL: bigint = UBLK_F_SUPPORT_ZERO_COPY | (1n << 1n) |
-  UBLK_F_NEED_GET_DATA | UBLK_F_USER_RECOVERY | UBLK_F_USER_RECOVERY_REISSUE | (1n << 5n) |
-  (1n << 6n) | UBLK_F_USER_RECOVERY_FAIL_IO;
+export const UBLK_F_ALL_MODEL: bigint = UBLK_F_SUPPORT_ZERO_COPY |
+  UBLK_F_URING_CMD_COMP_IN_TASK | UBLK_F_NEED_GET_DATA | UBLK_F_USER_RECOVERY |
+  UBLK_F_USER_RECOVERY_REISSUE | UBLK_F_UNPRIVILEGED_DEV | UBLK_F_CMD_IOCTL_ENCODE |
+  UBLK_F_USER_RECOVERY_FAIL_IO;

@@ -23,6 +23,7 @@ import {
   UBLK_U_CMD_SET_PARAMS,
   UBLK_U_CMD_START_DEV,
   UBLK_U_CMD_STOP_DEV,
+  UblkParamBasic,
   UblkParams,
   type UblkParamsValue,
   UblksrvCtrlDevInfo,
@@ -30,6 +31,7 @@ import {
 import { encodeTargetParams, UblkCtrl } from "@ublk-ts/ublk";
 import { installUblk, UBLK_CHAR_MAJOR, UBLK_DISK_MAJOR, UblkDriver } from "./driver.ts";
 import { UblkQueue } from "@ublk-ts/ublk";
+import { prepUringCmd, Ring } from "@ublk-ts/ring";
 import { RamDiskTarget } from "@ublk-ts/testing";
 
 const EPERM = -1, ENOENT = -2, EFAULT = -14, EBUSY = -16, EEXIST = -17, ENODEV = -19;
@@ -64,8 +66,8 @@ function params(p: ParamsInit): Uint8Array {
   const b = new Uint8Array(UblkParams.SIZE);
   const view = new DataView(b.buffer);
   UblkParams.encode(view, 0, v);
-  view.setUint32(0, p.len ?? UblkParams.SIZE, true);
-  if (p.types !== undefined) view.setUint32(4, p.types, true);
+  view.setUint32(UblkParams.OFFSET_LEN, p.len ?? UblkParams.SIZE, true);
+  if (p.types !== undefined) view.setUint32(UblkParams.OFFSET_TYPES, p.types, true);
   return b;
 }
 
@@ -226,15 +228,23 @@ Deno.test("GET_PARAMS copies only ph.len bytes and checks the header", async () 
   await ctrl.setParams({ devSize: 1 << 20 });
   const buf = new Uint8Array(UblkParams.SIZE).fill(0xee);
   const v = new DataView(buf.buffer);
-  v.setUint32(0, 40, true); // header + basic only
+  const basicEnd = UblkParams.OFFSET_BASIC + UblkParamBasic.SIZE; // 40: header + basic only
+  v.setUint32(UblkParams.OFFSET_LEN, basicEnd, true);
   assert.equal(await ctrl.command(UBLK_U_CMD_GET_PARAMS, { buf }), 0);
-  assert.equal(v.getBigUint64(8 + 16, true), 2048n);
-  assert.equal(buf[40], 0xee); // discard untouched
-  v.setUint32(0, 0, true);
+  const devSectors = UblkParams.OFFSET_BASIC + UblkParamBasic.OFFSET_DEV_SECTORS;
+  assert.equal(v.getBigUint64(devSectors, true), 2048n);
+  assert.equal(buf[UblkParams.OFFSET_DISCARD], 0xee); // discard untouched
+  v.setUint32(UblkParams.OFFSET_LEN, 0, true);
   assert.equal(await ctrl.command(UBLK_U_CMD_GET_PARAMS, { buf }), EINVAL);
-  v.setUint32(0, 64, true);
-  assert.equal(await ctrl.command(UBLK_U_CMD_GET_PARAMS, { buf: buf.subarray(0, 40) }), EINVAL);
-  assert.equal(await ctrl.command(UBLK_U_CMD_GET_PARAMS, { buf: buf.subarray(0, 8) }), EINVAL);
+  v.setUint32(UblkParams.OFFSET_LEN, 64, true);
+  assert.equal(
+    await ctrl.command(UBLK_U_CMD_GET_PARAMS, { buf: buf.subarray(0, basicEnd) }),
+    EINVAL,
+  );
+  assert.equal(
+    await ctrl.command(UBLK_U_CMD_GET_PARAMS, { buf: buf.subarray(0, UblkParams.OFFSET_BASIC) }),
+    EINVAL,
+  );
   ctrl.close();
 });
 
@@ -326,17 +336,11 @@ Deno.test("asyncDispose stops and deletes the device it added", async () => {
 
 Deno.test("control commands need an SQE128 ring; ADD_DEV stops at 64 devices with -EACCES", async () => {
   const { kernel, ctrl } = setup();
-  const { URing } = await import("./_uring.ts");
   const fd = kernel.open("/dev/ublk-control", 2);
-  const ring = new URing(kernel.setup(4));
-  const off = ring.getSqe();
-  const v = ring.sqeView;
-  v.setUint8(off, 46); // URING_CMD
-  v.setInt32(off + 4, fd, true);
-  v.setUint32(off + 8, UBLK_U_CMD_GET_FEATURES, true);
+  const ring = Ring.create(kernel, 4);
+  prepUringCmd(ring.getSqe()!, fd, UBLK_U_CMD_GET_FEATURES);
   ring.submit();
-  await ring.wait(1);
-  assert.equal(ring.cqView.getInt32(ring.cqeAt(0) + 8, true), EINVAL);
+  assert.equal((await ring.waitCqe()).res, EINVAL);
   ring.close();
   kernel.closeFd(fd);
   for (let i = 0; i < 64; i++) {

@@ -236,12 +236,14 @@ Deno.test("stop() ends the queues, deletes the device and closes the target", as
   const target = new RamDiskTarget(1 << 20);
   const dev = await createDevice(k, target, { depth: 8 });
   const id = dev.id;
-  assert.equal(await dev.bdev.write(0, rand(4096, 1)), 4096);
+  const bdev = dev.bdev; // a client holding the disk across its removal
+  assert.equal(await bdev.write(0, rand(4096, 1)), 4096);
   await dev.stop();
   await dev.stop();
   assert.equal(target.closed, true);
   assert.equal(UblkDriver.of(k)!.device(id), undefined);
-  assert.equal(await dev.bdev.read(0, new Uint8Array(512)), -19);
+  assert.equal(k.blockDevice(`/dev/ublkb${id}`), undefined, "DEL_DEV unregistered the disk");
+  assert.equal(await bdev.read(0, new Uint8Array(512)), -19);
   assert.equal(k.open(`/dev/ublkc${id}`, 2), -2);
 });
 

@@ -1,7 +1,9 @@
 /**
  * The model ublk driver: `/dev/ublk-control` (every control command with the kernel's errno
  * for each misuse) and one `/dev/ublkcN` per device. {@linkcode installUblk} registers it in a
- * kernel; {@linkcode UblkDriver.of} finds it again (the server library uses it for `mmap`).
+ * kernel; {@linkcode UblkDriver.of} finds it again (tests use it). A server reaches the
+ * driver only through the kernel: `kernel.mmap` of `/dev/ublkcN` for the descriptor areas and
+ * `kernel.blockDevice("/dev/ublkbN")` for the disk, which START_DEV registers.
  *
  * Kernel facts: drivers/block/ublk_drv.c (6.6 era, CONFIG_BLKDEV_UBLK_LEGACY_OPCODES=y: both
  * legacy and ioctl-encoded opcodes are accepted, the switch is on `_IOC_NR`) plus the RFC
@@ -52,13 +54,17 @@ import {
   UBLK_S_DEV_LIVE,
   UBLK_S_DEV_QUIESCED,
   UBLK_U_CMD_GET_FEATURES,
+  UblkParamBasic,
+  UblkParamDevt,
+  UblkParamDiscard,
   UblkParams,
+  UblksrvCtrlCmd,
   UblksrvCtrlDevInfo,
   type UblksrvCtrlDevInfoValue,
 } from "@ublk-ts/uapi";
 import { UblkBlockDevice } from "./block_device.ts";
 import { provideFusedBuffer } from "@ublk-ts/fused-cmd";
-import type { Request } from "@ublk-ts/model";
+import type { ModelFile } from "@ublk-ts/model";
 import type { MappedBuffer } from "@ublk-ts/rsrc";
 import { checkCmdOp, PAGE, UBLK_F_ALL_MODEL, UblkDev } from "./_device.ts";
 import {
@@ -83,6 +89,13 @@ export const UBLK_CHAR_MAJOR = 511;
 /** `dev_t` major of ublk disks (BLOCK_EXT_MAJOR). */
 export const UBLK_DISK_MAJOR = 259;
 
+/** `PATH_MAX`: the longest char device path GET_DEV_INFO2 accepts. */
+const PATH_MAX = 4096;
+/** Bytes of the `ublk_params` header (`len`, `types`) read before the rest. */
+const PARAMS_HEADER = UblkParams.OFFSET_BASIC;
+const P_LEN = UblkParams.OFFSET_LEN;
+const P_TYPES = UblkParams.OFFSET_TYPES;
+
 /** Options of {@linkcode installUblk}. */
 export interface InstallUblkOptions {
   /** `nr_cpu_ids`: ADD_DEV clamps `nr_hw_queues` to it. Default `navigator.hardwareConcurrency`. */
@@ -104,14 +117,25 @@ export interface UblkDeviceFile extends DeviceFileLike {
   /** The char device is open (single opener). */
   readonly isOpen: boolean;
   /**
-   * `mmap(/dev/ublkcN, offset, len, prot)` of a queue's io descriptors.
+   * `->mmap()` of `/dev/ublkcN` (what `kernel.mmap(charFd, …)` calls): a queue's io
+   * descriptors, read only.
    *
-   * @param offset `q_id * 98304` (any page of the queue's slot).
-   * @param len `round_up(depth * 24, 4096)`.
+   * @param file The open char device.
+   * @param offset `ublkQueueDescOffset(q_id)` (any page of the queue's slot).
+   * @param length `ublkQueueDescSize(depth)`.
+   * @param prot PROT_* flags (PROT_WRITE is refused with -EPERM, as `ublk_ch_mmap`).
+   * @returns The area, or -EPERM / -EINVAL.
+   */
+  mmap(file: ModelFile, offset: number, length: number, prot: number): ArrayBuffer | number;
+  /**
+   * `ublk_ch_mmap` of a queue's io descriptors, without an open file.
+   *
+   * @param offset `ublkQueueDescOffset(q_id)` (any page of the queue's slot).
+   * @param len `ublkQueueDescSize(depth)`.
    * @param writable PROT_WRITE asked (refused with -EPERM).
    * @returns The area, or -EPERM / -EINVAL.
    */
-  mmap(offset: number, len: number, writable: boolean): ArrayBuffer | number;
+  mapQueue(offset: number, len: number, writable: boolean): ArrayBuffer | number;
   /**
    * A queue's io descriptor area (read it only; `io_desc[tag]` is at `tag * 24`).
    *
@@ -143,7 +167,7 @@ function fusedProvide(
   buf: MappedBuffer,
   done: (slaveRes: number) => void,
 ): number {
-  return provideFusedBuffer(master as unknown as Request, buf, (_m, res) => done(res));
+  return provideFusedBuffer(master, buf, (_m, res) => done(res));
 }
 
 /**
@@ -156,6 +180,8 @@ export class UblkDriver {
   provideBuffer: ProvideBuffer | null;
   readonly #kernel: UblkKernelPort;
   readonly #devices: Map<number, UblkDev> = new Map();
+  /** The disks registered with the kernel (`/dev/ublkbN`), by device id. */
+  readonly #disks: Map<number, UblkBlockDevice> = new Map();
   readonly #control: DeviceFileLike;
 
   /**
@@ -203,6 +229,8 @@ export class UblkDriver {
    * @returns The block device, or `undefined` when there is no such device.
    */
   blockDevice(id: number): UblkBlockDevice | undefined {
+    const disk = this.#disks.get(id);
+    if (disk !== undefined) return disk;
     const d = this.#devices.get(id);
     return d === undefined ? undefined : new UblkBlockDevice(d);
   }
@@ -230,6 +258,25 @@ export class UblkDriver {
    */
   onStateChange(_dev: unknown): void {}
 
+  /**
+   * `add_disk` (START_DEV): registers `/dev/ublkbN` with the kernel. The node stays registered
+   * until DEL_DEV: after STOP_DEV (or a server death without recovery) it reports
+   * `present: false` and fails I/O with -ENODEV, as an open disk whose gendisk was deleted;
+   * a later START_DEV serves it again.
+   */
+  #addDisk(dev: UblkDev): void {
+    if (this.#disks.has(dev.id)) return;
+    const disk = new UblkBlockDevice(dev);
+    this.#disks.set(dev.id, disk);
+    this.#kernel.registerBlockDevice?.(`/dev/ublkb${dev.id}`, disk);
+  }
+
+  /** DEL_DEV: unregisters `/dev/ublkbN`. */
+  #removeDisk(id: number): void {
+    if (!this.#disks.delete(id)) return;
+    this.#kernel.registerBlockDevice?.(`/dev/ublkb${id}`, undefined);
+  }
+
   #bytes(addr: bigint, len: number): Uint8Array | number {
     if (len === 0) return new Uint8Array(0);
     const b = this.#kernel.resolve(addr, len);
@@ -246,12 +293,12 @@ export class UblkDriver {
     const v = req.sqe;
     const o = req.cmdOff;
     const h: CtrlHeader = {
-      devId: v.getUint32(o, true),
-      queueId: v.getUint16(o + 4, true),
-      len: v.getUint16(o + 6, true),
-      addr: v.getBigUint64(o + 8, true),
-      data: v.getBigUint64(o + 16, true),
-      devPathLen: v.getUint16(o + 24, true),
+      devId: v.getUint32(o + UblksrvCtrlCmd.OFFSET_DEV_ID, true),
+      queueId: v.getUint16(o + UblksrvCtrlCmd.OFFSET_QUEUE_ID, true),
+      len: v.getUint16(o + UblksrvCtrlCmd.OFFSET_LEN, true),
+      addr: v.getBigUint64(o + UblksrvCtrlCmd.OFFSET_ADDR, true),
+      data: v.getBigUint64(o + UblksrvCtrlCmd.OFFSET_DATA, true),
+      devPathLen: v.getUint16(o + UblksrvCtrlCmd.OFFSET_DEV_PATH_LEN, true),
     };
     if (op === UBLK_U_CMD_GET_FEATURES) return this.#getFeatures(h);
     const nr = op & 0xff;
@@ -288,9 +335,13 @@ export class UblkDriver {
 
   #getFeatures(h: CtrlHeader): number {
     if (h.len !== UBLK_FEATURES_LEN || h.addr === 0n) return -EINVAL;
-    const b = this.#bytes(h.addr, 8);
+    const b = this.#bytes(h.addr, UBLK_FEATURES_LEN);
     if (typeof b === "number") return b;
-    new DataView(b.buffer, b.byteOffset, 8).setBigUint64(0, UBLK_F_ALL_MODEL, true);
+    new DataView(b.buffer, b.byteOffset, UBLK_FEATURES_LEN).setBigUint64(
+      0,
+      UBLK_F_ALL_MODEL,
+      true,
+    );
     return 0;
   }
 
@@ -355,6 +406,7 @@ export class UblkDriver {
         q.forceAbort = false;
         q.dead = false;
       }
+      this.#addDisk(dev);
       return 0;
     };
     if (dev.nrQueuesReady === dev.info.nrHwQueues) return finish();
@@ -367,16 +419,16 @@ export class UblkDriver {
     const run = (): void => {
       if (done) return;
       done = true;
-      (req as { cancel: unknown }).cancel = null;
+      req.cancel = null;
       req.cmdDone(finish());
     };
     list.push(run);
-    (req as { cancel: unknown }).cancel = () => {
+    req.cancel = () => {
       if (done) return;
       done = true;
       const i = list.indexOf(run);
       if (i >= 0) list.splice(i, 1);
-      (req as { cancel: unknown }).cancel = null;
+      req.cancel = null;
       req.cmdDone(-EINTR);
     };
     return ISSUE_QUEUED;
@@ -384,14 +436,14 @@ export class UblkDriver {
 
   #limits(dev: UblkDev): UblkDev["limits"] | number {
     const v = dev.paramsView;
-    const types = v.getUint32(4, true);
+    const types = v.getUint32(P_TYPES, true);
     if ((types & UBLK_PARAM_TYPE_BASIC) === 0) return -EINVAL;
     const b = UblkParams.OFFSET_BASIC;
-    const attrs = v.getUint32(b, true);
-    const lbs = 1 << v.getUint8(b + 4);
-    const maxSectors = v.getUint32(b + 8, true);
-    const chunk = v.getUint32(b + 12, true);
-    const devSectors = Number(v.getBigUint64(b + 16, true));
+    const attrs = v.getUint32(b + UblkParamBasic.OFFSET_ATTRS, true);
+    const lbs = 1 << v.getUint8(b + UblkParamBasic.OFFSET_LOGICAL_BS_SHIFT);
+    const maxSectors = v.getUint32(b + UblkParamBasic.OFFSET_MAX_SECTORS, true);
+    const chunk = v.getUint32(b + UblkParamBasic.OFFSET_CHUNK_SECTORS, true);
+    const devSectors = Number(v.getBigUint64(b + UblkParamBasic.OFFSET_DEV_SECTORS, true));
     let maxBytes = Math.min(maxSectors * 512, dev.info.maxIoBufBytes);
     if (maxBytes === 0) maxBytes = dev.info.maxIoBufBytes;
     maxBytes -= maxBytes % lbs;
@@ -404,9 +456,15 @@ export class UblkDriver {
       maxBytes,
       chunkBytes: chunk * 512,
       attrs,
-      maxDiscardSectors: hasDiscard ? v.getUint32(d + 8, true) : 0,
-      maxWriteZeroesSectors: hasDiscard ? v.getUint32(d + 12, true) : 0,
-      discardGranularity: hasDiscard ? v.getUint32(d + 4, true) : 0,
+      maxDiscardSectors: hasDiscard
+        ? v.getUint32(d + UblkParamDiscard.OFFSET_MAX_DISCARD_SECTORS, true)
+        : 0,
+      maxWriteZeroesSectors: hasDiscard
+        ? v.getUint32(d + UblkParamDiscard.OFFSET_MAX_WRITE_ZEROES_SECTORS, true)
+        : 0,
+      discardGranularity: hasDiscard
+        ? v.getUint32(d + UblkParamDiscard.OFFSET_DISCARD_GRANULARITY, true)
+        : 0,
     };
   }
 
@@ -436,6 +494,7 @@ export class UblkDriver {
         dev.deleted = true;
         this.#kernel.unregisterDevice?.(`/dev/ublkc${dev.id}`);
       }
+      this.#removeDisk(dev.id);
       if (!dev.isOpen) {
         this.#devices.delete(dev.id);
         return 0;
@@ -459,7 +518,7 @@ export class UblkDriver {
 
   /** GET_DEV_INFO2 carries the char device path first; check it and skip it. */
   #checkDevPath(dev: UblkDev, h: CtrlHeader): number {
-    if (h.devPathLen === 0 || h.devPathLen > 4096) return -EINVAL;
+    if (h.devPathLen === 0 || h.devPathLen > PATH_MAX) return -EINVAL;
     if (h.len < h.devPathLen) return -EINVAL;
     const b = this.#bytes(h.addr, h.devPathLen);
     if (typeof b === "number") return b;
@@ -494,18 +553,18 @@ export class UblkDriver {
   #fillDevt(dev: UblkDev): void {
     const v = dev.paramsView;
     const o = UblkParams.OFFSET_DEVT;
-    v.setUint32(o, UBLK_CHAR_MAJOR, true);
-    v.setUint32(o + 4, dev.id, true);
-    v.setUint32(o + 8, dev.used ? UBLK_DISK_MAJOR : 0, true);
-    v.setUint32(o + 12, dev.used ? dev.id : 0, true);
-    v.setUint32(4, v.getUint32(4, true) | UBLK_PARAM_TYPE_DEVT, true);
+    v.setUint32(o + UblkParamDevt.OFFSET_CHAR_MAJOR, UBLK_CHAR_MAJOR, true);
+    v.setUint32(o + UblkParamDevt.OFFSET_CHAR_MINOR, dev.id, true);
+    v.setUint32(o + UblkParamDevt.OFFSET_DISK_MAJOR, dev.used ? UBLK_DISK_MAJOR : 0, true);
+    v.setUint32(o + UblkParamDevt.OFFSET_DISK_MINOR, dev.used ? dev.id : 0, true);
+    v.setUint32(P_TYPES, v.getUint32(P_TYPES, true) | UBLK_PARAM_TYPE_DEVT, true);
   }
 
   #getParams(dev: UblkDev, h: CtrlHeader): number {
-    if (h.len <= 8 || h.addr === 0n) return -EINVAL;
-    const hb = this.#bytes(h.addr, 8);
+    if (h.len <= PARAMS_HEADER || h.addr === 0n) return -EINVAL;
+    const hb = this.#bytes(h.addr, PARAMS_HEADER);
     if (typeof hb === "number") return hb;
-    let len = new DataView(hb.buffer, hb.byteOffset, 8).getUint32(0, true);
+    let len = new DataView(hb.buffer, hb.byteOffset, PARAMS_HEADER).getUint32(P_LEN, true);
     if (len > h.len || len === 0) return -EINVAL;
     if (len > UblkParams.SIZE) len = UblkParams.SIZE;
     const b = this.#bytes(h.addr, len);
@@ -516,12 +575,12 @@ export class UblkDriver {
   }
 
   #setParams(dev: UblkDev, h: CtrlHeader): number {
-    if (h.len <= 8 || h.addr === 0n) return -EINVAL;
-    const hb = this.#bytes(h.addr, 8);
+    if (h.len <= PARAMS_HEADER || h.addr === 0n) return -EINVAL;
+    const hb = this.#bytes(h.addr, PARAMS_HEADER);
     if (typeof hb === "number") return hb;
-    const hv = new DataView(hb.buffer, hb.byteOffset, 8);
-    let len = hv.getUint32(0, true);
-    const types = hv.getUint32(4, true);
+    const hv = new DataView(hb.buffer, hb.byteOffset, PARAMS_HEADER);
+    let len = hv.getUint32(P_LEN, true);
+    const types = hv.getUint32(P_TYPES, true);
     if (len > h.len || len === 0 || types === 0) return -EINVAL;
     if (len > UblkParams.SIZE) len = UblkParams.SIZE;
     // Parameters can only change while the disk does not exist.
@@ -530,27 +589,30 @@ export class UblkDriver {
     if (typeof b === "number") return b;
     dev.params.set(b);
     const v = dev.paramsView;
-    v.setUint32(4, v.getUint32(4, true) & PARAM_TYPE_ALL, true);
+    v.setUint32(P_TYPES, v.getUint32(P_TYPES, true) & PARAM_TYPE_ALL, true);
     const r = this.#validateParams(dev);
-    if (r < 0) v.setUint32(4, 0, true);
+    if (r < 0) v.setUint32(P_TYPES, 0, true);
     return r;
   }
 
   /** `ublk_validate_params`. */
   #validateParams(dev: UblkDev): number {
     const v = dev.paramsView;
-    const types = v.getUint32(4, true);
+    const types = v.getUint32(P_TYPES, true);
     if ((types & UBLK_PARAM_TYPE_BASIC) === 0) return -EINVAL;
     const b = UblkParams.OFFSET_BASIC;
-    const lbs = v.getUint8(b + 4);
-    const pbs = v.getUint8(b + 5);
+    const lbs = v.getUint8(b + UblkParamBasic.OFFSET_LOGICAL_BS_SHIFT);
+    const pbs = v.getUint8(b + UblkParamBasic.OFFSET_PHYSICAL_BS_SHIFT);
     if (lbs > 12 || lbs < 9) return -EINVAL;
     if (lbs > pbs) return -EINVAL;
-    if (v.getUint32(b + 8, true) > dev.info.maxIoBufBytes / 512) return -EINVAL;
+    const maxSectors = v.getUint32(b + UblkParamBasic.OFFSET_MAX_SECTORS, true);
+    if (maxSectors > dev.info.maxIoBufBytes / 512) return -EINVAL;
     if ((types & UBLK_PARAM_TYPE_DISCARD) !== 0) {
       const d = UblkParams.OFFSET_DISCARD;
-      if (v.getUint32(d + 8, true) !== 0 && v.getUint16(d + 16, true) !== 1) return -EINVAL;
-      if (v.getUint32(d + 4, true) === 0) return -EINVAL;
+      const maxDiscard = v.getUint32(d + UblkParamDiscard.OFFSET_MAX_DISCARD_SECTORS, true);
+      const segs = v.getUint16(d + UblkParamDiscard.OFFSET_MAX_DISCARD_SEGMENTS, true);
+      if (maxDiscard !== 0 && segs !== 1) return -EINVAL;
+      if (v.getUint32(d + UblkParamDiscard.OFFSET_DISCARD_GRANULARITY, true) === 0) return -EINVAL;
     }
     if ((types & UBLK_PARAM_TYPE_DEVT) !== 0) return -EINVAL;
     if ((types & UBLK_PARAM_TYPE_ZONED) !== 0) return -EOPNOTSUPP;
@@ -561,6 +623,8 @@ export class UblkDriver {
     if (!dev.recovery) return -EINVAL;
     if (dev.nrQueuesReady === 0) return -EINVAL;
     const s = dev.info.state;
+    // -EBUSY while the dead server's /dev/ublkcN is not released yet (its last request
+    // holding the file may still be in flight): the caller retries.
     if (dev.isOpen || (s !== UBLK_S_DEV_QUIESCED && s !== UBLK_S_DEV_FAIL_IO)) return -EBUSY;
     dev.reinitQueues();
     return 0;

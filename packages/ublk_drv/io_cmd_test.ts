@@ -1,56 +1,49 @@
 import assert from "node:assert/strict";
 import { ModelKernel } from "@ublk-ts/model";
 import {
-  IORING_OP_URING_CMD,
   IORING_SETUP_SQE128,
-  IOSQE_FIXED_FILE,
   UBLK_IO_COMMIT_AND_FETCH_REQ,
   UBLK_IO_FETCH_REQ,
   UBLK_IO_FUSED_SUBMIT_IO,
   UBLK_IO_NEED_GET_DATA,
+  UBLK_IO_OP_READ,
   UBLK_U_IO_COMMIT_AND_FETCH_REQ,
   UBLK_U_IO_FETCH_REQ,
+  UblksrvIoCmd,
+  UblksrvIoDesc,
 } from "@ublk-ts/uapi";
 import { UblkCtrl } from "@ublk-ts/ublk";
 import { installUblk, UblkDriver } from "./driver.ts";
 import { MAX_CMD_BUF } from "./_device.ts";
-import { URing } from "../ublk/_uring.ts";
+import { fixed, prepUringCmd, Ring } from "@ublk-ts/ring";
 
 const EPERM = -1, EBUSY = -16, EINVAL = -22, EOPNOTSUPP = -95, ABORT = -19;
 
 /** A raw server: one ring on /dev/ublkcN, commands sent one by one. */
 class Raw {
-  readonly ring: URing;
+  readonly ring: Ring;
   readonly results: Map<number, number> = new Map();
   #seq = 1;
   constructor(readonly kernel: ModelKernel, fd: number) {
-    this.ring = new URing(kernel.setup(64, { flags: IORING_SETUP_SQE128 }));
-    assert.equal(this.ring.kr.register(2, { fds: [fd] }), 0);
+    this.ring = Ring.create(kernel, 64, { flags: IORING_SETUP_SQE128 });
+    assert.equal(this.ring.registerFiles([fd]), 0);
   }
   /** Sends a command; returns its result if it completed at once, else undefined. */
   send(op: number, qid: number, tag: number, addr = 0x1000n, result = 0): number | undefined {
-    const off = this.ring.getSqe();
-    const v = this.ring.sqeView;
-    v.setUint8(off, IORING_OP_URING_CMD);
-    v.setUint8(off + 1, IOSQE_FIXED_FILE);
-    v.setUint32(off + 8, op >>> 0, true);
+    const sqe = this.ring.getSqe()!;
     const seq = this.#seq++;
-    v.setUint32(off + 32, seq, true);
-    v.setUint16(off + 48, qid, true);
-    v.setUint16(off + 50, tag, true);
-    v.setInt32(off + 52, result, true);
-    v.setBigUint64(off + 56, addr, true);
+    const cmd = new Uint8Array(UblksrvIoCmd.SIZE);
+    UblksrvIoCmd.set(new DataView(cmd.buffer), 0, qid, tag, result, addr);
+    prepUringCmd(sqe, fixed(0), op, { cmd, userData: BigInt(seq) });
     this.ring.submit();
     this.reap();
     return this.results.get(seq);
   }
   reap(): void {
-    const n = this.ring.cqReady;
-    for (let i = 0; i < n; i++) {
-      const o = this.ring.cqeAt(i);
-      this.results.set(this.ring.cqView.getUint32(o, true), this.ring.cqView.getInt32(o + 8, true));
+    for (let c = this.ring.peekCqe(); c !== null; c = this.ring.peekCqe()) {
+      this.results.set(Number(c.userData), c.res);
+      this.ring.cqeSeen();
     }
-    this.ring.advance(n);
   }
 }
 
@@ -125,11 +118,11 @@ Deno.test("io commands: a full request cycle by hand (FETCH, dispatch, COMMIT)",
   const p = bdev.read(4096, out);
   raw.reap();
   assert.equal(raw.results.get(1), 0); // FETCH completed: a request for tag 0
-  const iod = new DataView(dev.mmap(0, 4096, false) as ArrayBuffer);
-  assert.equal(iod.getUint32(0, true), 0); // READ
-  assert.equal(iod.getUint32(4, true), 2); // sectors
-  assert.equal(iod.getBigUint64(8, true), 8n); // start sector
-  assert.equal(iod.getBigUint64(16, true), addr);
+  const iod = new DataView(dev.mapQueue(0, 4096, false) as ArrayBuffer);
+  assert.equal(iod.getUint32(UblksrvIoDesc.OFFSET_OP_FLAGS, true), UBLK_IO_OP_READ);
+  assert.equal(iod.getUint32(UblksrvIoDesc.OFFSET_NR_SECTORS, true), 2);
+  assert.equal(iod.getBigUint64(UblksrvIoDesc.OFFSET_START_SECTOR, true), 8n);
+  assert.equal(iod.getBigUint64(UblksrvIoDesc.OFFSET_ADDR, true), addr);
   buf.fill(0x5a, 0, 1024);
   assert.equal(raw.send(UBLK_U_IO_COMMIT_AND_FETCH_REQ, 0, 0, addr, 1024), undefined);
   assert.equal(await p, 1024);
@@ -145,17 +138,17 @@ Deno.test("mmap of the descriptor area: read only, queue offsets, exact length",
   const { ctrl, kernel, info } = await setup(200, 2);
   const dev = UblkDriver.of(kernel)!.device(info.devId)!;
   const len = 8192; // round_up(200 * 24, 4096)
-  assert.equal(dev.mmap(0, len, true), EPERM);
-  assert.ok(dev.mmap(0, len, false) instanceof ArrayBuffer);
-  assert.ok(dev.mmap(MAX_CMD_BUF, len, false) instanceof ArrayBuffer);
-  assert.notEqual(dev.mmap(0, len, false), dev.mmap(MAX_CMD_BUF, len, false));
+  assert.equal(dev.mapQueue(0, len, true), EPERM);
+  assert.ok(dev.mapQueue(0, len, false) instanceof ArrayBuffer);
+  assert.ok(dev.mapQueue(MAX_CMD_BUF, len, false) instanceof ArrayBuffer);
+  assert.notEqual(dev.mapQueue(0, len, false), dev.mapQueue(MAX_CMD_BUF, len, false));
   assert.equal(MAX_CMD_BUF, 98304);
-  assert.equal(dev.mmap(2 * MAX_CMD_BUF, len, false), EINVAL); // no queue 2
-  assert.equal(dev.mmap(4096, len, false), dev.mmap(0, len, false)); // q_id = off / slot
-  assert.equal(dev.mmap(100, len, false), EINVAL); // not page aligned
-  assert.equal(dev.mmap(0, 4096, false), EINVAL); // wrong length
-  assert.equal(dev.mmap(-4096, len, false), EINVAL);
-  assert.equal(dev.queueDescriptors(1), dev.mmap(MAX_CMD_BUF, len, false));
+  assert.equal(dev.mapQueue(2 * MAX_CMD_BUF, len, false), EINVAL); // no queue 2
+  assert.equal(dev.mapQueue(4096, len, false), dev.mapQueue(0, len, false)); // q_id = off / slot
+  assert.equal(dev.mapQueue(100, len, false), EINVAL); // not page aligned
+  assert.equal(dev.mapQueue(0, 4096, false), EINVAL); // wrong length
+  assert.equal(dev.mapQueue(-4096, len, false), EINVAL);
+  assert.equal(dev.queueDescriptors(1), dev.mapQueue(MAX_CMD_BUF, len, false));
   assert.equal(dev.queueDescriptors(2), EINVAL);
   ctrl.close();
 });

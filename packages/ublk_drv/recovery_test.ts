@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { installFusedCmd } from "@ublk-ts/fused-cmd";
-import { type BackendFile, type IoBackend, type IoResult } from "@ublk-ts/ring";
+import type { BackendFile, IoBackend, IoResult } from "@ublk-ts/ring";
 import { ModelKernel, SyncBackend } from "@ublk-ts/model";
 import {
   UBLK_S_DEV_DEAD,

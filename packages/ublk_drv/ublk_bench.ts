@@ -15,7 +15,7 @@ import { installFusedCmd } from "@ublk-ts/fused-cmd";
 import { ModelKernel } from "@ublk-ts/model";
 import { createDevice, type UblkDevice } from "@ublk-ts/ublk";
 import { installUblk } from "./driver.ts";
-import { NullTarget } from "@ublk-ts/testing";
+import { BareNullTarget } from "@ublk-ts/testing";
 
 const SIZE = 1 << 30;
 const QD = 128;
@@ -24,7 +24,7 @@ async function device(zeroCopy: boolean): Promise<UblkDevice> {
   const k = new ModelKernel();
   installFusedCmd(k);
   installUblk(k);
-  return await createDevice(k, new NullTarget(SIZE), {
+  return await createDevice(k, new BareNullTarget(SIZE), {
     depth: QD,
     zeroCopy,
     maxIoBufBytes: 512 * 1024,

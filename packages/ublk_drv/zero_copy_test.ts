@@ -2,13 +2,16 @@ import assert from "node:assert/strict";
 import { installFusedCmd } from "@ublk-ts/fused-cmd";
 import { ModelKernel } from "@ublk-ts/model";
 import {
+  FusedSqe,
   IORING_OP_FUSED_CMD,
   IORING_OP_READ,
   IORING_OP_RECV,
   IORING_OP_WRITE,
   IOSQE_FIXED_FILE,
+  IoUringSqe,
   UBLK_ATTR_VOLATILE_CACHE,
   UBLK_IO_FETCH_REQ,
+  UblksrvIoCmd,
 } from "@ublk-ts/uapi";
 import { createDevice } from "@ublk-ts/ublk";
 import { installUblk } from "./driver.ts";
@@ -157,14 +160,16 @@ Deno.test("zero copy: a fused command with another cmd_op fails -EOPNOTSUPP", as
   const k = kernel();
   const target = new ScriptTarget([], (ctx, iod) =>
     ctx.submit((v, off) => {
-      v.setUint8(off, IORING_OP_FUSED_CMD);
-      v.setUint8(off + 1, IOSQE_FIXED_FILE);
-      v.setUint32(off + 8, UBLK_IO_FETCH_REQ, true);
-      v.setUint16(off + 48, ctx.qid, true);
-      v.setUint16(off + 50, ctx.tag, true);
-      v.setUint8(off + 64, IORING_OP_READ);
-      v.setInt32(off + 68, 0, true);
-      v.setUint32(off + 64 + 24, iod.bytes, true);
+      const cmd = off + IoUringSqe.OFFSET_CMD; // struct ublksrv_io_cmd
+      const slave = off + FusedSqe.SLAVE_OFFSET;
+      v.setUint8(off + IoUringSqe.OFFSET_OPCODE, IORING_OP_FUSED_CMD);
+      v.setUint8(off + IoUringSqe.OFFSET_FLAGS, IOSQE_FIXED_FILE);
+      v.setUint32(off + IoUringSqe.OFFSET_CMD_OP, UBLK_IO_FETCH_REQ, true);
+      v.setUint16(cmd + UblksrvIoCmd.OFFSET_Q_ID, ctx.qid, true);
+      v.setUint16(cmd + UblksrvIoCmd.OFFSET_TAG, ctx.tag, true);
+      v.setUint8(slave + IoUringSqe.OFFSET_OPCODE, IORING_OP_READ);
+      v.setInt32(slave + IoUringSqe.OFFSET_FD, 0, true);
+      v.setUint32(slave + IoUringSqe.OFFSET_LEN, iod.bytes, true);
     }));
   await using dev = await createDevice(k, target, { depth: 2, zeroCopy: true });
   assert.equal(await dev.bdev.read(0, new Uint8Array(4096)), -95); // BLK_STS_NOTSUPP
