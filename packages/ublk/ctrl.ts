@@ -8,10 +8,15 @@
  */
 
 import {
+  EBADF,
+  EBUSY,
+  EIO,
   ErrnoError,
-  IORING_OP_URING_CMD,
   IORING_SETUP_SQE128,
   IOSQE_FIXED_FILE,
+  IoUringCqe,
+  IoUringSqe,
+  O_RDWR,
   UBLK_CMD_ADD_DEV,
   UBLK_CMD_DEL_DEV,
   UBLK_CMD_END_USER_RECOVERY,
@@ -44,7 +49,7 @@ import {
   type UblksrvCtrlDevInfoValue,
 } from "@ublk-ts/uapi";
 import type { TargetParams } from "./target.ts";
-import { type KernelLike, URing } from "./_uring.ts";
+import { type Kernel, prepUringCmdAt, Ring, sqeSetFlags, sqeSetUserData32 } from "@ublk-ts/ring";
 
 /** Options of {@linkcode UblkCtrl.addDev}. */
 export interface AddDevOptions {
@@ -143,6 +148,12 @@ export function encodeTargetParams(p: TargetParams, maxIoBufBytes: number): Ublk
   return v;
 }
 
+/** Options of {@linkcode UblkCtrl.startUserRecovery}. */
+export interface StartUserRecoveryOptions {
+  /** Retry that many milliseconds while the driver answers -EBUSY (default 0: no retry). */
+  retryBusyMs?: number;
+}
+
 /**
  * A client of `/dev/ublk-control`.
  *
@@ -155,10 +166,10 @@ export function encodeTargetParams(p: TargetParams, maxIoBufBytes: number): Ublk
  */
 export class UblkCtrl {
   /** The kernel. */
-  readonly kernel: KernelLike;
+  readonly kernel: Kernel;
   /** Uses the legacy opcodes. */
   readonly legacyOpcodes: boolean;
-  readonly #ring: URing;
+  readonly #ring: Ring;
   readonly #fd: number;
   readonly #pending: Map<number, (res: number) => void> = new Map();
   #seq = 1;
@@ -168,7 +179,7 @@ export class UblkCtrl {
   #added = false;
   #info: UblksrvCtrlDevInfoValue | null = null;
 
-  private constructor(kernel: KernelLike, fd: number, ring: URing, legacy: boolean) {
+  private constructor(kernel: Kernel, fd: number, ring: Ring, legacy: boolean) {
     this.kernel = kernel;
     this.#fd = fd;
     this.#ring = ring;
@@ -183,22 +194,23 @@ export class UblkCtrl {
    * @returns The client.
    * @throws {ErrnoError} When the control device cannot be opened.
    */
-  static open(kernel: KernelLike, options: UblkCtrlOptions = {}): UblkCtrl {
-    const fd = kernel.open(options.path ?? "/dev/ublk-control", 2 /* O_RDWR */);
-    if (fd < 0) throw ErrnoError.fromResult(fd, "open /dev/ublk-control");
-    let kr;
+  static open(kernel: Kernel, options: UblkCtrlOptions = {}): UblkCtrl {
+    const path = options.path ?? "/dev/ublk-control";
+    const fd = kernel.open(path, O_RDWR);
+    if (fd < 0) throw ErrnoError.fromResult(fd, "open " + path);
+    let ring: Ring;
     try {
-      kr = kernel.setup(32, { flags: IORING_SETUP_SQE128 });
+      ring = Ring.create(kernel, 32, { flags: IORING_SETUP_SQE128 });
     } catch (e) {
       kernel.closeFd(fd);
       throw e;
     }
-    const ring = new URing(kr);
-    const r = kr.register(2, { fds: [fd] }); // IORING_REGISTER_FILES
-    if (r < 0) {
-      kr.close();
+    try {
+      ring.registerFiles([fd]);
+    } catch (e) {
+      ring.close();
       kernel.closeFd(fd);
-      throw ErrnoError.fromResult(r, "io_uring_register");
+      throw e;
     }
     return new UblkCtrl(kernel, fd, ring, options.legacyOpcodes === true);
   }
@@ -235,35 +247,41 @@ export class UblkCtrl {
    * @returns The result.
    */
   command(cmdOp: number, cmd: CtrlCommand = {}): Promise<number> {
-    if (this.#closed) return Promise.resolve(-9);
+    if (this.#closed) return Promise.resolve(-EBADF);
     const ring = this.#ring;
-    const off = ring.getSqe();
-    if (off < 0) return Promise.resolve(-16);
-    const v = ring.sqeView;
-    v.setUint8(off, IORING_OP_URING_CMD);
-    v.setUint8(off + 1, IOSQE_FIXED_FILE);
-    v.setInt32(off + 4, 0, true);
-    v.setUint32(off + 8, cmdOp >>> 0, true);
-    const seq = this.#seq++;
-    v.setUint32(off + 32, seq, true);
+    let off = ring.getSqeOffset();
+    if (off < 0) {
+      // SQ full (the kernel left SQEs unconsumed): flush, then take a slot.
+      ring.submit();
+      off = ring.getSqeOffset();
+      if (off < 0) return Promise.resolve(-EBUSY);
+    }
+    const v = ring.sqes;
+    prepUringCmdAt(v, off, 0, cmdOp); // fixed file 0: /dev/ublk-control
+    sqeSetFlags(v, off, IOSQE_FIXED_FILE);
+    const seq = this.#seq;
+    this.#seq = (this.#seq + 1) >>> 0 || 1;
+    sqeSetUserData32(v, off, seq, 0);
     const buf = cmd.buf;
     const addr = cmd.addr ??
       (buf !== undefined && buf.length > 0 ? this.kernel.addressOf(buf) : 0n);
+    const p0 = off + IoUringSqe.OFFSET_CMD;
     UblksrvCtrlCmd.set(
       v,
-      off + 48,
+      p0,
       cmd.devId ?? this.#devId,
       cmd.queueId ?? -1,
       addr,
       cmd.len ?? buf?.length ?? 0,
       cmd.data ?? 0n,
     );
-    v.setUint16(off + 48 + 24, cmd.devPathLen ?? 0, true);
+    v.setUint16(p0 + UblksrvCtrlCmd.OFFSET_DEV_PATH_LEN, cmd.devPathLen ?? 0, true);
     const p = new Promise<number>((resolve) => this.#pending.set(seq, resolve));
-    const r = ring.submit();
-    if (r < 0) {
+    try {
+      ring.submit();
+    } catch (e) {
       this.#pending.delete(seq);
-      return Promise.resolve(r);
+      return Promise.resolve(e instanceof ErrnoError ? e.toResult() : -EIO);
     }
     this.#reap();
     return p;
@@ -290,19 +308,19 @@ export class UblkCtrl {
 
   #drain(): void {
     const ring = this.#ring;
-    const n = ring.cqReady;
+    const n = ring.cqReady();
     const cv = ring.cqView;
     for (let i = 0; i < n; i++) {
-      const o = ring.cqeAt(i);
-      const seq = cv.getUint32(o, true);
-      const res = cv.getInt32(o + 8, true);
+      const o = ring.cqeOffset(i);
+      const seq = cv.getUint32(o + IoUringCqe.OFFSET_USER_DATA, true);
+      const res = cv.getInt32(o + IoUringCqe.OFFSET_RES, true);
       const f = this.#pending.get(seq);
       if (f !== undefined) {
         this.#pending.delete(seq);
         f(res);
       }
     }
-    ring.advance(n);
+    ring.cqAdvance(n);
   }
 
   async #must(what: string, p: Promise<number>): Promise<number> {
@@ -466,13 +484,20 @@ export class UblkCtrl {
   /**
    * START_USER_RECOVERY (the old server is gone, the device is quiesced).
    *
+   * @param options `retryBusyMs`: keep retrying (with backoff up to 100 ms) that long while the
+   *   driver answers -EBUSY (the dead server's char device not yet released). Default 0.
    * @throws {ErrnoError} On failure (EBUSY while the char device is open or the device live).
    */
-  async startUserRecovery(): Promise<void> {
-    await this.#must(
-      "START_USER_RECOVERY",
-      this.command(this.#op(UBLK_U_CMD_START_USER_RECOVERY)),
-    );
+  async startUserRecovery(options: StartUserRecoveryOptions = {}): Promise<void> {
+    const deadline = Date.now() + (options.retryBusyMs ?? 0);
+    for (let delay = 1;; delay = Math.min(delay * 2, 100)) {
+      const r = await this.command(this.#op(UBLK_U_CMD_START_USER_RECOVERY));
+      if (r !== -EBUSY || Date.now() >= deadline) {
+        if (r < 0) throw ErrnoError.fromResult(r, "START_USER_RECOVERY");
+        return;
+      }
+      await new Promise((resolve) => setTimeout(resolve, delay));
+    }
   }
 
   /**

@@ -9,6 +9,7 @@
 
 import {
   ErrnoError,
+  O_RDWR,
   UBLK_CMD_DEL_DEV,
   UBLK_CMD_STOP_DEV,
   UBLK_F_NEED_GET_DATA,
@@ -20,12 +21,14 @@ import {
   UBLK_U_CMD_STOP_DEV,
   type UblksrvCtrlDevInfoValue,
 } from "@ublk-ts/uapi";
-import type { UblkBlockDevice } from "@ublk-ts/ublk-drv";
+import type { BlockDevice, Kernel } from "@ublk-ts/ring";
+import { validateFlags } from "@ublk-ts/rsrc";
 import { UblkCtrl } from "./ctrl.ts";
-import { UblkDriver } from "@ublk-ts/ublk-drv";
 import { UblkQueue } from "./queue.ts";
 import type { Target, TargetDevInfo } from "./target.ts";
-import type { KernelLike } from "./_uring.ts";
+
+/** How long {@linkcode UblkDevice.recover} retries START_USER_RECOVERY while it is -EBUSY. */
+const RECOVERY_BUSY_WAIT_MS = 30_000;
 
 /** Options of {@linkcode createDevice}. */
 export interface CreateDeviceOptions {
@@ -57,22 +60,19 @@ export interface CreateDeviceOptions {
 export class UblkDevice {
   /** The control client. */
   readonly ctrl: UblkCtrl;
-  /** `/dev/ublkbN`. */
-  readonly bdev: UblkBlockDevice;
   /** The negotiated device info. */
   readonly info: UblksrvCtrlDevInfoValue;
   #target: Target;
   #queues: UblkQueue[];
   #charFd: number;
-  readonly #kernel: KernelLike;
+  readonly #kernel: Kernel;
   readonly #legacy: boolean;
   #stopped = false;
 
   /** @internal */
   constructor(
-    kernel: KernelLike,
+    kernel: Kernel,
     ctrl: UblkCtrl,
-    bdev: UblkBlockDevice,
     info: UblksrvCtrlDevInfoValue,
     target: Target,
     queues: UblkQueue[],
@@ -81,7 +81,6 @@ export class UblkDevice {
   ) {
     this.#kernel = kernel;
     this.ctrl = ctrl;
-    this.bdev = bdev;
     this.info = info;
     this.#target = target;
     this.#queues = queues;
@@ -97,6 +96,28 @@ export class UblkDevice {
   /** The device id. */
   get id(): number {
     return this.info.devId;
+  }
+
+  /** The block device node, `/dev/ublkbN`. */
+  get blockPath(): string {
+    return `/dev/ublkb${this.info.devId}`;
+  }
+
+  /**
+   * An in-process client of `/dev/ublkbN`, when the kernel offers one
+   * ({@linkcode Kernel.blockDevice}: the model kernel does; on a real kernel open
+   * {@linkcode UblkDevice.blockPath} instead).
+   *
+   * @throws {TypeError} When the kernel has no in-process client of the disk.
+   */
+  get bdev(): BlockDevice {
+    const b = this.#kernel.blockDevice?.(this.blockPath);
+    if (b === undefined) {
+      throw new TypeError(
+        `Cannot use ${this.blockPath} in process: the ${this.#kernel.name} kernel offers no client of it (open the node instead)`,
+      );
+    }
+    return b;
   }
 
   /** The server's queues (current server after a recovery). */
@@ -115,19 +136,26 @@ export class UblkDevice {
   /**
    * Stops and deletes the device: STOP_DEV (requests in flight finish), the queues end, the
    * char device is closed, DEL_DEV, the target closes. Safe twice.
+   *
+   * @throws {ErrnoError} When STOP_DEV or DEL_DEV failed (everything is closed anyway).
    */
   async stop(): Promise<void> {
     if (this.#stopped) return;
     this.#stopped = true;
+    const legacy = this.ctrl.legacyOpcodes;
+    let stop = 0;
+    let del = 0;
     try {
-      await this.ctrl.command(this.ctrl.legacyOpcodes ? UBLK_CMD_STOP_DEV : UBLK_U_CMD_STOP_DEV);
+      stop = await this.ctrl.command(legacy ? UBLK_CMD_STOP_DEV : UBLK_U_CMD_STOP_DEV);
       await Promise.all(this.#queues.map((q) => q.done));
     } finally {
       this.#closeServer();
-      await this.ctrl.command(this.ctrl.legacyOpcodes ? UBLK_CMD_DEL_DEV : UBLK_U_CMD_DEL_DEV);
+      del = await this.ctrl.command(legacy ? UBLK_CMD_DEL_DEV : UBLK_U_CMD_DEL_DEV);
       this.ctrl.close();
       await this.#target.close?.();
     }
+    if (stop < 0) throw ErrnoError.fromResult(stop, "STOP_DEV");
+    if (del < 0) throw ErrnoError.fromResult(del, "DEL_DEV");
   }
 
   /**
@@ -153,9 +181,10 @@ export class UblkDevice {
    */
   async recover(target: Target = this.#target): Promise<void> {
     if (target !== this.#target) await target.init(targetDevInfo(this.info));
-    if (this.#charFd < 0) await UblkDriver.of(this.#kernel)?.device(this.id)?.released();
-    await this.ctrl.startUserRecovery();
-    const fd = this.#kernel.open(`/dev/ublkc${this.id}`, 2);
+    // The dead server's char device may not be released yet (its rings can still wait for
+    // file I/O in flight): START_USER_RECOVERY says -EBUSY until it is.
+    await this.ctrl.startUserRecovery({ retryBusyMs: RECOVERY_BUSY_WAIT_MS });
+    const fd = this.#kernel.open(`/dev/ublkc${this.id}`, O_RDWR);
     if (fd < 0) throw ErrnoError.fromResult(fd, "open /dev/ublkc" + this.id);
     this.#charFd = fd;
     this.#queues = startQueues(this.#kernel, this.info, fd, target, this.#legacy);
@@ -182,7 +211,7 @@ function targetDevInfo(info: UblksrvCtrlDevInfoValue): TargetDevInfo {
 }
 
 function startQueues(
-  kernel: KernelLike,
+  kernel: Kernel,
   info: UblksrvCtrlDevInfoValue,
   fd: number,
   target: Target,
@@ -215,20 +244,23 @@ function startQueues(
  * ```
  */
 export async function createDevice(
-  kernel: KernelLike,
+  kernel: Kernel,
   target: Target,
   options: CreateDeviceOptions = {},
 ): Promise<UblkDevice> {
-  const drv = UblkDriver.of(kernel);
-  if (drv === undefined) {
-    throw new TypeError("Cannot create a ublk device: the kernel has no ublk driver installed");
-  }
   let flags = options.flags ?? 0n;
   if (options.zeroCopy) flags |= UBLK_F_SUPPORT_ZERO_COPY;
   if (options.needGetData) flags |= UBLK_F_NEED_GET_DATA;
   if (options.userRecovery) flags |= UBLK_F_USER_RECOVERY;
   if (options.userRecoveryReissue) flags |= UBLK_F_USER_RECOVERY | UBLK_F_USER_RECOVERY_REISSUE;
   if (options.userRecoveryFailIo) flags |= UBLK_F_USER_RECOVERY | UBLK_F_USER_RECOVERY_FAIL_IO;
+  if (validateFlags(flags) < 0) {
+    throw new TypeError(
+      `Cannot create a ublk device: flags 0x${
+        flags.toString(16)
+      } combine zero copy or auto buffer registration with NEED_GET_DATA or USER_COPY`,
+    );
+  }
   const legacy = options.legacyOpcodes === true;
   const ctrl = UblkCtrl.open(kernel, { legacyOpcodes: legacy });
   let info: UblksrvCtrlDevInfoValue;
@@ -244,7 +276,7 @@ export async function createDevice(
     });
     const params = await target.init(targetDevInfo(info));
     await ctrl.setParams(params);
-    fd = kernel.open(`/dev/ublkc${info.devId}`, 2);
+    fd = kernel.open(`/dev/ublkc${info.devId}`, O_RDWR);
     if (fd < 0) throw ErrnoError.fromResult(fd, "open /dev/ublkc" + info.devId);
     queues = startQueues(kernel, info, fd, target, legacy);
     await ctrl.start();
@@ -255,6 +287,5 @@ export async function createDevice(
     ctrl.close();
     throw e;
   }
-  const bdev = drv.blockDevice(info.devId)!;
-  return new UblkDevice(kernel, ctrl, bdev, info, target, queues, fd, legacy);
+  return new UblkDevice(kernel, ctrl, info, target, queues, fd, legacy);
 }

@@ -25,4 +25,25 @@ export * from "./target.ts";
 export * from "./ctrl.ts";
 export * from "./queue.ts";
 export * from "./device.ts";
-export type { CqOff, KernelLike, KernelRingLike, SqOff } from "./_uring.ts";
+// The types of the public API that come from the packages below (so `deno doc` and users see
+// them through this entry point): the Kernel contract of @ublk-ts/ring and uapi value types.
+export type {
+  BlockDevice,
+  CqRingOffsets,
+  Kernel,
+  KernelRing,
+  RegisterArg,
+  SetupOptions,
+  SqRingOffsets,
+} from "@ublk-ts/ring";
+export type {
+  UblkParamBasicValue,
+  UblkParamDevtValue,
+  UblkParamDiscardValue,
+  UblkParamDmaAlignValue,
+  UblkParamIntegrityValue,
+  UblkParamSegmentValue,
+  UblkParamsValue,
+  UblkParamZonedValue,
+  UblksrvCtrlDevInfoValue,
+} from "@ublk-ts/uapi";

@@ -12,15 +12,20 @@
  */
 
 import {
+  EBUSY,
+  ECANCELED,
   EIO,
+  EOPNOTSUPP,
   ErrnoError,
   IORING_CQE_F_NOTIF,
   IORING_OP_FUSED_CMD,
   IORING_OP_READ,
-  IORING_OP_URING_CMD,
   IORING_OP_WRITE,
   IORING_SETUP_SQE128,
   IOSQE_FIXED_FILE,
+  IoUringCqe,
+  IoUringSqe,
+  PROT_READ,
   UBLK_F_SUPPORT_ZERO_COPY,
   UBLK_IO_COMMIT_AND_FETCH_REQ,
   UBLK_IO_FETCH_REQ,
@@ -34,6 +39,8 @@ import {
   ublkQueueDescOffset,
   ublkQueueDescSize,
   type UblksrvCtrlDevInfoValue,
+  UblksrvIoCmd,
+  UblksrvIoDesc,
 } from "@ublk-ts/uapi";
 import {
   type FusedIo,
@@ -43,7 +50,16 @@ import {
   type TargetDevInfo,
   type TargetIoCtx,
 } from "./target.ts";
-import { type KernelLike, URing } from "./_uring.ts";
+import {
+  type Kernel,
+  prepRwAt,
+  prepUringCmdAt,
+  Ring,
+  sqeSetFlags,
+  sqeSetOpFlags,
+  sqeSetUserData32,
+} from "@ublk-ts/ring";
+import { bufModeFor, copyBufDesc, validateCompatibility, zeroCopyBufDesc } from "@ublk-ts/rsrc";
 import {
   userDataHi,
   userDataIsTargetIo,
@@ -52,7 +68,6 @@ import {
   userDataTag,
   userDataTgtData,
 } from "./_user_data.ts";
-import { UblkDriver } from "@ublk-ts/ublk-drv";
 
 /** Options of {@linkcode UblkQueue}. */
 export interface UblkQueueOptions {
@@ -85,8 +100,7 @@ class TagCtx implements TargetIoCtx {
   readonly buf: Uint8Array;
   readonly zeroCopy: boolean;
   readonly dev: TargetDevInfo;
-  readonly addrLo: number;
-  readonly addrHi: number;
+  readonly addr: bigint;
   readonly iod: IoDesc = new IoDesc();
   readonly slots: Slot[] = [];
   readonly free: number[] = [];
@@ -107,8 +121,7 @@ class TagCtx implements TargetIoCtx {
     this.buf = buf;
     this.zeroCopy = dev.zeroCopy;
     this.dev = dev;
-    this.addrLo = Number(addr & 0xffff_ffffn);
-    this.addrHi = Number(addr >> 32n);
+    this.addr = addr;
     this.onResult = (res: number) => q.commit(tag, res);
     this.onError = () => q.commit(tag, -EIO);
   }
@@ -159,9 +172,13 @@ export class UblkQueue {
   /** Requests served. */
   served = 0;
 
-  readonly #kernel: KernelLike;
-  readonly #ring: URing;
+  readonly #kernel: Kernel;
+  readonly #ring: Ring;
   readonly #iod: DataView;
+  /** The descriptor mapping this queue made (unmapped on close), or null when given one. */
+  readonly #mapping: ArrayBuffer | null;
+  /** io commands that found the SQ full even after a flush: [tag, nr, result] triples. */
+  readonly #backlog: number[] = [];
   readonly #ctxs: TagCtx[] = [];
   readonly #fetchOp: number;
   readonly #commitOp: number;
@@ -187,7 +204,7 @@ export class UblkQueue {
    * @throws {ErrnoError} When the ring or the descriptors cannot be set up.
    */
   constructor(
-    kernel: KernelLike,
+    kernel: Kernel,
     info: UblksrvCtrlDevInfoValue,
     qid: number,
     charFd: number,
@@ -203,28 +220,51 @@ export class UblkQueue {
     this.#fetchOp = legacy ? UBLK_IO_FETCH_REQ : UBLK_U_IO_FETCH_REQ;
     this.#commitOp = legacy ? UBLK_IO_COMMIT_AND_FETCH_REQ : UBLK_U_IO_COMMIT_AND_FETCH_REQ;
     this.#ngdOp = legacy ? UBLK_IO_NEED_GET_DATA : UBLK_U_IO_NEED_GET_DATA;
-    const iodLen = ublkQueueDescSize(this.depth);
-    let area = options.descriptors;
-    if (area === undefined) {
-      const dev = UblkDriver.of(kernel)?.device(info.devId);
-      if (dev === undefined) {
-        throw new ErrnoError(19, { op: "mmap /dev/ublkc" + info.devId });
-      }
-      const m = dev.mmap(ublkQueueDescOffset(qid), iodLen, false);
-      if (typeof m === "number") throw ErrnoError.fromResult(m, "mmap");
-      area = m;
+    // The buffer mode the negotiated flags call for, checked before anything is set up
+    // (libublk's validate_compatibility): this queue serves copy mode and the RFC fused zero copy.
+    const mode = bufModeFor(info.flags);
+    if (typeof mode === "number") throw ErrnoError.fromResult(mode, "ublk queue buffer mode");
+    const zc = mode === "zero-copy";
+    const check = validateCompatibility(
+      zc ? zeroCopyBufDesc() : copyBufDesc(new Uint8Array(info.maxIoBufBytes)),
+      info.flags,
+    );
+    if (check < 0 || mode === "auto-register") {
+      throw new ErrnoError(check < 0 ? -check : EOPNOTSUPP, {
+        op: `ublk queue buffer mode ${mode} (flags 0x${info.flags.toString(16)})`,
+      });
     }
+    let area = options.descriptors;
+    let mapping: ArrayBuffer | null = null;
+    if (area === undefined) {
+      const m = kernel.mmap(
+        charFd,
+        ublkQueueDescOffset(qid),
+        ublkQueueDescSize(this.depth),
+        PROT_READ,
+      );
+      if (typeof m === "number") throw ErrnoError.fromResult(m, `mmap /dev/ublkc${info.devId}`);
+      area = mapping = m;
+    }
+    this.#mapping = mapping;
     this.#iod = new DataView(area);
     let entries = 1;
     while (entries < this.depth * 2) entries *= 2;
-    const kr = kernel.setup(entries, { flags: IORING_SETUP_SQE128 });
-    this.#ring = new URing(kr);
-    const fds = [charFd, ...(target.fixedFds ?? [])];
-    const r = kr.register(2, { fds }); // IORING_REGISTER_FILES
-    if (r < 0) {
-      kr.close();
-      throw ErrnoError.fromResult(r, "io_uring_register");
+    let ring: Ring;
+    try {
+      ring = Ring.create(kernel, entries, { flags: IORING_SETUP_SQE128 });
+    } catch (e) {
+      if (mapping !== null) kernel.munmap(mapping);
+      throw e;
     }
+    try {
+      ring.registerFiles([charFd, ...(target.fixedFds ?? [])]);
+    } catch (e) {
+      ring.close();
+      if (mapping !== null) kernel.munmap(mapping);
+      throw e;
+    }
+    this.#ring = ring;
     const zeroCopy = (info.flags & UBLK_F_SUPPORT_ZERO_COPY) !== 0n;
     const dev: TargetDevInfo = {
       devId: info.devId,
@@ -246,7 +286,7 @@ export class UblkQueue {
 
   /** The queue's ring fd. */
   get ringFd(): number {
-    return this.#ring.kr.fd;
+    return this.#ring.fd;
   }
 
   /** Sends FETCH_REQ for every tag and starts the loop. */
@@ -267,6 +307,7 @@ export class UblkQueue {
         if (this.#gone >= this.depth && this.#inflightTarget === 0) break;
         const r = await ring.wait(1);
         if (r < 0 || this.#closed) break;
+        if (this.#backlog.length > 0) this.#drainBacklog();
       }
     } finally {
       this.#running = false;
@@ -279,14 +320,14 @@ export class UblkQueue {
     const cv = ring.cqView;
     this.#inReap = true;
     let n: number;
-    while ((n = ring.cqReady) > 0) {
+    while ((n = ring.cqReady()) > 0) {
       for (let i = 0; i < n; i++) {
-        const o = ring.cqeAt(i);
-        const lo = cv.getUint32(o, true);
-        const hi = cv.getUint32(o + 4, true);
-        const res = cv.getInt32(o + 8, true);
+        const o = ring.cqeOffset(i);
+        const lo = cv.getUint32(o + IoUringCqe.OFFSET_USER_DATA, true);
+        const hi = cv.getUint32(o + IoUringCqe.OFFSET_USER_DATA + 4, true);
+        const res = cv.getInt32(o + IoUringCqe.OFFSET_RES, true);
         if (userDataIsTargetIo(hi)) {
-          this.#targetCqe(lo, hi, res, cv.getUint32(o + 12, true));
+          this.#targetCqe(lo, hi, res, cv.getUint32(o + IoUringCqe.OFFSET_FLAGS, true));
           continue;
         }
         const tag = userDataTag(lo);
@@ -300,14 +341,14 @@ export class UblkQueue {
           this.#gone++;
         }
       }
-      ring.advance(n);
+      ring.cqAdvance(n);
     }
     this.#inReap = false;
   }
 
   #handle(tag: number): void {
     const c = this.#ctxs[tag]!;
-    const iod = c.iod.load(this.#iod, tag * 24);
+    const iod = c.iod.load(this.#iod, tag * UblksrvIoDesc.SIZE);
     let r: number | Promise<number>;
     try {
       r = this.target.handleIo(c, tag, iod);
@@ -332,21 +373,66 @@ export class UblkQueue {
     if (!this.#inReap) this.#schedule();
   }
 
-  #ioCmd(cmdOp: number, nr: number, c: TagCtx, result: number): void {
+  /**
+   * A free SQE slot: when the SQ is full, flushes it first (as libublk's
+   * `submit_and_wait(0)` then push again).
+   *
+   * @returns The SQE's byte offset, or -1 when the kernel left the SQ full.
+   */
+  #sqe(): number {
     const ring = this.#ring;
-    const off = ring.getSqe();
-    if (off < 0) return;
-    const v = ring.sqeView;
-    v.setUint8(off, IORING_OP_URING_CMD);
-    v.setUint8(off + 1, IOSQE_FIXED_FILE);
-    v.setUint32(off + 8, cmdOp >>> 0, true);
-    v.setUint32(off + 32, userDataLo(c.tag, nr, 0), true);
-    const p = off + 48;
-    v.setUint16(p, this.qid, true);
-    v.setUint16(p + 2, c.tag, true);
-    v.setInt32(p + 4, result, true);
-    v.setUint32(p + 8, c.addrLo, true);
-    v.setUint32(p + 12, c.addrHi, true);
+    let off = ring.getSqeOffset();
+    if (off < 0 && !this.#closed) {
+      this.#submit();
+      off = ring.getSqeOffset();
+    }
+    return off;
+  }
+
+  #submit(): void {
+    try {
+      this.#ring.submit();
+    } catch {
+      // A closed ring: the loop ends on its next wait.
+    }
+  }
+
+  #ioCmd(cmdOp: number, nr: number, c: TagCtx, result: number): void {
+    const off = this.#sqe();
+    if (off < 0) {
+      // Never dropped: retried after the next completion (or flush) frees the SQ.
+      this.#backlog.push(c.tag, nr, result);
+      if (!this.#inReap) this.#schedule();
+      return;
+    }
+    this.#writeIoCmd(off, cmdOp, nr, c, result);
+  }
+
+  #writeIoCmd(off: number, cmdOp: number, nr: number, c: TagCtx, result: number): void {
+    const v = this.#ring.sqes;
+    prepUringCmdAt(v, off, 0, cmdOp); // fixed file 0: /dev/ublkcN
+    sqeSetFlags(v, off, IOSQE_FIXED_FILE);
+    sqeSetUserData32(v, off, userDataLo(c.tag, nr, 0), 0);
+    UblksrvIoCmd.set(v, off + IoUringSqe.OFFSET_CMD, this.qid, c.tag, result, c.addr);
+  }
+
+  #opOf(nr: number): number {
+    if (nr === UBLK_IO_FETCH_REQ) return this.#fetchOp;
+    if (nr === UBLK_IO_NEED_GET_DATA) return this.#ngdOp;
+    return this.#commitOp;
+  }
+
+  #drainBacklog(): void {
+    const b = this.#backlog;
+    let i = 0;
+    while (i < b.length) {
+      const off = this.#sqe();
+      if (off < 0) break;
+      const nr = b[i + 1]!;
+      this.#writeIoCmd(off, this.#opOf(nr), nr, this.#ctxs[b[i]!]!, b[i + 2]!);
+      i += 3;
+    }
+    b.splice(0, i);
   }
 
   #schedule(): void {
@@ -357,7 +443,9 @@ export class UblkQueue {
 
   #flush(): void {
     this.#flushScheduled = false;
-    if (!this.#closed && this.#ring.pending > 0) this.#ring.submit();
+    if (this.#closed) return;
+    if (this.#backlog.length > 0) this.#drainBacklog();
+    if (this.#ring.sqReady() > 0) this.#submit();
   }
 
   /**
@@ -369,19 +457,17 @@ export class UblkQueue {
    * @internal
    */
   targetSubmit(c: TagCtx, prep: PrepSqe): Promise<number> {
-    if (this.#closed) return Promise.resolve(-125);
+    if (this.#closed) return Promise.resolve(-ECANCELED);
     const slot = c.allocSlot(false);
-    const ring = this.#ring;
-    const off = slot < 0 ? -1 : ring.getSqe();
+    const off = slot < 0 ? -1 : this.#sqe();
     if (off < 0) {
       if (slot >= 0) this.#freeSlot(c, slot);
-      return Promise.resolve(-16);
+      return Promise.resolve(-EBUSY);
     }
-    const v = ring.sqeView;
+    const v = this.#ring.sqes;
     prep(v, off);
-    const op = v.getUint8(off);
-    v.setUint32(off + 32, userDataLo(c.tag, op, slot), true);
-    v.setUint32(off + 36, userDataHi(slot, true), true);
+    const op = v.getUint8(off + IoUringSqe.OFFSET_OPCODE);
+    sqeSetUserData32(v, off, userDataLo(c.tag, op, slot), userDataHi(slot, true));
     this.#inflightTarget++;
     const p = new Promise<number>(c.slots[slot]!.executor);
     if (!this.#inReap) this.#schedule();
@@ -397,40 +483,31 @@ export class UblkQueue {
    * @internal
    */
   targetFused(c: TagCtx, io: FusedIo): Promise<number> {
-    if (this.#closed) return Promise.resolve(-125);
+    if (this.#closed) return Promise.resolve(-ECANCELED);
     const slot = c.allocSlot(true);
-    const ring = this.#ring;
-    const off = slot < 0 ? -1 : ring.getSqe();
+    const off = slot < 0 ? -1 : this.#sqe();
     if (off < 0) {
       if (slot >= 0) this.#freeSlot(c, slot);
-      return Promise.resolve(-16);
+      return Promise.resolve(-EBUSY);
     }
     const iod = c.iod;
-    const v = ring.sqeView;
+    const v = this.#ring.sqes;
+    const hi = userDataHi(slot, true);
     // master: FUSED_CMD to /dev/ublkcN (fixed 0), cmd_op FUSED_SUBMIT_IO, cmd = {q_id, tag}
-    v.setUint8(off, IORING_OP_FUSED_CMD);
-    v.setUint8(off + 1, IOSQE_FIXED_FILE);
-    v.setUint32(off + 8, UBLK_IO_FUSED_SUBMIT_IO, true);
-    v.setUint32(off + 32, userDataLo(c.tag, UBLK_IO_FUSED_SUBMIT_IO, slot), true);
-    v.setUint32(off + 36, userDataHi(slot, true), true);
-    v.setUint16(off + 48, this.qid, true);
-    v.setUint16(off + 50, c.tag, true);
-    // slave: a normal SQE whose addr is an offset into the request buffer
-    const s = off + 64;
-    const fixed = io.fixed !== false;
-    v.setUint8(s, io.opcode);
-    v.setUint8(s + 1, (io.flags ?? 0) | (fixed ? IOSQE_FIXED_FILE : 0));
-    v.setInt32(s + 4, io.fd, true);
+    prepRwAt(v, off, IORING_OP_FUSED_CMD, 0, 0, 0, 0);
+    v.setUint32(off + IoUringSqe.OFFSET_CMD_OP, UBLK_IO_FUSED_SUBMIT_IO, true);
+    sqeSetFlags(v, off, IOSQE_FIXED_FILE);
+    sqeSetUserData32(v, off, userDataLo(c.tag, UBLK_IO_FUSED_SUBMIT_IO, slot), hi);
+    UblksrvIoCmd.set(v, off + IoUringSqe.OFFSET_CMD, this.qid, c.tag, 0, 0n);
+    // slave: a normal SQE in the second half, whose addr is an offset into the request buffer
+    const s = off + IoUringSqe.SIZE;
     // READ/WRITE default to the request's offset; socket ops need addr2 == 0.
     const rw = io.opcode === IORING_OP_READ || io.opcode === IORING_OP_WRITE;
     const fileOff = io.off ?? (rw ? iod.startSector * 512 : 0);
-    v.setUint32(s + 8, fileOff >>> 0, true);
-    v.setUint32(s + 12, Math.floor(fileOff / 4294967296), true);
-    v.setUint32(s + 16, (io.bufOff ?? 0) >>> 0, true);
-    v.setUint32(s + 24, io.len ?? iod.nrSectors * 512, true);
-    v.setUint32(s + 28, io.opFlags ?? 0, true);
-    v.setUint32(s + 32, userDataLo(c.tag, io.opcode, slot), true);
-    v.setUint32(s + 36, userDataHi(slot, true), true);
+    prepRwAt(v, s, io.opcode, io.fd, io.bufOff ?? 0, io.len ?? iod.nrSectors * 512, fileOff);
+    sqeSetFlags(v, s, (io.flags ?? 0) | (io.fixed !== false ? IOSQE_FIXED_FILE : 0));
+    sqeSetOpFlags(v, s, io.opFlags ?? 0);
+    sqeSetUserData32(v, s, userDataLo(c.tag, io.opcode, slot), hi);
     this.#inflightTarget++;
     const p = new Promise<number>(c.slots[slot]!.executor);
     if (!this.#inReap) this.#schedule();
@@ -474,13 +551,14 @@ export class UblkQueue {
     if (this.#closed) return;
     this.#closed = true;
     this.#ring.close();
+    if (this.#mapping !== null) this.#kernel.munmap(this.#mapping);
     for (const c of this.#ctxs) {
       for (let i = 0; i < c.slots.length; i++) {
         const s = c.slots[i]!;
         if (s.busy && s.resolve !== null) {
           const f = s.resolve;
           this.#freeSlot(c, i);
-          f(-125);
+          f(-ECANCELED);
         }
       }
     }
@@ -489,7 +567,7 @@ export class UblkQueue {
   }
 
   /** The kernel the queue runs on. */
-  get kernel(): KernelLike {
+  get kernel(): Kernel {
     return this.#kernel;
   }
 }

@@ -11,6 +11,8 @@
  * @module
  */
 
+import { UblksrvIoDesc } from "@ublk-ts/uapi";
+
 /** What a target learns about the device at `init` (from `ublksrv_ctrl_dev_info`). */
 export interface TargetDevInfo {
   /** The device id (N of `/dev/ublkbN`). */
@@ -62,6 +64,9 @@ export interface TargetParams {
   /** Discard limits; absent means no UBLK_PARAM_TYPE_DISCARD. */
   discard?: TargetDiscardParams;
 }
+
+/** Byte offset of the high half of a little-endian u64. */
+const U64_HI = 4;
 
 /**
  * One request as the driver described it in `io_desc[tag]` (`struct ublksrv_io_desc`),
@@ -118,10 +123,11 @@ export class IoDesc {
     const opFlags = view.getUint32(off, true);
     this.op = opFlags & 0xff;
     this.flags = opFlags & ~0xff;
-    this.nrSectors = view.getUint32(off + 4, true);
-    this.startSector = view.getUint32(off + 8, true) + view.getUint32(off + 12, true) * 2 ** 32;
-    this.addrLo = view.getUint32(off + 16, true);
-    this.addrHi = view.getUint32(off + 20, true);
+    this.nrSectors = view.getUint32(off + UblksrvIoDesc.OFFSET_NR_SECTORS, true);
+    this.startSector = view.getUint32(off + UblksrvIoDesc.OFFSET_START_SECTOR, true) +
+      view.getUint32(off + UblksrvIoDesc.OFFSET_START_SECTOR + U64_HI, true) * 2 ** 32;
+    this.addrLo = view.getUint32(off + UblksrvIoDesc.OFFSET_ADDR, true);
+    this.addrHi = view.getUint32(off + UblksrvIoDesc.OFFSET_ADDR + U64_HI, true);
     return this;
   }
 
