@@ -1,10 +1,12 @@
 /**
- * Native ring vs fio: 4 KiB random reads of a 1 GiB /dev/shm file at QD 32 on one thread,
- * `NativeKernel` + raw SQEs against `fio --ioengine=io_uring` run as a subprocess in the same
- * run (its JSON IOPS parsed); then NOP batches of 32, native vs model. Prints the ratios.
- * The native loop is measured two ways: one blocking `NativeRing.enter(toSubmit, 1,
- * GETEVENTS)` per round (what fio does), and the event-loop way (`submit()`, then the async
- * `wait()` only when nothing completed inline).
+ * Native ring vs fio: 4 KiB random reads of a 1 GiB /dev/shm file at QD 32 on one thread, the
+ * `Ring` of `@ublk-ts/ring` on a `NativeKernel` (zero-allocation `getSqeOffset` + `prepRwAt`,
+ * `forEachCqe` + `cqAdvance`) against `fio --ioengine=io_uring` run as a subprocess in the same
+ * run (its JSON IOPS parsed); then NOP batches of 32, native vs model, through the same `Ring`.
+ * Prints the ratios. Both sides: buffered reads (no O_DIRECT), offsets aligned to the block
+ * size, page-aligned buffers, the same queue depth. The native loop waits two ways when a
+ * submit completed nothing inline: a blocking `NativeRing.enter(0, 1, GETEVENTS)` (what fio
+ * does), or the event-loop way (the async `Ring.wait(1)`).
  *
  * Usage: deno run -A bench/native_vs_fio.ts [--seconds 5] [--rounds 3] [--size-mib 1024] [--qd 32]
  * [--keep]
@@ -15,7 +17,7 @@
 import { parseArgs } from "node:util";
 import { IORING_ENTER_GETEVENTS, IORING_OP_NOP, IORING_OP_READ } from "@ublk-ts/uapi";
 import { ModelKernel } from "@ublk-ts/model";
-import type { KernelRing } from "@ublk-ts/ring";
+import { type Cqe, type Kernel, prepRwAt, Ring, sqeSetUserData32 } from "@ublk-ts/ring";
 import { NativeKernel } from "@ublk-ts/native";
 
 const { values } = parseArgs({
@@ -60,123 +62,88 @@ function rand(): number {
   return rng >>> 0;
 }
 
-interface RingView {
-  kr: KernelRing;
-  sq: DataView;
-  cq: DataView;
-  sqes: DataView;
-  sqMask: number;
-  cqMask: number;
+const PAGE = 4096;
+
+/** Results of one random-read run. */
+interface RandRead {
+  iops: number;
+  /** Rounds in which the submit completed nothing inline, so the loop had to wait. */
+  waits: number;
+  rounds: number;
 }
 
-function view(kr: KernelRing): RingView {
-  const sq = new DataView(kr.sqRing);
-  const cq = new DataView(kr.cqRing);
-  for (let i = 0; i < kr.sqEntries; i++) sq.setUint32(kr.sqOff.array + i * 4, i, true);
-  return {
-    kr,
-    sq,
-    cq,
-    sqes: new DataView(kr.sqes),
-    sqMask: sq.getUint32(kr.sqOff.ringMask, true),
-    cqMask: cq.getUint32(kr.cqOff.ringMask, true),
-  };
-}
-
-/** Native random reads at QD; returns IOPS. */
+/** Native random reads at QD through `Ring`; returns IOPS. */
 async function nativeRandRead(
   kernel: NativeKernel,
   fd: number,
   seconds: number,
   blocking: boolean,
-): Promise<number> {
-  const kr = kernel.setup(QD, {});
-  const r = view(kr);
+): Promise<RandRead> {
+  const kr = kernel.setup(QD);
+  const ring = new Ring(kernel, kr);
   const blocks = Math.floor(SIZE / BS);
-  const bufs = Array.from({ length: QD }, () => new Uint8Array(BS));
-  // Addresses as u32 halves, computed once per buffer.
-  const addrLo = new Uint32Array(QD), addrHi = new Uint32Array(QD);
-  bufs.forEach((b, i) => {
-    const a = kernel.addressOf(b);
-    addrLo[i] = Number(a & 0xffffffffn);
-    addrHi[i] = Number(a >> 32n);
-  });
-  const so = kr.sqOff, co = kr.cqOff;
-  // Little-endian u32 views: the SQEs are prefilled once (opcode, fd, len, zeros); per I/O only
-  // off, addr and user_data are stored. No allocation in the loop.
-  const sqe = new Uint32Array(kr.sqes);
-  const cq32 = new Uint32Array(kr.cqRing);
-  const cqi32 = new Int32Array(kr.cqRing);
-  const sq32 = new Uint32Array(kr.sqRing);
-  const sqTailW = so.tail >> 2,
-    cqHeadW = co.head >> 2,
-    cqTailW = co.tail >> 2,
-    cqesW = co.cqes >> 2;
-  sqe.fill(0);
-  for (let i = 0; i < kr.sqEntries; i++) {
-    sqe[i * 16] = IORING_OP_READ; // opcode, flags, ioprio
-    sqe[i * 16 + 1] = fd;
-    sqe[i * 16 + 6] = BS;
-  }
-  let tail = sq32[sqTailW]!;
-  let pending = 0;
-  const sqMask = r.sqMask, cqMask = r.cqMask;
+  // Page-aligned buffers, as fio's (one pool, referenced until every read is reaped).
+  const pool = new Uint8Array(QD * BS + PAGE);
+  const skew = (PAGE - Number(kernel.addressOf(pool) % BigInt(PAGE))) % PAGE;
+  const bufs = Array.from(
+    { length: QD },
+    (_, i) => pool.subarray(skew + i * BS, skew + (i + 1) * BS),
+  );
+  // Addresses as numbers (exact below 2^53), computed once per buffer: no bigint per I/O.
+  const addrs = new Float64Array(QD);
+  bufs.forEach((b, i) => (addrs[i] = Number(kernel.addressOf(b))));
+  const v = ring.sqes;
   const queue = (slot: number): void => {
-    const w = (tail & sqMask) << 4;
-    const off = (rand() % blocks) * BS;
-    sqe[w + 2] = off;
-    sqe[w + 3] = off / 4294967296;
-    sqe[w + 4] = addrLo[slot]!;
-    sqe[w + 5] = addrHi[slot]!;
-    sqe[w + 8] = slot;
-    tail = (tail + 1) >>> 0;
-    pending++;
+    const o = ring.getSqeOffset();
+    prepRwAt(v, o, IORING_OP_READ, fd, addrs[slot]!, BS, (rand() % blocks) * BS);
+    sqeSetUserData32(v, o, slot, 0);
   };
-  for (let i = 0; i < QD; i++) queue(i);
   let done = 0;
   let errors = 0;
+  // One closure for the run: counts the completion and queues the slot's next read.
+  const onCqe = (c: Cqe): void => {
+    if (c.res !== BS) errors++;
+    queue(c.view.getUint32(c.offset, true));
+  };
+  for (let i = 0; i < QD; i++) queue(i);
   const t0 = performance.now();
   const end = t0 + seconds * 1000;
   let iter = 0;
+  let waits = 0;
   for (;;) {
-    sq32[sqTailW] = tail;
-    // blocking: one io_uring_enter(to_submit, min_complete 1, GETEVENTS) per round, as fio;
-    // else submit() and, only when nothing completed inline, the async wait().
-    const n = blocking ? kr.enter(pending, 1, IORING_ENTER_GETEVENTS) : kr.submit(pending);
-    if (n < 0) throw new Error(`submit failed ${n}`);
-    pending -= n;
-    let head = cq32[cqHeadW]!;
-    let ctail = cq32[cqTailW]!;
-    if (head === ctail) {
-      await kr.wait(1);
-      ctail = cq32[cqTailW]!;
+    ring.submit();
+    if (ring.cqReady() === 0) {
+      waits++;
+      // blocking: io_uring_enter(0, min_complete 1, GETEVENTS), as fio; else the async wait.
+      if (blocking) {
+        const r = kr.enter(0, 1, IORING_ENTER_GETEVENTS);
+        if (r < 0) throw new Error(`enter failed ${r}`);
+      } else {
+        await ring.wait(1);
+      }
     }
-    while (head !== ctail) {
-      const w = cqesW + ((head & cqMask) << 2);
-      if (cqi32[w + 2] !== BS) errors++;
-      queue(cq32[w]!);
-      head = (head + 1) >>> 0;
-      done++;
-    }
-    cq32[cqHeadW] = head;
+    const n = ring.forEachCqe(onCqe);
+    ring.cqAdvance(n);
+    done += n;
     if ((++iter & 63) === 0 && performance.now() > end) break;
   }
   const dt = (performance.now() - t0) / 1000;
-  // Drain what is still in flight before the buffers may be collected (Safety: the kernel
-  // writes into them until their CQE), and check the data: byte 0 of every 4 KiB block is 1.
-  r.sq.setUint32(so.tail, (tail - pending) >>> 0, true);
-  let inflight = QD - pending;
-  while (inflight > 0) {
-    let head = r.cq.getUint32(co.head, true);
-    const ctail = r.cq.getUint32(co.tail, true);
-    if (head === ctail) await kr.wait(1);
-    for (; head !== r.cq.getUint32(co.tail, true); head = (head + 1) >>> 0) inflight--;
-    r.cq.setUint32(co.head, head, true);
+  // Drain: QD reads are always outstanding (queued or in flight); the kernel writes into the
+  // buffers until their CQE (Safety), so reap them all before the pool may be collected.
+  ring.submit();
+  for (let left = QD; left > 0;) {
+    if (ring.cqReady() === 0) await ring.wait(1);
+    const n = ring.forEachCqe((c) => {
+      if (c.res !== BS) errors++;
+    });
+    ring.cqAdvance(n);
+    left -= n;
   }
-  kr.close();
+  ring.close();
   if (errors) throw new Error(`${errors} reads were short or failed`);
+  // Byte 0 of every 4 KiB block of the file is 1.
   if (!bufs.every((b) => b[0] === 1)) throw new Error("Read data does not match the file");
-  return done / dt;
+  return { iops: done / dt, waits, rounds: iter };
 }
 
 /** fio's IOPS on the same file and shape. */
@@ -212,31 +179,30 @@ async function fioRandRead(seconds: number): Promise<number | string> {
   return json.jobs[0].read.iops as number;
 }
 
-/** NOP batches of 32 on a kernel; returns NOPs per second. */
-async function nopBatches(kr: KernelRing, seconds: number): Promise<number> {
-  const r = view(kr);
-  const so = kr.sqOff, co = kr.cqOff;
-  let tail = r.sq.getUint32(so.tail, true);
+/** NOP batches of 32 through `Ring` on a kernel; returns NOPs per second. */
+async function nopBatches(kernel: Kernel, seconds: number): Promise<number> {
+  using ring = Ring.create(kernel, 64);
+  const v = ring.sqes;
+  const batch = async (): Promise<number> => {
+    for (let i = 0; i < 32; i++) {
+      const o = ring.getSqeOffset();
+      prepRwAt(v, o, IORING_OP_NOP, -1, 0, 0, 0);
+      sqeSetUserData32(v, o, i, 0);
+    }
+    ring.submit();
+    while (ring.cqReady() < 32) await ring.wait(32);
+    const n = ring.cqReady();
+    ring.cqAdvance(n);
+    return n;
+  };
+  // Warm up (JIT).
+  for (const end = performance.now() + 300; performance.now() < end;) await batch();
   let done = 0;
   const t0 = performance.now();
   const end = t0 + seconds * 1000;
   let iter = 0;
   for (;;) {
-    for (let i = 0; i < 32; i++) {
-      const o = (tail & r.sqMask) * 64;
-      r.sqes.setUint32(o, IORING_OP_NOP, true);
-      r.sqes.setUint32(o + 28, 0, true);
-      r.sqes.setUint32(o + 32, i, true);
-      tail = (tail + 1) >>> 0;
-    }
-    r.sq.setUint32(so.tail, tail, true);
-    kr.submit(32);
-    if (((r.cq.getUint32(co.tail, true) - r.cq.getUint32(co.head, true)) >>> 0) < 32) {
-      await kr.wait(32);
-    }
-    const ctail = r.cq.getUint32(co.tail, true);
-    done += (ctail - r.cq.getUint32(co.head, true)) >>> 0;
-    r.cq.setUint32(co.head, ctail, true);
+    done += await batch();
     if ((++iter & 15) === 0 && performance.now() > end) break;
   }
   return done / ((performance.now() - t0) / 1000);
@@ -249,14 +215,19 @@ const kernel = new NativeKernel();
 const fd = kernel.open(FILE, 0);
 if (fd < 0) throw new Error(`open ${FILE} failed ${fd}`);
 console.log(
-  `4 KiB random reads, ${
+  `${BS} B random reads, ${
     SIZE >> 20
   } MiB /dev/shm file, QD ${QD}, one thread, ${ROUNDS} rounds of ${SECONDS} s`,
 );
+console.log(
+  `  both sides: buffered, QD ${QD}, offsets ${BS} B-aligned, buffers ${PAGE} B-aligned; ` +
+    "native = Ring (@ublk-ts/ring) on NativeKernel, getSqeOffset + prepRwAt",
+);
 await nativeRandRead(kernel, fd, 0.5, true); // warm up (JIT, page cache)
+await nativeRandRead(kernel, fd, 0.5, false);
 // Alternate the three so background load hits all alike; report medians.
-const blocking: number[] = [];
-const evented: number[] = [];
+const blocking: RandRead[] = [];
+const evented: RandRead[] = [];
 const fios: number[] = [];
 let fioError = "";
 for (let round = 0; round < ROUNDS; round++) {
@@ -267,17 +238,21 @@ for (let round = 0; round < ROUNDS; round++) {
   evented.push(await nativeRandRead(kernel, fd, SECONDS, false));
 }
 const median = (xs: number[]): number => [...xs].sort((a, b) => a - b)[xs.length >> 1]!;
-const nativeIops = median(blocking);
-const eventIops = median(evented);
+const nativeIops = median(blocking.map((r) => r.iops));
+const eventIops = median(evented.map((r) => r.iops));
+const waited = (rs: RandRead[]): string =>
+  (100 * rs.reduce((a, r) => a + r.waits, 0) / rs.reduce((a, r) => a + r.rounds, 0)).toFixed(1);
 console.log(
-  `  native ring, enter(submit + wait 1): ${fmt(nativeIops)} IOPS (rounds: ${
-    blocking.map(fmt).join(", ")
-  })`,
+  `  native Ring, submit() + blocking enter(0, 1, GETEVENTS) when idle: ${
+    fmt(nativeIops)
+  } IOPS (rounds: ${blocking.map((r) => fmt(r.iops)).join(", ")}; waited in ${
+    waited(blocking)
+  }% of submits)`,
 );
 console.log(
-  `  native ring, submit() + async wait(): ${fmt(eventIops)} IOPS (rounds: ${
-    evented.map(fmt).join(", ")
-  })`,
+  `  native Ring, submit() + async wait(1) when idle: ${fmt(eventIops)} IOPS (rounds: ${
+    evented.map((r) => fmt(r.iops)).join(", ")
+  }; waited in ${waited(evented)}% of submits)`,
 );
 if (fios.length) {
   const fioIops = median(fios);
@@ -291,16 +266,9 @@ if (fios.length) {
 }
 kernel.closeFd(fd);
 
-console.log(`NOP batches of 32, ${SECONDS} s each`);
-const nkr = kernel.setup(64);
-await nopBatches(nkr, 0.3);
-const nativeNop = await nopBatches(nkr, SECONDS);
-nkr.close();
-const model = new ModelKernel();
-const mkr = model.setup(64);
-await nopBatches(mkr, 0.3);
-const modelNop = await nopBatches(mkr, SECONDS);
-mkr.close();
+console.log(`NOP batches of 32 through Ring, ring of 64, ${SECONDS} s each`);
+const nativeNop = await nopBatches(kernel, SECONDS);
+const modelNop = await nopBatches(new ModelKernel(), SECONDS);
 console.log(`  native: ${fmt(nativeNop)} NOP/s`);
 console.log(`  model : ${fmt(modelNop)} NOP/s`);
 console.log(`  ratio native/model: ${(nativeNop / modelNop).toFixed(3)}`);

@@ -1,8 +1,9 @@
 /**
- * `@ublk-ts/native`: the real Linux io_uring behind the same `Kernel` interface as the model
- * kernel of `@ublk-ts/ring`. liburing is opened lazily through `Deno.dlopen`
- * ({@linkcode loadNative}); SQEs and CQEs are read and written in the kernel's mmapped rings
- * with the `@ublk-ts/uapi` codecs, and FFI is used only for setup, enter, register and exit.
+ * `@ublk-ts/native`: the real Linux io_uring behind the `Kernel` contract of `@ublk-ts/ring`
+ * (the one the model kernel of `@ublk-ts/model` implements), driven by the same `Ring`.
+ * liburing is opened lazily through `Deno.dlopen` ({@linkcode loadNative}); the `Ring` reads
+ * and writes SQEs and CQEs in the kernel's mmapped rings, and FFI is used only for setup,
+ * enter, register, mmap and exit.
  *
  * @example Native when possible, model otherwise
  * ```ts ignore
@@ -20,6 +21,8 @@
  */
 export { LIBURING_CANDIDATES, loadNative } from "./load.ts";
 export type { LibcLibrary, LiburingLibrary, LoadNativeOptions, NativeLibrary } from "./load.ts";
+// The FFI symbol tables the library types are made of (C signatures in comments).
+export { LIBC_SYMBOLS, LIBURING_SYMBOLS } from "./_ffi.ts";
 export { NativeUnavailableError } from "./native_unavailable_error.ts";
 export type {
   NativeUnavailableErrorOptions,

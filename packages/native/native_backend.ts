@@ -7,7 +7,12 @@
  */
 
 import {
+  EAGAIN,
+  EBUSY,
   ECANCELED,
+  EINTR,
+  ErrnoError,
+  ETIME,
   IORING_FSYNC_DATASYNC,
   IORING_OP_FALLOCATE,
   IORING_OP_FSYNC,
@@ -16,12 +21,20 @@ import {
   IORING_OP_WRITE,
   IORING_OP_WRITEV,
 } from "@ublk-ts/uapi";
-import { type BackendFile, type IoBackend, type IoResult } from "@ublk-ts/ring";
-import { fsTypeOf } from "@ublk-ts/model";
+import {
+  type BackendFile,
+  type Cqe,
+  fsTypeOf,
+  type IoBackend,
+  type IoResult,
+  prepRwAt,
+  Ring,
+  sqeSetOpFlags,
+  sqeSetUserData32,
+} from "@ublk-ts/ring";
 import { addressNumber, setU64 } from "./_address.ts";
 import { IOVEC, STAT } from "./_layout.ts";
 import { NativeKernel } from "./native_kernel.ts";
-import type { NativeRing } from "./native_ring.ts";
 
 /** A file of the native backend: a real fd. */
 export class NativeFile implements BackendFile {
@@ -35,6 +48,8 @@ export class NativeFile implements BackendFile {
   fd: number;
 
   /**
+   * Wraps a host fd opened for the native backend.
+   *
    * @param path The path.
    * @param flags Open flags.
    * @param fd The real fd.
@@ -71,10 +86,13 @@ interface Slot {
 }
 
 const O_CLOEXEC = 0o2000000;
+/** How often a pump with SQEs the kernel refused (-EAGAIN/-EBUSY) retries the submit (ms). */
+const RESUBMIT_MS = 1;
 
 /**
- * An {@linkcode IoBackend} on a real io_uring: each call writes one SQE into its own ring and
- * submits it at once; when the CQE is already there after the submit (page-cache hits on
+ * An {@linkcode IoBackend} on a real io_uring: each call writes one SQE into its own
+ * {@linkcode Ring} (the user side of `@ublk-ts/ring`, zero-allocation `getSqeOffset` +
+ * `prepRwAt`) and submits it at once; when the CQE is already there after the submit (page-cache hits on
  * tmpfs), the result is returned synchronously and nothing is allocated, else a promise
  * resolves when the CQE arrives (a nonblocking wait reaps in the background). Requests are
  * not batched across calls.
@@ -95,13 +113,7 @@ export class NativeBackend implements IoBackend {
   /** The kernel the ring belongs to. */
   readonly kernel: NativeKernel;
 
-  #ring: NativeRing;
-  #sq: DataView;
-  #cq: DataView;
-  #sqes: DataView;
-  #sqeBytes: Uint8Array;
-  #sqMask: number;
-  #cqMask: number;
+  #ring: Ring;
   #slots: Slot[] = [];
   #free: number[] = [];
   #waiting: (() => void)[] = [];
@@ -121,15 +133,8 @@ export class NativeBackend implements IoBackend {
   constructor(options: NativeBackendOptions = {}) {
     this.kernel = options.kernel ?? new NativeKernel();
     const entries = options.entries ?? 64;
-    this.#ring = this.kernel.setup(entries);
+    this.#ring = Ring.create(this.kernel, entries);
     const r = this.#ring;
-    this.#sq = new DataView(r.sqRing);
-    this.#cq = new DataView(r.cqRing);
-    this.#sqes = new DataView(r.sqes);
-    this.#sqeBytes = new Uint8Array(r.sqes);
-    this.#sqMask = this.#sq.getUint32(r.sqOff.ringMask, true);
-    this.#cqMask = this.#cq.getUint32(r.cqOff.ringMask, true);
-    for (let i = 0; i < r.sqEntries; i++) this.#sq.setUint32(r.sqOff.array + i * 4, i, true);
     const nIov = options.iovecs ?? 16;
     for (let i = 0; i < r.sqEntries; i++) {
       const iov = new Uint8Array(nIov * IOVEC.SIZE);
@@ -284,7 +289,9 @@ export class NativeBackend implements IoBackend {
     keep: Uint8Array | readonly Uint8Array[] | null,
   ): IoResult {
     if (this.#closed) return -ECANCELED;
-    const idx = this.#free.pop();
+    // A slot per SQ entry; an SQE refused by the kernel stays queued in the SQ (below).
+    const o = this.#free.length > 0 ? this.#ring.getSqeOffset() : -1;
+    const idx = o < 0 ? undefined : this.#free.pop();
     if (idx === undefined) {
       // Every slot is in flight: queue behind them (allocates, off the fast path).
       return new Promise<number>((resolve) => {
@@ -301,27 +308,16 @@ export class NativeBackend implements IoBackend {
     slot.keep = keep;
     if (addr === -1) addr = this.#iovecs(slot, keep as readonly Uint8Array[]);
     const ring = this.#ring;
-    const tail = this.#sq.getUint32(ring.sqOff.tail, true);
-    const o = (tail & this.#sqMask) * ring.sqeSize;
-    this.#sqeBytes.fill(0, o, o + ring.sqeSize);
-    const v = this.#sqes;
-    v.setUint8(o, op);
-    v.setInt32(o + 4, fd, true);
-    setU64(v, o + 8, off);
-    setU64(v, o + 16, addr);
-    v.setUint32(o + 24, len, true);
-    v.setUint32(o + 28, opFlags, true);
-    v.setUint32(o + 32, idx, true);
-    this.#sq.setUint32(ring.sqOff.tail, (tail + 1) >>> 0, true);
+    const v = ring.sqes;
+    prepRwAt(v, o, op, fd, addr, len, off);
+    sqeSetOpFlags(v, o, opFlags);
+    sqeSetUserData32(v, o, idx, 0);
     this.#inflight++;
-    const n = ring.submit(1);
-    if (n !== 1) {
-      // Not consumed: take the SQE back.
-      this.#sq.setUint32(ring.sqOff.tail, tail, true);
-      this.#inflight--;
-      slot.keep = null;
-      this.#free.push(idx);
-      return n < 0 ? n : -ECANCELED;
+    const err = this.#submit();
+    if (err < 0) {
+      // The ring cannot take SQEs any more: fail everything (this one included).
+      this.close();
+      return err;
     }
     this.#reap();
     if (slot.done) {
@@ -364,21 +360,33 @@ export class NativeBackend implements IoBackend {
     while (this.#free.length > 0 && this.#waiting.length > 0) this.#waiting.shift()!();
   }
 
+  /**
+   * `Ring.submit()`: SQEs the kernel refuses for now (-EAGAIN, -EBUSY, -EINTR) stay queued in
+   * the SQ and go with the next submit (the pump retries).
+   *
+   * @returns 0, or the negative errno of a ring that cannot submit at all.
+   */
+  #submit(): number {
+    try {
+      this.#ring.submit();
+      return 0;
+    } catch (e) {
+      if (!(e instanceof ErrnoError)) throw e;
+      const errno = e.errno;
+      return errno === EAGAIN || errno === EBUSY || errno === EINTR ? 0 : -errno;
+    }
+  }
+
   /** Consumes every CQE: results of requests without a promise are kept for `#issue`. */
   #reap(): void {
     const ring = this.#ring;
-    const cq = this.#cq;
-    let head = cq.getUint32(ring.cqOff.head, true);
-    const tail = cq.getUint32(ring.cqOff.tail, true);
-    while (head !== tail) {
-      const o = ring.cqOff.cqes + (head & this.#cqMask) * ring.cqeSize;
-      const idx = cq.getUint32(o, true);
+    for (let c: Cqe | null = ring.peekCqe(); c !== null; c = ring.peekCqe()) {
+      const idx = c.view.getUint32(c.offset, true);
       const slot = this.#slots[idx]!;
-      slot.res = cq.getInt32(o + 8, true);
+      slot.res = c.res;
       slot.done = true;
       this.#inflight--;
-      head = (head + 1) >>> 0;
-      cq.setUint32(ring.cqOff.head, head, true);
+      ring.cqeSeen();
       const resolve = slot.resolve;
       if (resolve) {
         const res = slot.res;
@@ -394,8 +402,16 @@ export class NativeBackend implements IoBackend {
     this.#pumping = true;
     try {
       while (this.#inflight > 0 && !this.#closed) {
-        const r = await this.#ring.wait(1);
-        if (this.#closed || r < 0) break;
+        const queued = this.#ring.sqReady() > 0;
+        if (queued) {
+          const err = this.#submit();
+          if (err < 0) {
+            this.close();
+            break;
+          }
+        }
+        const r = await this.#ring.wait(1, queued ? RESUBMIT_MS : undefined);
+        if (this.#closed || (r < 0 && r !== -ETIME)) break;
         this.#reap();
       }
     } finally {

@@ -5,7 +5,7 @@
  * @module
  */
 
-import type { Kernel, SetupOptions } from "./_kernel.ts";
+import type { Kernel, SetupOptions } from "@ublk-ts/ring";
 import { addressOf } from "./_address.ts";
 import { loadNative, type NativeLibrary } from "./load.ts";
 import { NativeRing } from "./native_ring.ts";
@@ -115,8 +115,9 @@ export class NativeKernel implements Kernel {
         BigInt(offset),
       ),
     );
-    // The raw syscall returns -errno in [-4095, -1].
-    if (r < 0n && r >= -4095n) return Number(r);
+    // libc's syscall(2) returns -1 and sets errno (user addresses are below 2^47, so any
+    // negative result is an error).
+    if (r < 0n) return -this.library.errno();
     const ptr = Deno.UnsafePointer.create(r);
     if (ptr === null) return -EFAULT;
     const buf = Deno.UnsafePointerView.getArrayBuffer(ptr, length);
@@ -125,19 +126,26 @@ export class NativeKernel implements Kernel {
   }
 
   /**
-   * `munmap(2)` of a mapping from {@linkcode NativeKernel.mmap}.
+   * `munmap(2)` of a mapping from {@linkcode NativeKernel.mmap}. The ArrayBuffer is detached
+   * first, so views of it throw a TypeError instead of touching unmapped memory.
    *
    * @param mapping The mapping.
-   * @returns 0, or a negative errno (-EINVAL when this kernel did not map it).
+   * @returns 0, or a negative errno (-EINVAL when this kernel did not map it, or did already
+   *   unmap it).
    */
   munmap(mapping: ArrayBuffer): number {
     const m = this.#mappings.get(mapping);
     if (m === undefined) return -EINVAL;
     this.#mappings.delete(mapping);
+    try {
+      mapping.transfer();
+    } catch {
+      // Not detachable: views stay, as a C pointer would.
+    }
     const r = BigInt(
       this.library.libc.syscall(BigInt(SYS_munmap), m.addr, BigInt(m.length), 0n, 0n, 0n, 0n),
     );
-    return r < 0n ? Number(r) : 0;
+    return r < 0n ? -this.library.errno() : 0;
   }
 
   #result(r: number | bigint): number {

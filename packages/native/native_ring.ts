@@ -12,6 +12,7 @@ import {
   EINVAL,
   ErrnoError,
   ETIME,
+  IoCqringOffsets,
   IORING_ENTER_EXT_ARG,
   IORING_ENTER_GETEVENTS,
   IORING_ENTER_SQ_WAKEUP,
@@ -33,6 +34,8 @@ import {
   IORING_SETUP_SQPOLL,
   IORING_SQ_NEED_WAKEUP,
   IORING_UNREGISTER_BUFFERS,
+  IoSqringOffsets,
+  KernelTimespec,
 } from "@ublk-ts/uapi";
 import type {
   CqRingOffsets,
@@ -40,7 +43,7 @@ import type {
   RegisterArg,
   SetupOptions,
   SqRingOffsets,
-} from "./_kernel.ts";
+} from "@ublk-ts/ring";
 import { addressOf } from "./_address.ts";
 import { NR_IO_URING_ENTER, NR_IO_URING_REGISTER } from "./_ffi.ts";
 import {
@@ -63,27 +66,52 @@ function u64(view: DataView, o: number): bigint {
 }
 
 function readSqOff(view: DataView, o: number): SqRingOffsets {
+  const v = IoSqringOffsets.decode(view, o);
   return {
-    head: view.getUint32(o, true),
-    tail: view.getUint32(o + 4, true),
-    ringMask: view.getUint32(o + 8, true),
-    ringEntries: view.getUint32(o + 12, true),
-    flags: view.getUint32(o + 16, true),
-    dropped: view.getUint32(o + 20, true),
-    array: view.getUint32(o + 24, true),
+    head: v.head,
+    tail: v.tail,
+    ringMask: v.ringMask,
+    ringEntries: v.ringEntries,
+    flags: v.flags,
+    dropped: v.dropped,
+    array: v.array,
   };
 }
 
 function readCqOff(view: DataView, o: number): CqRingOffsets {
+  const v = IoCqringOffsets.decode(view, o);
   return {
-    head: view.getUint32(o, true),
-    tail: view.getUint32(o + 4, true),
-    ringMask: view.getUint32(o + 8, true),
-    ringEntries: view.getUint32(o + 12, true),
-    overflow: view.getUint32(o + 16, true),
-    cqes: view.getUint32(o + 20, true),
-    flags: view.getUint32(o + 24, true),
+    head: v.head,
+    tail: v.tail,
+    ringMask: v.ringMask,
+    ringEntries: v.ringEntries,
+    overflow: v.overflow,
+    cqes: v.cqes,
+    flags: v.flags,
   };
+}
+
+/**
+ * A `struct io_uring_getevents_arg` followed by the `struct __kernel_timespec` it points to.
+ *
+ * @param ns The relative timeout.
+ * @returns The memory.
+ */
+function waitArg(ns: bigint): Uint8Array<ArrayBuffer> {
+  const arg = new Uint8Array(GETEVENTS_ARG.SIZE + 16);
+  const v = new DataView(arg.buffer);
+  v.setBigUint64(GETEVENTS_ARG.TS, addressOf(arg) + BigInt(GETEVENTS_ARG.SIZE), true);
+  setTimespec(arg, ns);
+  return arg;
+}
+
+/** Rewrites the timespec of a {@linkcode waitArg}. */
+function setTimespec(arg: Uint8Array, ns: bigint): void {
+  const v = new DataView(arg.buffer, arg.byteOffset, arg.byteLength);
+  KernelTimespec.encode(v, GETEVENTS_ARG.SIZE, {
+    tvSec: ns / 1_000_000_000n,
+    tvNsec: ns % 1_000_000_000n,
+  });
 }
 
 function mapped(ptr: bigint, len: number): ArrayBuffer {
@@ -108,7 +136,7 @@ function detach(buffer: ArrayBuffer): void {
  * SQ tail in the shared memory; liburing's private `sqe_head`/`sqe_tail` are never used, because
  * this ring never calls `io_uring_submit`. `wait()` runs `io_uring_enter2(GETEVENTS | EXT_ARG)`
  * on a worker thread (a nonblocking FFI call) in 100 ms slices, so the JavaScript thread never
- * blocks and `close()` is noticed.
+ * blocks and `close()` is noticed; a timed wait makes its last slice the time left.
  *
  * Safety: every buffer an SQE names must stay referenced from JavaScript until its CQE is
  * reaped (see {@linkcode NativeKernel.addressOf}); closing the ring does not make earlier
@@ -156,7 +184,9 @@ export class NativeRing implements KernelRing {
   #sqView: DataView;
   #cqView: DataView;
   #waitArgPtr: Deno.PointerValue;
-  #waitArg: Uint8Array;
+  #waitArg: Uint8Array<ArrayBuffer>;
+  /** The argument of timed waits (its timespec is rewritten per slice), or null while in use. */
+  #timedArg: Uint8Array<ArrayBuffer> | null = null;
   #waiting = 0;
   #closed = false;
   #exited = false;
@@ -207,13 +237,9 @@ export class NativeRing implements KernelRing {
     this.#sqView = new DataView(this.#sqRing);
     this.#cqView = new DataView(this.#cqRing);
     // struct io_uring_getevents_arg + struct __kernel_timespec, built once.
-    this.#waitArg = new Uint8Array(GETEVENTS_ARG.SIZE + 16);
-    const wv = new DataView(this.#waitArg.buffer);
-    const tsAddr = addressOf(this.#waitArg) + BigInt(GETEVENTS_ARG.SIZE);
-    wv.setBigUint64(GETEVENTS_ARG.TS, tsAddr, true);
-    wv.setBigInt64(GETEVENTS_ARG.SIZE, WAIT_SLICE_NS / 1_000_000_000n, true);
-    wv.setBigInt64(GETEVENTS_ARG.SIZE + 8, WAIT_SLICE_NS % 1_000_000_000n, true);
+    this.#waitArg = waitArg(WAIT_SLICE_NS);
     this.#waitArgPtr = Deno.UnsafePointer.of(this.#waitArg);
+    this.#timedArg = waitArg(WAIT_SLICE_NS);
   }
 
   /** The SQ ring memory (detached after `close()`). */
@@ -259,13 +285,13 @@ export class NativeRing implements KernelRing {
     return r < 0 ? -this.#lib.errno() : r;
   }
 
-  async #enterWaitSlice(minComplete: number): Promise<number> {
+  async #enterWaitSlice(minComplete: number, argPtr: Deno.PointerValue): Promise<number> {
     const flags = IORING_ENTER_GETEVENTS | IORING_ENTER_EXT_ARG;
     const nb = this.#lib.liburing.io_uring_enter2_nb;
     if (nb !== null) {
-      return await nb(this.fd, 0, minComplete, flags, this.#waitArgPtr, WAIT_ARG_SIZE);
+      return await nb(this.fd, 0, minComplete, flags, argPtr, WAIT_ARG_SIZE);
     }
-    const arg = Deno.UnsafePointer.value(this.#waitArgPtr);
+    const arg = Deno.UnsafePointer.value(argPtr);
     const r = Number(
       await this.#lib.libc.syscall_nb(
         BigInt(NR_IO_URING_ENTER),
@@ -306,21 +332,46 @@ export class NativeRing implements KernelRing {
 
   /**
    * Resolves once at least `minComplete` CQEs are in the CQ ring (counting from the user's CQ
-   * head), without blocking the JavaScript thread.
+   * head), without blocking the JavaScript thread. With `timeoutMs`, as
+   * `io_uring_wait_cqe_timeout`: resolves -ETIME when fewer arrived within that many
+   * milliseconds (the last slice is a kernel timeout of exactly the time left, so the wait is
+   * not rounded up to a slice).
    *
    * @param minComplete CQEs to wait for.
-   * @returns 0, or a negative errno (-EBADFD when the ring is closed meanwhile).
+   * @param timeoutMs Optional timeout in milliseconds (0: check once, flushing task work).
+   * @returns 0, -ETIME on timeout, or another negative errno (-EBADFD when the ring is closed
+   *   meanwhile).
    */
-  async wait(minComplete: number): Promise<number> {
+  async wait(minComplete: number, timeoutMs?: number): Promise<number> {
     if (this.#closed) return -EBADFD;
     if (this.#ready() >= minComplete) return 0;
+    const deadline = timeoutMs === undefined ? Infinity : performance.now() + timeoutMs;
+    if (timeoutMs !== undefined && !(timeoutMs > 0)) {
+      this.#enter(0, 0, IORING_ENTER_GETEVENTS);
+      return this.#ready() >= minComplete ? 0 : -ETIME;
+    }
     if (this.flags & (IORING_SETUP_SINGLE_ISSUER | IORING_SETUP_DEFER_TASKRUN)) {
-      return await this.#pollWait(minComplete);
+      return await this.#pollWait(minComplete, deadline);
+    }
+    // Timed waits rewrite a timespec of their own (a second concurrent one allocates).
+    let timed: Uint8Array<ArrayBuffer> | null = null;
+    let argPtr = this.#waitArgPtr;
+    if (deadline !== Infinity) {
+      const arg = this.#timedArg ?? waitArg(WAIT_SLICE_NS);
+      this.#timedArg = null;
+      timed = arg;
+      argPtr = Deno.UnsafePointer.of(arg);
     }
     this.#waiting++;
     try {
       for (;;) {
-        const r = await this.#enterWaitSlice(minComplete);
+        if (timed !== null) {
+          const left = deadline - performance.now();
+          if (left <= 0) return -ETIME;
+          const ns = BigInt(Math.ceil(left * 1e6));
+          setTimespec(timed, ns < WAIT_SLICE_NS ? ns : WAIT_SLICE_NS);
+        }
+        const r = await this.#enterWaitSlice(minComplete, argPtr);
         if (this.#closed) return -EBADFD;
         if (this.#ready() >= minComplete) return 0;
         if (r < 0 && r !== -ETIME && r !== -EINTR) return r;
@@ -329,6 +380,8 @@ export class NativeRing implements KernelRing {
         if (this.#ready() >= minComplete) return 0;
       }
     } finally {
+      // `timed` stays referenced until here: the worker thread read it during the enter.
+      if (timed !== null && this.#timedArg === null) this.#timedArg = timed;
       this.#waiting--;
       if (this.#closed && this.#waiting === 0) this.#exit();
     }
@@ -362,12 +415,14 @@ export class NativeRing implements KernelRing {
     return r < 0 ? r : 0;
   }
 
-  async #pollWait(minComplete: number): Promise<number> {
+  async #pollWait(minComplete: number, deadline: number): Promise<number> {
     for (;;) {
       const r = this.#enter(0, 0, IORING_ENTER_GETEVENTS);
       if (r < 0 && r !== -EINTR) return r;
       if (this.#ready() >= minComplete) return 0;
-      await new Promise<void>((resolve) => setTimeout(resolve, 1));
+      const left = deadline - performance.now();
+      if (left <= 0) return -ETIME;
+      await new Promise<void>((resolve) => setTimeout(resolve, left < 1 ? left : 1));
       if (this.#closed) return -EBADFD;
     }
   }

@@ -1,14 +1,15 @@
 /**
- * Test helpers for native integration tests: a minimal user side of a ring (the `Ring` of
- * `@ublk-ts/ring` does this for real) and a probe for liburing.
+ * Test helpers for native integration tests: a `Ring` of `@ublk-ts/ring` over a NativeRing
+ * with value-style push/drain, and a probe for liburing.
  *
  * @module
  */
 
-import { IoUringCqe, type IoUringCqeValue, IoUringSqe, type IoUringSqeValue } from "@ublk-ts/uapi";
-import type { KernelRing } from "../_kernel.ts";
+import { type IoUringCqeValue, IoUringSqe, type IoUringSqeValue } from "@ublk-ts/uapi";
+import { Ring } from "@ublk-ts/ring";
 import { loadNative } from "../load.ts";
 import { NativeKernel } from "../native_kernel.ts";
+import type { NativeRing } from "../native_ring.ts";
 
 /** Why native tests cannot run here, or undefined when they can. */
 export const NATIVE_SKIP: string | undefined = (() => {
@@ -29,81 +30,66 @@ export function nativeKernel(): NativeKernel {
   return new NativeKernel();
 }
 
-/** A minimal user side of a ring over a KernelRing's shared memory. */
-export class RawRing {
-  readonly kr: KernelRing;
-  readonly sq: DataView;
-  readonly cq: DataView;
-  readonly sqes: DataView;
-  readonly sqeBytes: Uint8Array;
-  readonly sqeSize: number;
-  readonly cqeSize: number;
-  #pending = 0;
+let shared: NativeKernel | undefined;
 
-  constructor(kr: KernelRing) {
+/**
+ * The {@linkcode Ring} of `@ublk-ts/ring` over a {@linkcode NativeRing} (the one user side of
+ * the SQ/CQ), with value-style helpers for tests: SQEs from field objects, CQEs as values.
+ */
+export class TestRing {
+  /** The kernel ring. */
+  readonly kr: NativeRing;
+  /** The user side. */
+  readonly ring: Ring;
+
+  /**
+   * @param kr The kernel ring (closed by the test, e.g. with `using`).
+   * @param kernel The kernel it came from (only its `addressOf` is used).
+   */
+  constructor(kr: NativeRing, kernel?: NativeKernel) {
     this.kr = kr;
-    this.sq = new DataView(kr.sqRing);
-    this.cq = new DataView(kr.cqRing);
-    this.sqes = new DataView(kr.sqes);
-    this.sqeBytes = new Uint8Array(kr.sqes);
-    this.sqeSize = kr.sqes.byteLength / kr.sqEntries;
-    this.cqeSize = kr.flags & (1 << 11) ? 32 : 16;
+    this.ring = new Ring(kernel ?? (shared ??= new NativeKernel()), kr);
   }
 
-  /** Writes one SQE (fields over a zeroed SQE); returns its byte offset in `sqes`. */
+  /** Size of one SQE. */
+  get sqeSize(): number {
+    return this.ring.sqeSize;
+  }
+
+  /** Writes one SQE (fields over a zeroed SQE); returns its byte offset in `ring.sqes`. */
   push(fields: Partial<IoUringSqeValue>): number {
     const o = this.slot();
-    IoUringSqe.encode(this.sqes, o, { ...IoUringSqe.zero(), ...fields });
+    IoUringSqe.encode(this.ring.sqes, o, { ...IoUringSqe.zero(), ...fields });
     return o;
   }
 
-  /** Takes the next SQ slot, zeroed, and publishes it in the SQ array; returns its offset. */
+  /** Takes the next SQ slot, zeroed (`Ring.getSqeOffset`); returns its offset. */
   slot(): number {
-    const off = this.kr.sqOff;
-    const tail = this.sq.getUint32(off.tail, true);
-    const head = this.sq.getUint32(off.head, true);
-    if (((tail - head) >>> 0) >= this.kr.sqEntries) throw new Error("SQ full");
-    const idx = tail & this.sq.getUint32(off.ringMask, true);
-    this.sq.setUint32(off.array + idx * 4, idx, true);
-    const o = idx * this.sqeSize;
-    this.sqeBytes.fill(0, o, o + this.sqeSize);
-    this.sq.setUint32(off.tail, (tail + 1) >>> 0, true);
-    this.#pending++;
+    const o = this.ring.getSqeOffset();
+    if (o < 0) throw new Error("SQ full");
     return o;
   }
 
-  /** Submits every pushed SQE; returns what `submit()` returned. */
+  /** Submits every pushed SQE (`Ring.submit`); returns what the kernel consumed. */
   submit(): number {
-    const r = this.kr.submit(this.#pending);
-    if (r > 0) this.#pending -= r;
-    return r;
+    return this.ring.submit();
   }
 
   /** CQEs visible now. */
   ready(): number {
-    return (this.cq.getUint32(this.kr.cqOff.tail, true) -
-      this.cq.getUint32(this.kr.cqOff.head, true)) >>> 0;
+    return this.ring.cqReady();
   }
 
   /** Reads and consumes every visible CQE. */
   drain(): IoUringCqeValue[] {
-    const off = this.kr.cqOff;
     const out: IoUringCqeValue[] = [];
-    let head = this.cq.getUint32(off.head, true);
-    const tail = this.cq.getUint32(off.tail, true);
-    const mask = this.cq.getUint32(off.ringMask, true);
-    while (head !== tail) {
-      const o = off.cqes + (head & mask) * this.cqeSize;
-      out.push(IoUringCqe.decode(this.cq, o, this.cqeSize === 32));
-      head = (head + 1) >>> 0;
-    }
-    this.cq.setUint32(off.head, head, true);
+    for (let c = this.ring.copyCqe(); c; c = this.ring.copyCqe()) out.push(c);
     return out;
   }
 
   /** Waits for `n` CQEs and consumes every visible one. */
   async reap(n: number): Promise<IoUringCqeValue[]> {
-    const r = await this.kr.wait(n);
+    const r = await this.ring.wait(n);
     if (r < 0) throw new Error(`wait failed: ${r}`);
     return this.drain();
   }

@@ -5,7 +5,7 @@ import {
   IORING_SETUP_CQSIZE,
   IORING_SETUP_SQE128,
 } from "@ublk-ts/uapi";
-import { ignore, nativeKernel, RawRing } from "./_test_util.ts";
+import { ignore, nativeKernel, TestRing } from "./_test_util.ts";
 
 Deno.test(
   { name: "`NativeRing` SQE128 + CQE32 ring sizes and NOP round trip", ignore },
@@ -15,7 +15,7 @@ Deno.test(
     assert.equal(kr.cqeSize, 32);
     assert.equal(kr.sqes.byteLength, 8 * 128);
     assert.ok(kr.cqRing.byteLength >= kr.cqOff.cqes + kr.cqEntries * 32);
-    const ring = new RawRing(kr);
+    const ring = new TestRing(kr);
     assert.equal(ring.sqeSize, 128);
     for (let i = 0; i < 8; i++) ring.push({ opcode: IORING_OP_NOP, userData: BigInt(i + 100) });
     assert.equal(ring.submit(), 8);

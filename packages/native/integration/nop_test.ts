@@ -2,11 +2,13 @@ import assert from "node:assert/strict";
 import {
   EBADF,
   EBADFD,
+  ETIME,
   IORING_ENTER_GETEVENTS,
   IORING_FEAT_SINGLE_MMAP,
   IORING_OP_NOP,
+  IORING_OP_TIMEOUT,
 } from "@ublk-ts/uapi";
-import { ignore, nativeKernel, RawRing } from "./_test_util.ts";
+import { ignore, nativeKernel, TestRing } from "./_test_util.ts";
 
 Deno.test({ name: "`NativeRing` NOP round trip posts user_data and res 0", ignore }, async () => {
   const kernel = nativeKernel();
@@ -15,7 +17,7 @@ Deno.test({ name: "`NativeRing` NOP round trip posts user_data and res 0", ignor
   assert.equal(kr.cqEntries, 16);
   assert.ok(kr.fd >= 0);
   assert.ok(kr.features & IORING_FEAT_SINGLE_MMAP);
-  const ring = new RawRing(kr);
+  const ring = new TestRing(kr);
   ring.push({ opcode: IORING_OP_NOP, userData: 0x1234_5678_9abc_def0n });
   ring.push({ opcode: IORING_OP_NOP, userData: 2n });
   assert.equal(ring.submit(), 2);
@@ -30,7 +32,7 @@ Deno.test(
   { name: "`NativeRing.wait()` resolves at once when CQEs are there", ignore },
   async () => {
     using kr = nativeKernel().setup(4);
-    const ring = new RawRing(kr);
+    const ring = new TestRing(kr);
     assert.equal(await kr.wait(0), 0);
     ring.push({ opcode: IORING_OP_NOP, userData: 9n });
     ring.submit();
@@ -69,7 +71,7 @@ Deno.test(
   { name: "`NativeRing.wait()` wakes when a CQE arrives from another submit", ignore },
   async () => {
     using kr = nativeKernel().setup(4);
-    const ring = new RawRing(kr);
+    const ring = new TestRing(kr);
     const pending = kr.wait(1);
     await new Promise((r) => setTimeout(r, 10));
     ring.push({ opcode: IORING_OP_NOP, userData: 5n });
@@ -88,13 +90,20 @@ Deno.test({ name: "`NativeKernel.setup()` throws ErrnoError on 0 entries", ignor
   assert.throws(() => kernel.setup(1.5), RangeError);
 });
 
-Deno.test({ name: "`NativeRing.enter()` submits and waits synchronously", ignore }, () => {
+Deno.test({ name: "`NativeRing.enter()` waits synchronously", ignore }, () => {
   using kr = nativeKernel().setup(4);
-  const ring = new RawRing(kr);
-  ring.push({ opcode: IORING_OP_NOP, userData: 1n });
-  ring.push({ opcode: IORING_OP_NOP, userData: 2n });
-  assert.equal(kr.enter(2, 2, IORING_ENTER_GETEVENTS), 2);
-  assert.equal(ring.drain().length, 2);
+  const ring = new TestRing(kr);
+  // A 5 ms IORING_OP_TIMEOUT: enter(0, 1, GETEVENTS) blocks until its CQE.
+  const ts = new BigInt64Array([0n, 5_000_000n]);
+  const tsAddr = BigInt(Deno.UnsafePointer.value(Deno.UnsafePointer.of(ts)));
+  ring.push({ opcode: IORING_OP_TIMEOUT, addr: tsAddr, len: 1, userData: 1n });
+  assert.equal(ring.submit(), 1);
+  assert.equal(ring.ready(), 0);
+  const t0 = performance.now();
+  assert.equal(kr.enter(0, 1, IORING_ENTER_GETEVENTS), 0);
+  assert.ok(performance.now() - t0 >= 3);
+  assert.deepEqual(ring.drain(), [{ userData: 1n, res: -ETIME, flags: 0 }]);
+  assert.equal(ts[1], 5_000_000n);
   kr.close();
   assert.equal(kr.enter(0, 0, 0), -EBADF);
 });

@@ -19,7 +19,7 @@ import {
   IORING_UNREGISTER_FILES,
   IOSQE_FIXED_FILE,
 } from "@ublk-ts/uapi";
-import { bySeq, ignore, nativeKernel, RawRing, shmPath } from "./_test_util.ts";
+import { bySeq, ignore, nativeKernel, shmPath, TestRing } from "./_test_util.ts";
 
 const O_RDWR_CREAT = 0o102;
 
@@ -31,7 +31,7 @@ Deno.test(
     const fd = kernel.open(path, O_RDWR_CREAT, 0o600);
     try {
       using kr = kernel.setup(8);
-      const ring = new RawRing(kr);
+      const ring = new TestRing(kr);
       const bufs = [new Uint8Array(4096).fill(0x11), new Uint8Array(4096)];
       assert.equal(kr.register(IORING_REGISTER_BUFFERS, { buffers: bufs }), 0);
       ring.push({
@@ -92,7 +92,7 @@ Deno.test(
 Deno.test({ name: "`NativeRing.register()` sparse buffers + BUFFERS_UPDATE", ignore }, async () => {
   const kernel = nativeKernel();
   using kr = kernel.setup(4);
-  const ring = new RawRing(kr);
+  const ring = new TestRing(kr);
   assert.equal(
     kr.register(IORING_REGISTER_BUFFERS2, { flags: IORING_RSRC_REGISTER_SPARSE, nr: 4 }),
     0,
@@ -138,7 +138,7 @@ Deno.test(
     const fd = kernel.open(path, 0);
     try {
       using kr = kernel.setup(4);
-      const ring = new RawRing(kr);
+      const ring = new TestRing(kr);
       assert.equal(kr.register(IORING_REGISTER_FILES, { fds: [-1, fd] }), 0);
       const dst = new Uint8Array(5);
       ring.push({

@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { IORING_OP_READ, IORING_OP_READV, IORING_OP_WRITE, IORING_OP_WRITEV } from "@ublk-ts/uapi";
-import { ignore, nativeKernel, RawRing, shmPath } from "./_test_util.ts";
+import { ignore, nativeKernel, shmPath, TestRing } from "./_test_util.ts";
 
 const O_RDWR_CREAT = 0o102;
 
@@ -13,7 +13,7 @@ Deno.test(
     assert.ok(fd >= 0, `open failed ${fd}`);
     try {
       using kr = kernel.setup(8);
-      const ring = new RawRing(kr);
+      const ring = new TestRing(kr);
       const src = new Uint8Array(8192).map((_, i) => (i * 7 + 3) & 0xff);
       const dst = new Uint8Array(8192);
       ring.push({
@@ -67,7 +67,7 @@ Deno.test({ name: "`NativeRing` WRITEV/READV with two iovecs", ignore }, async (
   const fd = kernel.open(path, O_RDWR_CREAT, 0o600);
   try {
     using kr = kernel.setup(4);
-    const ring = new RawRing(kr);
+    const ring = new TestRing(kr);
     const a = new Uint8Array(100).fill(0xaa);
     const b = new Uint8Array(28).fill(0xbb);
     const iov = new DataView(new ArrayBuffer(32));
@@ -96,7 +96,7 @@ Deno.test({ name: "`NativeRing` WRITEV/READV with two iovecs", ignore }, async (
 
 Deno.test({ name: "`NativeRing` READ on a bad fd completes with -EBADF", ignore }, async () => {
   using kr = nativeKernel().setup(4);
-  const ring = new RawRing(kr);
+  const ring = new TestRing(kr);
   ring.push({ opcode: IORING_OP_READ, fd: 9999, addr: 0n, len: 0, userData: 7n });
   ring.submit();
   assert.deepEqual(await ring.reap(1), [{ userData: 7n, res: -9, flags: 0 }]);

@@ -8,12 +8,12 @@ import {
   IORING_SETUP_SINGLE_ISSUER,
   IORING_SETUP_SQPOLL,
 } from "@ublk-ts/uapi";
-import { bySeq, ignore, nativeKernel, RawRing } from "./_test_util.ts";
+import { bySeq, ignore, nativeKernel, TestRing } from "./_test_util.ts";
 
 async function nops(flags: number): Promise<void> {
   using kr = nativeKernel().setup(8, { flags });
   assert.equal(kr.flags & flags, flags);
-  const ring = new RawRing(kr);
+  const ring = new TestRing(kr);
   for (let i = 0; i < 4; i++) ring.push({ opcode: IORING_OP_NOP, userData: BigInt(i + 1) });
   assert.equal(ring.submit(), 4);
   const got = [];
@@ -52,7 +52,7 @@ Deno.test(
         ]
       ) {
         using kr = kernel.setup(8, { flags });
-        const ring = new RawRing(kr);
+        const ring = new TestRing(kr);
         const buf = new Uint8Array(16);
         const msg = new Uint8Array([1, 2, 3]);
         ring.push({
