@@ -6,7 +6,7 @@
  * @module
  */
 
-import { type IoBackend } from "@ublk-ts/ring";
+import type { IoBackend } from "@ublk-ts/ring";
 import { ModelKernel } from "@ublk-ts/model";
 import { installFusedCmd } from "@ublk-ts/fused-cmd";
 import { createDevice, type Target, UblkCtrl, type UblkDevice } from "@ublk-ts/ublk";

@@ -34,7 +34,7 @@ export const NBD_REPLY_CHUNK = 2;
 /** {@linkcode readReplyHeader} result: a bad magic or malformed chunk; the stream is lost. */
 export const NBD_REPLY_GARBAGE = 3;
 /** {@linkcode parseReplyHeader} result: not enough bytes buffered (see `need`). */
-export const NBD_REPLY_NEED_MORE = -1;
+export const NBD_REPLY_NEED_MORE: number = -1;
 
 /** A reply header, filled in place by {@linkcode readReplyHeader} (allocate one, reuse it). */
 export interface NbdReplyHeader {

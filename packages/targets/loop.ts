@@ -27,9 +27,17 @@ import {
   ENOENT,
   EOPNOTSUPP,
   ErrnoError,
+  FALLOC_FL_KEEP_SIZE,
+  FALLOC_FL_PUNCH_HOLE,
+  FALLOC_FL_ZERO_RANGE,
+  IORING_FSYNC_DATASYNC,
   IORING_OP_READ,
   IORING_OP_WRITE,
   IOSQE_CQE_SKIP_SUCCESS,
+  IOSQE_FIXED_FILE,
+  O_DIRECT,
+  O_RDONLY,
+  O_RDWR,
   UBLK_ATTR_FUA,
   UBLK_ATTR_READ_ONLY,
   UBLK_ATTR_VOLATILE_CACHE,
@@ -40,21 +48,7 @@ import {
   UBLK_IO_OP_WRITE,
   UBLK_IO_OP_WRITE_ZEROES,
 } from "@ublk-ts/uapi";
-import {
-  FALLOC_FL_KEEP_SIZE,
-  FALLOC_FL_PUNCH_HOLE,
-  FALLOC_FL_ZERO_RANGE,
-  prepFallocate,
-  prepFsync,
-  prepRw,
-} from "./_sqe.ts";
-
-/** Linux `O_RDONLY`. */
-const O_RDONLY = 0;
-/** Linux `O_RDWR`. */
-const O_RDWR = 2;
-/** Linux `O_DIRECT` (x86_64). */
-const O_DIRECT = 0o40000;
+import { prepFallocateAt, prepFsyncAt, prepRwAt, sqeSetFlags } from "@ublk-ts/ring";
 
 /** The fixed-file index of the backing file on every queue ring (0 is `/dev/ublkcN`). */
 export const LOOP_BACKING_FIXED_INDEX = 1;
@@ -127,7 +121,8 @@ export function checkBackingFile(path: string, logicalBlockSize = 512): number {
 /** Per-tag preallocated SQE arguments and callbacks: nothing is allocated per I/O. */
 class TagSlot {
   opcode = 0;
-  addr = 0n;
+  /** The server buffer's address as a number (no bigint per I/O; addresses are < 2^53). */
+  addr = 0;
   len = 0;
   off = 0;
   mode = 0;
@@ -144,11 +139,19 @@ class TagSlot {
     off: 0,
     flags: IOSQE_CQE_SKIP_SUCCESS,
   };
-  readonly prepRw: PrepSqe = (v, o) =>
-    prepRw(v, o, this.opcode, LOOP_BACKING_FIXED_INDEX, true, this.addr, this.len, this.off);
-  readonly prepFsync: PrepSqe = (v, o) => prepFsync(v, o, LOOP_BACKING_FIXED_INDEX, true, true);
-  readonly prepFallocate: PrepSqe = (v, o) =>
-    prepFallocate(v, o, LOOP_BACKING_FIXED_INDEX, true, this.mode, this.off, this.len);
+  // The queue hands a zeroed SQE slot; these fill it with the ring's raw prep helpers.
+  readonly prepRw: PrepSqe = (v, o) => {
+    prepRwAt(v, o, this.opcode, LOOP_BACKING_FIXED_INDEX, this.addr, this.len, this.off);
+    sqeSetFlags(v, o, IOSQE_FIXED_FILE);
+  };
+  readonly prepFsync: PrepSqe = (v, o) => {
+    prepFsyncAt(v, o, LOOP_BACKING_FIXED_INDEX, IORING_FSYNC_DATASYNC);
+    sqeSetFlags(v, o, IOSQE_FIXED_FILE);
+  };
+  readonly prepFallocate: PrepSqe = (v, o) => {
+    prepFallocateAt(v, o, LOOP_BACKING_FIXED_INDEX, this.mode, this.off, this.len);
+    sqeSetFlags(v, o, IOSQE_FIXED_FILE);
+  };
 }
 
 /**
@@ -301,7 +304,7 @@ export class LoopTarget implements Target {
       return ctx.fused(f);
     }
     s.opcode = opcode;
-    s.addr = iod.addr;
+    s.addr = iod.addrHi * 4294967296 + iod.addrLo;
     s.len = iod.bytes;
     s.off = iod.offset;
     return ctx.submit(s.prepRw);

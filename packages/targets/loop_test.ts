@@ -1,66 +1,140 @@
+// The loop target over the real path: a ModelKernel with the model ublk driver (and the fused
+// command for zero copy), `createDevice`, and I/O through the in-process block device. The
+// SQEs the target writes are decoded by the model kernel's own ops; a FaultBackend under the
+// kernel records what reached the backing file and injects errors and short transfers.
 import assert from "node:assert/strict";
-import { IoDesc } from "@ublk-ts/ublk";
+import { installFusedCmd } from "@ublk-ts/fused-cmd";
+import { ModelKernel } from "@ublk-ts/model";
+import { createDevice, IoDesc, type TargetIoCtx, type UblkDevice } from "@ublk-ts/ublk";
+import { installUblk, type UblkBlockDevice, UblkDriver } from "@ublk-ts/ublk-drv";
+import { type BackendCall, FaultBackend } from "@ublk-ts/testing";
 import {
-  IORING_FSYNC_DATASYNC,
-  IORING_OP_FALLOCATE,
-  IORING_OP_FSYNC,
-  IORING_OP_READ,
-  IORING_OP_WRITE,
-  IOSQE_FIXED_FILE,
-  UBLK_IO_F_FUA,
-  UBLK_IO_OP_DISCARD,
-  UBLK_IO_OP_FLUSH,
-  UBLK_IO_OP_READ,
-  UBLK_IO_OP_WRITE,
-  UBLK_IO_OP_WRITE_ZEROES,
+  EBADF,
+  EIO,
+  ENODATA,
+  ENOSPC,
+  EOPNOTSUPP,
+  EPERM,
+  FALLOC_FL_KEEP_SIZE,
+  FALLOC_FL_PUNCH_HOLE,
+  FALLOC_FL_ZERO_RANGE,
+  O_DIRECT,
+  O_RDONLY,
+  O_RDWR,
 } from "@ublk-ts/uapi";
-import { checkBackingFile, LoopTarget } from "./loop.ts";
-import { FALLOC_FL_KEEP_SIZE, FALLOC_FL_PUNCH_HOLE, FALLOC_FL_ZERO_RANGE } from "./_sqe.ts";
-import { FakeCtx, MemFile } from "./_fake_ctx_test.ts";
+import { checkBackingFile, LoopTarget, type LoopTargetOptions } from "./loop.ts";
 
-const opened: { path: string; flags: number }[] = [];
-const closed: number[] = [];
-const opener = {
-  refuseDirect: false,
-  open(path: string, flags: number): number {
-    opened.push({ path, flags });
-    if (this.refuseDirect && (flags & 0o40000)) return -22;
-    return 42;
-  },
-  closeFd(fd: number): number {
-    closed.push(fd);
-    return 0;
-  },
-};
+/** Backing-file directories: tmpfs (no ZERO_RANGE) and the root file system (ext4 here). */
+const DIRS = ["/dev/shm", "/tmp"] as const;
+const MODES = [{ name: "copy", zeroCopy: false }, { name: "zero copy", zeroCopy: true }] as const;
+const SIZE = 1 << 20;
+const MAX_IO = 64 << 10;
 
-async function withFile(size: number, fn: (path: string) => Promise<void> | void): Promise<void> {
-  const path = await Deno.makeTempFile({ prefix: "loop_test_" });
-  try {
-    await Deno.truncate(path, size);
-    await fn(path);
-  } finally {
-    await Deno.remove(path);
+function pattern(n: number, seed: number): Uint8Array {
+  const b = new Uint8Array(n);
+  let x = seed >>> 0 || 1;
+  for (let i = 0; i < n; i++) {
+    x ^= x << 13;
+    x ^= x >>> 17;
+    x ^= x << 5;
+    b[i] = x & 0xff;
   }
+  return b;
 }
 
-function iod(op: number, startSector: number, nrSectors: number, flags = 0): IoDesc {
-  const d = new IoDesc();
-  d.op = op;
-  d.flags = flags;
-  d.startSector = startSector;
-  d.nrSectors = nrSectors;
-  d.addr = 0x10000n;
-  return d;
+function fsType(dir: string): string {
+  const mounts = Deno.readTextFileSync("/proc/mounts").split("\n").map((l) => l.split(" "));
+  let best = "";
+  let type = "";
+  for (const m of mounts) {
+    const mp = m[1] ?? "";
+    if (
+      (dir === mp || dir.startsWith(mp.endsWith("/") ? mp : mp + "/")) && mp.length > best.length
+    ) {
+      best = mp;
+      type = m[2] ?? "";
+    }
+  }
+  return type;
 }
 
-function setup(zeroCopy: boolean, size = 1 << 16): { ctx: FakeCtx; file: MemFile } {
-  const ctx = new FakeCtx(1 << 16, zeroCopy);
-  const data = new Uint8Array(size);
-  for (let i = 0; i < size; i++) data[i] = (i * 7 + 3) & 0xff;
-  const file = new MemFile(data);
-  ctx.files.set(1, file);
-  return { ctx, file };
+interface Loop extends AsyncDisposable {
+  readonly kernel: ModelKernel;
+  readonly backend: FaultBackend;
+  readonly target: LoopTarget;
+  readonly dev: UblkDevice;
+  readonly bdev: UblkBlockDevice;
+  readonly path: string;
+  /** The backing file's initial contents. */
+  readonly data: Uint8Array;
+  /** Calls on the backing file of one operation. */
+  calls(op: BackendCall["op"]): BackendCall[];
 }
+
+/** A loop device over a fresh patterned file in `dir`, served in this process. */
+async function loopDevice(
+  dir: string,
+  zeroCopy: boolean,
+  options: LoopTargetOptions = {},
+): Promise<Loop> {
+  const backend = new FaultBackend();
+  const kernel = new ModelKernel({ backend });
+  installFusedCmd(kernel);
+  installUblk(kernel, { nrCpuIds: 4 });
+  const path = await Deno.makeTempFile({ dir, prefix: "loop_test_" });
+  const data = pattern(SIZE, 7);
+  await Deno.writeFile(path, data);
+  let dev: UblkDevice;
+  let target: LoopTarget;
+  try {
+    target = new LoopTarget(kernel, path, options);
+    dev = await createDevice(kernel, target, {
+      queues: 2,
+      depth: 8,
+      zeroCopy,
+      maxIoBufBytes: MAX_IO,
+    });
+  } catch (e) {
+    await Deno.remove(path);
+    throw e;
+  }
+  const bdev = UblkDriver.of(kernel)!.blockDevice(dev.id)!;
+  return {
+    kernel,
+    backend,
+    target,
+    dev,
+    bdev,
+    path,
+    data,
+    calls: (op) => backend.calls.filter((c) => c.op === op && c.path === path),
+    async [Symbol.asyncDispose](): Promise<void> {
+      try {
+        await dev.stop();
+      } finally {
+        await Deno.remove(path);
+      }
+    },
+  };
+}
+
+/** A fault that fires `times` times for calls matching `match`, then lets calls through. */
+function faultOnce(
+  match: (c: BackendCall) => boolean,
+  res: number,
+  times = 1,
+): (c: BackendCall) => number | undefined {
+  let left = times;
+  return (c) => {
+    if (left > 0 && match(c)) {
+      left--;
+      return res;
+    }
+    return undefined;
+  };
+}
+
+const byOff = (a: BackendCall, b: BackendCall): number => a.off - b.off;
 
 Deno.test("`checkBackingFile()` rejects missing files, directories and odd sizes", async () => {
   assert.throws(() => checkBackingFile("/nonexistent/x.img"), /ENOENT/);
@@ -82,11 +156,36 @@ Deno.test("`checkBackingFile()` rejects missing files, directories and odd sizes
   });
 });
 
+async function withFile(size: number, fn: (path: string) => Promise<void> | void): Promise<void> {
+  const path = await Deno.makeTempFile({ prefix: "loop_test_" });
+  try {
+    await Deno.truncate(path, size);
+    await fn(path);
+  } finally {
+    await Deno.remove(path);
+  }
+}
+
+const opened: { path: string; flags: number }[] = [];
+const closed: number[] = [];
+const opener = {
+  refuseDirect: false,
+  open(path: string, flags: number): number {
+    opened.push({ path, flags });
+    if (this.refuseDirect && (flags & O_DIRECT)) return -22;
+    return 42;
+  },
+  closeFd(fd: number): number {
+    closed.push(fd);
+    return 0;
+  },
+};
+
 Deno.test("`new LoopTarget()` opens O_DIRECT by default and falls back when refused", async () => {
   await withFile(8192, (p) => {
     opened.length = 0;
     const t = new LoopTarget(opener, p);
-    assert.equal(opened[0]!.flags, 2 | 0o40000);
+    assert.equal(opened[0]!.flags, O_RDWR | O_DIRECT);
     assert.equal(t.direct, true);
     assert.deepEqual(t.fixedFds, [42]);
     assert.equal(t.size, 8192);
@@ -94,9 +193,9 @@ Deno.test("`new LoopTarget()` opens O_DIRECT by default and falls back when refu
     const b = new LoopTarget(opener, p);
     opener.refuseDirect = false;
     assert.equal(b.direct, false);
-    assert.equal(opened.at(-1)!.flags, 2);
+    assert.equal(opened.at(-1)!.flags, O_RDWR);
     const c = new LoopTarget(opener, p, { direct: false, readOnly: true });
-    assert.equal(opened.at(-1)!.flags, 0);
+    assert.equal(opened.at(-1)!.flags, O_RDONLY);
     const params = c.init({
       devId: 0,
       nrHwQueues: 1,
@@ -124,91 +223,245 @@ Deno.test("`new LoopTarget()` fails before opening when the file is bad", () => 
   });
 });
 
-Deno.test("`LoopTarget.handleIo()` copy-mode READ reads the file into the server buffer", async () => {
-  await withFile(1 << 16, async (p) => {
+Deno.test("`LoopTarget.handleIo()` refuses an unknown op with -EOPNOTSUPP before any I/O", async () => {
+  await withFile(4096, (p) => {
     const t = new LoopTarget(opener, p);
-    const { ctx, file } = setup(false);
-    const res = await t.handleIo(ctx, 0, iod(UBLK_IO_OP_READ, 8, 16));
-    assert.equal(res, 8192);
-    assert.deepEqual(ctx.buf.subarray(0, 8192), file.data.subarray(4096, 4096 + 8192));
-    const sqe = ctx.seen[0]!;
-    assert.equal(sqe.opcode, IORING_OP_READ);
-    assert.equal(sqe.flags, IOSQE_FIXED_FILE);
-    assert.equal(sqe.fd, 1);
-    assert.equal(sqe.addr, 0x10000n);
-    assert.equal(sqe.len, 8192);
-    assert.equal(sqe.off, 4096n);
+    const d = new IoDesc();
+    d.op = 99;
+    const ctx = {
+      qid: 0,
+      tag: 0,
+      submit: () => assert.fail("no SQE for an unknown op"),
+      fused: () => assert.fail("no fused command for an unknown op"),
+    } as unknown as TargetIoCtx;
+    assert.equal(t.handleIo(ctx, 0, d), -EOPNOTSUPP);
   });
 });
 
-Deno.test("`LoopTarget.handleIo()` copy-mode WRITE with FUA writes then fdatasyncs", async () => {
-  await withFile(1 << 16, async (p) => {
-    const t = new LoopTarget(opener, p);
-    const { ctx, file } = setup(false);
-    ctx.buf.fill(0xab, 0, 1024);
-    const res = await t.handleIo(ctx, 0, iod(UBLK_IO_OP_WRITE, 2, 2, UBLK_IO_F_FUA));
-    assert.equal(res, 1024);
-    assert.ok(file.data.subarray(1024, 2048).every((b) => b === 0xab));
-    assert.notEqual(file.data[2048], 0xab);
-    assert.deepEqual(ctx.seen.map((s) => s.opcode), [IORING_OP_WRITE, IORING_OP_FSYNC]);
-    assert.equal(ctx.seen[1]!.opFlags, IORING_FSYNC_DATASYNC);
-    assert.equal(file.syncs, 1);
-  });
-});
+for (const dir of DIRS) {
+  const fs = fsType(dir);
+  const tmpfs = fs === "tmpfs";
 
-Deno.test("`LoopTarget.handleIo()` zero copy issues one fused slave per I/O", async () => {
-  await withFile(1 << 16, async (p) => {
-    const t = new LoopTarget(opener, p);
-    const { ctx, file } = setup(true);
-    ctx.request = new Uint8Array(4096);
-    assert.equal(await t.handleIo(ctx, 0, iod(UBLK_IO_OP_READ, 16, 8)), 4096);
-    assert.deepEqual(ctx.request, file.data.subarray(8192, 8192 + 4096));
-    ctx.request.fill(0x5a);
-    assert.equal(await t.handleIo(ctx, 0, iod(UBLK_IO_OP_WRITE, 0, 8)), 4096);
-    assert.ok(file.data.subarray(0, 4096).every((b) => b === 0x5a));
-    assert.deepEqual(ctx.seen.map((s) => [s.opcode, s.fusedSlave, s.addr, s.len, s.off]), [
-      [IORING_OP_READ, true, 0n, 4096, 8192n],
-      [IORING_OP_WRITE, true, 0n, 4096, 0n],
-    ]);
+  Deno.test(`\`LoopTarget\` on ${dir} (${fs}) opens the backing file through the kernel`, async () => {
+    {
+      await using l = await loopDevice(dir, false);
+      assert.deepEqual(l.backend.opens.filter((o) => o.path === l.path).map((o) => o.flags), [
+        O_RDWR | O_DIRECT,
+      ]);
+      assert.equal(l.bdev.size, SIZE);
+      assert.equal(l.bdev.readOnly, false);
+    }
+    {
+      await using l = await loopDevice(dir, false, { direct: false });
+      assert.deepEqual(l.backend.opens.filter((o) => o.path === l.path).map((o) => o.flags), [
+        O_RDWR,
+      ]);
+    }
   });
-});
 
-Deno.test("`LoopTarget.handleIo()` passes a failed slave's errno through", async () => {
-  await withFile(1 << 16, async (p) => {
-    const t = new LoopTarget(opener, p);
-    const { ctx } = setup(true);
-    ctx.request = new Uint8Array(4096);
-    ctx.force.set(IORING_OP_READ, [-5]);
-    assert.equal(await t.handleIo(ctx, 0, iod(UBLK_IO_OP_READ, 0, 8)), -5);
-    const c = setup(false).ctx;
-    c.force.set(IORING_OP_FSYNC, [-28]);
-    assert.equal(await t.handleIo(c, 0, iod(UBLK_IO_OP_WRITE, 0, 8, UBLK_IO_F_FUA)), -28);
+  Deno.test(`\`LoopTarget\` on ${dir}: a read-only device reads and refuses writes`, async () => {
+    await using l = await loopDevice(dir, false, { readOnly: true });
+    assert.equal(l.backend.opens.find((o) => o.path === l.path)!.flags, O_RDONLY | O_DIRECT);
+    assert.equal(l.bdev.readOnly, true);
+    const buf = new Uint8Array(4096);
+    assert.equal(await l.bdev.read(8192, buf), 4096);
+    assert.deepEqual(buf, l.data.subarray(8192, 12288));
+    assert.equal(await l.bdev.write(0, buf), -EPERM);
+    assert.equal(await l.bdev.discard(0, 4096), -EPERM);
+    assert.equal(l.calls("write").length, 0);
   });
-});
 
-Deno.test("`LoopTarget.handleIo()` maps FLUSH, DISCARD and WRITE_ZEROES", async () => {
-  await withFile(1 << 16, async (p) => {
-    const t = new LoopTarget(opener, p);
-    const { ctx, file } = setup(false);
-    assert.equal(await t.handleIo(ctx, 0, iod(UBLK_IO_OP_FLUSH, 0, 0)), 0);
-    assert.equal(await t.handleIo(ctx, 0, iod(UBLK_IO_OP_DISCARD, 8, 8)), 0);
-    assert.ok(file.data.subarray(4096, 8192).every((b) => b === 0));
-    // ZERO_RANGE refused once (tmpfs): falls back to PUNCH_HOLE and remembers.
-    ctx.force.set(IORING_OP_FALLOCATE, [-95]);
-    assert.equal(await t.handleIo(ctx, 0, iod(UBLK_IO_OP_WRITE_ZEROES, 32, 8)), 0);
-    assert.ok(file.data.subarray(16384, 20480).every((b) => b === 0));
-    assert.equal(await t.handleIo(ctx, 0, iod(UBLK_IO_OP_WRITE_ZEROES, 40, 8)), 0);
-    const modes = ctx.seen.filter((s) => s.opcode === IORING_OP_FALLOCATE).map((s) => s.len);
-    assert.deepEqual(modes, [
-      FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE,
-      FALLOC_FL_ZERO_RANGE | FALLOC_FL_KEEP_SIZE,
-      FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE,
-      FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE,
-    ]);
-    const discard = ctx.seen.find((s) => s.opcode === IORING_OP_FALLOCATE)!;
-    assert.equal(discard.off, 4096n);
-    assert.equal(discard.addr, 4096n);
-    assert.equal(ctx.seen[0]!.opcode, IORING_OP_FSYNC);
-    assert.equal(await t.handleIo(ctx, 0, iod(99, 0, 0)), -95);
-  });
-});
+  for (const { name, zeroCopy } of MODES) {
+    const where = `${name} on ${dir} (${fs})`;
+
+    Deno.test(`\`LoopTarget\` ${where}: READ and WRITE reach the file at start_sector << 9`, async () => {
+      await using l = await loopDevice(dir, zeroCopy);
+      const buf = new Uint8Array(8192);
+      assert.equal(await l.bdev.read(4096, buf), 8192);
+      assert.deepEqual(buf, l.data.subarray(4096, 12288));
+      assert.deepEqual(l.calls("read").map((c) => [c.off, c.len]), [[4096, 8192]]);
+
+      // One bio of 256 KiB: four requests of max_io_buf_bytes, each one READ on the file.
+      l.backend.calls.length = 0;
+      const big = new Uint8Array(4 * MAX_IO);
+      assert.equal(await l.bdev.read(0, big), big.length);
+      assert.deepEqual(big, l.data.subarray(0, big.length));
+      assert.deepEqual(l.calls("read").sort(byOff).map((c) => [c.off, c.len]), [
+        [0, MAX_IO],
+        [MAX_IO, MAX_IO],
+        [2 * MAX_IO, MAX_IO],
+        [3 * MAX_IO, MAX_IO],
+      ]);
+
+      const w = new Uint8Array(4096).fill(0x5a);
+      assert.equal(await l.bdev.write(8192, w), 4096);
+      assert.deepEqual(l.calls("write").map((c) => [c.off, c.len]), [[8192, 4096]]);
+      const file = await Deno.readFile(l.path);
+      assert.deepEqual(file.subarray(8192, 12288), w, "the host file holds the write");
+      assert.deepEqual(file.subarray(4096, 8192), l.data.subarray(4096, 8192));
+      assert.deepEqual(file.subarray(12288, 16384), l.data.subarray(12288, 16384));
+      assert.equal(l.calls("fsync").length, 0, "a plain write does not sync");
+
+      // Many requests in flight on both queues, more than the tags: all land, all read back.
+      const shadow = file.slice();
+      const ws: Promise<number>[] = [];
+      for (let i = 0; i < 40; i++) {
+        const off = ((i * 37) % (SIZE / 4096)) * 4096;
+        const d = pattern(4096, 100 + i);
+        shadow.set(d, off);
+        ws.push(l.bdev.write(off, d));
+      }
+      assert.ok((await Promise.all(ws)).every((r) => r === 4096));
+      const all = new Uint8Array(SIZE);
+      assert.equal(await l.bdev.read(0, all), SIZE);
+      assert.deepEqual(all, shadow);
+      assert.deepEqual(await Deno.readFile(l.path), shadow);
+    });
+
+    Deno.test(`\`LoopTarget\` ${where}: FLUSH is fdatasync; a FUA WRITE writes then fdatasyncs`, async () => {
+      await using l = await loopDevice(dir, zeroCopy);
+      assert.equal(await l.bdev.flush(), 0);
+      assert.deepEqual(l.calls("fsync").map((c) => c.datasync), [true]);
+      l.backend.calls.length = 0;
+      const w = new Uint8Array(4096).fill(0xab);
+      assert.equal(await l.bdev.write(4096, w, { fua: true }), 4096);
+      assert.deepEqual(
+        l.backend.calls.filter((c) => c.path === l.path).map((
+          c,
+        ) => [c.op, c.off, c.len, c.datasync]),
+        [["write", 4096, 4096, false], ["fsync", 0, 0, true]],
+      );
+      assert.deepEqual((await Deno.readFile(l.path)).subarray(4096, 8192), w);
+    });
+
+    Deno.test(`\`LoopTarget\` ${where}: DISCARD punches a hole, WRITE_ZEROES zeroes a range`, async () => {
+      await using l = await loopDevice(dir, zeroCopy);
+      const zero = new Uint8Array(8192);
+      const buf = new Uint8Array(8192);
+      assert.equal(await l.bdev.discard(4096, 8192), 0);
+      assert.equal(await l.bdev.read(4096, buf), 8192);
+      assert.deepEqual(buf, zero);
+      assert.equal(await l.bdev.writeZeroes(65536, 8192), 0);
+      assert.equal(await l.bdev.writeZeroes(131072, 4096, { noUnmap: true }), 0);
+      assert.equal(await l.bdev.read(65536, buf), 8192);
+      assert.deepEqual(buf, zero);
+      const file = await Deno.readFile(l.path);
+      assert.equal(file.length, SIZE, "KEEP_SIZE: the file size is unchanged");
+      assert.deepEqual(file.subarray(131072, 135168), zero.subarray(0, 4096));
+      assert.deepEqual(file.subarray(0, 4096), l.data.subarray(0, 4096), "before the hole");
+      assert.deepEqual(file.subarray(12288, 65536), l.data.subarray(12288, 65536), "between");
+      assert.deepEqual(file.subarray(135168), l.data.subarray(135168), "after the zeroes");
+      const PUNCH = FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE;
+      const ZERO = FALLOC_FL_ZERO_RANGE | FALLOC_FL_KEEP_SIZE;
+      // tmpfs has PUNCH_HOLE but no ZERO_RANGE: the first WRITE_ZEROES falls back and the
+      // target remembers; ext4 zeroes the range in place.
+      assert.deepEqual(
+        l.calls("fallocate").map((c) => [c.mode, c.off, c.len]),
+        tmpfs
+          ? [[PUNCH, 4096, 8192], [ZERO, 65536, 8192], [PUNCH, 65536, 8192], [PUNCH, 131072, 4096]]
+          : [[PUNCH, 4096, 8192], [ZERO, 65536, 8192], [ZERO, 131072, 4096]],
+      );
+    });
+
+    Deno.test(`\`LoopTarget\` ${where}: WRITE_ZEROES falls back to PUNCH_HOLE on -EOPNOTSUPP only`, async () => {
+      await using l = await loopDevice(dir, zeroCopy);
+      // Any other fallocate error is the request's result, without a fallback.
+      l.backend.fault = faultOnce((c) => c.op === "fallocate", -ENOSPC);
+      assert.equal(await l.bdev.writeZeroes(8192, 4096), -ENOSPC);
+      assert.equal(l.calls("fallocate").length, 1);
+      l.backend.fault = faultOnce((c) => c.op === "fallocate", -ENOSPC);
+      assert.equal(await l.bdev.discard(8192, 4096), -ENOSPC);
+      // A refused ZERO_RANGE (forced here on every file system) falls back to PUNCH_HOLE.
+      l.backend.calls.length = 0;
+      l.backend.fault = (c) =>
+        c.op === "fallocate" && (c.mode & FALLOC_FL_ZERO_RANGE) !== 0 ? -EOPNOTSUPP : undefined;
+      assert.equal(await l.bdev.writeZeroes(16384, 4096), 0);
+      assert.equal(await l.bdev.writeZeroes(20480, 4096), 0);
+      const PUNCH = FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE;
+      assert.deepEqual(l.calls("fallocate").map((c) => c.mode), [
+        FALLOC_FL_ZERO_RANGE | FALLOC_FL_KEEP_SIZE,
+        PUNCH,
+        PUNCH,
+      ]);
+      const buf = new Uint8Array(8192);
+      assert.equal(await l.bdev.read(16384, buf), 8192);
+      assert.deepEqual(buf, new Uint8Array(8192));
+    });
+
+    Deno.test(`\`LoopTarget\` ${where}: a failed file op's errno is the request's result`, async () => {
+      await using l = await loopDevice(dir, zeroCopy);
+      const buf = new Uint8Array(4096);
+      l.backend.fault = faultOnce((c) => c.op === "read", -EIO);
+      assert.equal(await l.bdev.read(0, buf), -EIO);
+      l.backend.fault = faultOnce((c) => c.op === "read", -ENODATA);
+      assert.equal(await l.bdev.read(0, buf), -ENODATA);
+      const w = new Uint8Array(4096).fill(0x33);
+      l.backend.fault = faultOnce((c) => c.op === "write", -ENOSPC);
+      assert.equal(await l.bdev.write(0, w), -ENOSPC);
+      l.backend.fault = faultOnce((c) => c.op === "fsync", -ENOSPC);
+      assert.equal(await l.bdev.write(8192, w, { fua: true }), -ENOSPC, "FUA's fdatasync failed");
+      l.backend.fault = faultOnce((c) => c.op === "fsync", -EIO);
+      assert.equal(await l.bdev.flush(), -EIO);
+      l.backend.fault = null;
+      assert.equal(await l.bdev.read(0, buf), 4096, "the device still serves");
+      assert.deepEqual(buf, l.data.subarray(0, 4096), "the refused write did not land");
+      const file = await Deno.readFile(l.path);
+      assert.deepEqual(
+        file.subarray(8192, 12288),
+        w,
+        "the FUA write landed before its sync failed",
+      );
+    });
+
+    Deno.test(`\`LoopTarget\` ${where}: a backend error fails only its own request with -EIO`, async () => {
+      await using l = await loopDevice(dir, zeroCopy);
+      // EBADF is no block status: the block layer reports -EIO.
+      l.backend.fault = (c) => c.op === "read" && c.off === MAX_IO ? -EBADF : undefined;
+      const bufs = [0, 1, 2, 3].map(() => new Uint8Array(MAX_IO));
+      const res = await Promise.all(bufs.map((b, i) => l.bdev.read(i * MAX_IO, b)));
+      assert.deepEqual(res, [MAX_IO, -EIO, MAX_IO, MAX_IO]);
+      for (const i of [0, 2, 3]) {
+        assert.deepEqual(bufs[i], l.data.subarray(i * MAX_IO, (i + 1) * MAX_IO));
+      }
+      l.backend.fault = (c) => c.op === "write" && c.off === 0 ? -EBADF : undefined;
+      const w = pattern(8192, 3);
+      const wr = await Promise.all([
+        l.bdev.write(0, w.subarray(0, 4096)),
+        l.bdev.write(4096, w.subarray(4096)),
+      ]);
+      assert.deepEqual(wr, [-EIO, 4096]);
+      l.backend.fault = null;
+      assert.equal(await l.bdev.read(MAX_IO, bufs[1]!), MAX_IO);
+      assert.deepEqual(bufs[1], l.data.subarray(MAX_IO, 2 * MAX_IO));
+      const file = await Deno.readFile(l.path);
+      assert.deepEqual(file.subarray(0, 4096), l.data.subarray(0, 4096), "the failed write");
+      assert.deepEqual(file.subarray(4096, 8192), w.subarray(4096));
+    });
+
+    Deno.test(`\`LoopTarget\` ${where}: short transfers complete by requeue; past EOF is -EIO`, async () => {
+      await using l = await loopDevice(dir, zeroCopy);
+      l.backend.fault = faultOnce((c) => c.op === "read", 1536);
+      const buf = new Uint8Array(8192);
+      assert.equal(await l.bdev.read(16384, buf), 8192);
+      assert.deepEqual(buf, l.data.subarray(16384, 24576));
+      assert.deepEqual(l.calls("read").map((c) => [c.off, c.len]), [
+        [16384, 8192],
+        [16384 + 1536, 8192 - 1536],
+      ]);
+      l.backend.calls.length = 0;
+      l.backend.fault = faultOnce((c) => c.op === "write", 2560);
+      const w = pattern(8192, 11);
+      assert.equal(await l.bdev.write(32768, w), 8192);
+      assert.deepEqual(l.calls("write").map((c) => [c.off, c.len]), [
+        [32768, 8192],
+        [32768 + 2560, 8192 - 2560],
+      ]);
+      assert.deepEqual((await Deno.readFile(l.path)).subarray(32768, 40960), w);
+      // The backing file shrinks under the device: a READ past its end returns 0 → -EIO.
+      l.backend.fault = null;
+      await Deno.truncate(l.path, SIZE / 2);
+      assert.equal(await l.bdev.read(SIZE - 4096, new Uint8Array(4096)), -EIO);
+      assert.equal(await l.bdev.read(0, buf), 8192, "below the end still reads");
+    });
+  }
+}

@@ -1,21 +1,17 @@
 import assert from "node:assert/strict";
-import { IoDesc } from "@ublk-ts/ublk";
+import { ModelKernel } from "@ublk-ts/model";
+import { createDevice, IoDesc, type TargetIoCtx, type UblkDevice } from "@ublk-ts/ublk";
+import { installUblk, type UblkBlockDevice, UblkDriver } from "@ublk-ts/ublk-drv";
 import {
+  EIO,
+  EOPNOTSUPP,
   UBLK_ATTR_FUA,
   UBLK_ATTR_READ_ONLY,
   UBLK_ATTR_VOLATILE_CACHE,
-  UBLK_IO_F_FUA,
-  UBLK_IO_F_NOUNMAP,
-  UBLK_IO_OP_DISCARD,
-  UBLK_IO_OP_FLUSH,
-  UBLK_IO_OP_READ,
-  UBLK_IO_OP_WRITE,
-  UBLK_IO_OP_WRITE_ZEROES,
 } from "@ublk-ts/uapi";
 import { NbdTarget, type NbdTargetClient } from "./nbd_target.ts";
 import type { NbdExportInfo } from "@ublk-ts/nbd";
 import type { NbdWriteZeroesOptions } from "@ublk-ts/nbd";
-import { FakeCtx } from "./_fake_ctx_test.ts";
 
 class FakeClient implements NbdTargetClient {
   calls: unknown[][] = [];
@@ -71,13 +67,18 @@ const devInfo = (zeroCopy: boolean) => ({
   zeroCopy,
 });
 
-function iod(op: number, start: number, n: number, flags = 0): IoDesc {
-  const d = new IoDesc();
-  d.op = op;
-  d.startSector = start;
-  d.nrSectors = n;
-  d.flags = flags;
-  return d;
+/** A copy-mode device served by `target` on a model kernel with the model ublk driver. */
+async function nbdDevice(
+  target: NbdTarget,
+): Promise<{ dev: UblkDevice; bdev: UblkBlockDevice } & AsyncDisposable> {
+  const kernel = new ModelKernel();
+  installUblk(kernel, { nrCpuIds: 4 });
+  const dev = await createDevice(kernel, target, { queues: 2, depth: 4, maxIoBufBytes: 1 << 16 });
+  return {
+    dev,
+    bdev: UblkDriver.of(kernel)!.blockDevice(dev.id)!,
+    [Symbol.asyncDispose]: () => dev.stop(),
+  };
 }
 
 Deno.test("`NbdTarget.init()` maps the export's flags to ublk params", () => {
@@ -100,50 +101,74 @@ Deno.test("`NbdTarget.init()` refuses a zero-copy device on a copy-mode connecti
   assert.throws(() => new NbdTarget(null), TypeError);
 });
 
-Deno.test("`NbdTarget.handleIo()` moves data through the server buffer with tag cookies", async () => {
+Deno.test("`NbdTarget` moves data through the server buffer with qid:tag cookies", async () => {
   const c = new FakeClient();
-  const t = new NbdTarget(c);
-  t.init(devInfo(false));
-  const ctx = new FakeCtx(1 << 16, false);
-  Object.assign(ctx, { qid: 1, tag: 3 });
-  ctx.buf.fill(0x77, 0, 4096);
-  assert.equal(await t.handleIo(ctx, 3, iod(UBLK_IO_OP_WRITE, 8, 8, UBLK_IO_F_FUA)), 4096);
+  await using d = await nbdDevice(new NbdTarget(c));
+  const w = new Uint8Array(4096).fill(0x77);
+  assert.equal(await d.bdev.write(4096, w, { fua: true }), 4096);
   assert.ok(c.mem.subarray(4096, 8192).every((b) => b === 0x77));
-  ctx.buf.fill(0);
-  assert.equal(await t.handleIo(ctx, 3, iod(UBLK_IO_OP_READ, 8, 4)), 2048);
-  assert.ok(ctx.buf.subarray(0, 2048).every((b) => b === 0x77));
-  assert.equal(ctx.buf[2048], 0, "only the request's bytes were read");
-  assert.deepEqual(c.calls, [
-    ["write", 4096, 4096, 65536 + 3, true],
-    ["read", 4096, 2048, 65536 + 3],
-  ]);
+  const r = new Uint8Array(8192);
+  assert.equal(await d.bdev.read(4096, r.subarray(0, 2048)), 2048);
+  assert.ok(r.subarray(0, 2048).every((b) => b === 0x77));
+  assert.equal(r[2048], 0, "only the request's bytes were read");
+  assert.deepEqual(c.calls.map((x) => x.slice(0, 3)), [["write", 4096, 4096], [
+    "read",
+    4096,
+    2048,
+  ]]);
+  assert.equal(c.calls[0]![4], true, "FUA");
+  // The cookie is qid << 16 | tag; the block layer spreads requests over both queues.
+  const cookies = c.calls.map((x) => x[3] as number);
+  assert.ok(cookies.every((k) => (k >>> 16) < 2 && (k & 0xffff) < 4), `cookies ${cookies}`);
+  assert.deepEqual(cookies.map((k) => k >>> 16).sort(), [0, 1]);
+  // Requests in flight at once carry distinct cookies.
+  c.calls.length = 0;
+  const big = new Uint8Array(8 * 4096);
+  const parts = [0, 1, 2, 3, 4, 5, 6, 7].map((i) =>
+    d.bdev.write(i * 4096, big.subarray(i * 4096, (i + 1) * 4096).fill(i + 1))
+  );
+  assert.deepEqual(await Promise.all(parts), new Array(8).fill(4096));
+  assert.equal(new Set(c.calls.map((x) => x[3])).size, 8);
+  for (let i = 0; i < 8; i++) assert.equal(c.mem[i * 4096], i + 1);
 });
 
-Deno.test("`NbdTarget.handleIo()` maps FLUSH, DISCARD, WRITE_ZEROES and refuses the rest", async () => {
+Deno.test("`NbdTarget` maps FLUSH, DISCARD, WRITE_ZEROES and refuses the rest", async () => {
   const c = new FakeClient();
   const t = new NbdTarget(c);
-  t.init(devInfo(false));
-  const ctx = new FakeCtx(4096, false);
-  assert.equal(await t.handleIo(ctx, 0, iod(UBLK_IO_OP_FLUSH, 0, 0)), 0);
-  assert.equal(await t.handleIo(ctx, 0, iod(UBLK_IO_OP_DISCARD, 16, 8)), 0);
-  assert.equal(await t.handleIo(ctx, 0, iod(UBLK_IO_OP_WRITE_ZEROES, 32, 8, UBLK_IO_F_NOUNMAP)), 0);
-  assert.equal(await t.handleIo(ctx, 0, iod(13, 0, 8)), -95);
-  assert.deepEqual(c.calls, [
-    ["flush", 0],
-    ["trim", 8192, 4096],
-    ["zeroes", 16384, 4096, true, false],
-  ]);
-  await t.close();
+  {
+    await using d = await nbdDevice(t);
+    assert.equal(await d.bdev.flush(), 0);
+    assert.equal(await d.bdev.discard(8192, 4096), 0);
+    assert.equal(await d.bdev.writeZeroes(16384, 4096, { noUnmap: true }), 0);
+    assert.equal(await d.bdev.writeZeroes(20480, 4096), 0);
+    assert.deepEqual(c.calls.map((x) => x[0] === "flush" ? ["flush"] : x), [
+      ["flush"],
+      ["trim", 8192, 4096],
+      ["zeroes", 16384, 4096, true, false],
+      ["zeroes", 20480, 4096, false, false],
+    ]);
+    const unknown = new IoDesc();
+    unknown.op = 13;
+    unknown.nrSectors = 8;
+    const ctx = { qid: 0, tag: 0, buf: new Uint8Array(4096), zeroCopy: false };
+    assert.equal(await t.handleIo(ctx as unknown as TargetIoCtx, 0, unknown), -EOPNOTSUPP);
+  }
+  // stop() closed the target (one disconnect); closing again does nothing.
+  assert.equal(c.disconnects, 1);
   await t.close();
   assert.equal(c.disconnects, 1);
 });
 
-Deno.test("`NbdTarget.handleIo()` passes a dead server's -EIO through", async () => {
+Deno.test("`NbdTarget` passes a dead server's -EIO through and keeps serving", async () => {
   const c = new FakeClient();
-  c.read = () => Promise.resolve(-5);
-  const t = new NbdTarget(c);
-  t.init(devInfo(false));
-  assert.equal(await t.handleIo(new FakeCtx(4096, false), 0, iod(UBLK_IO_OP_READ, 0, 8)), -5);
+  const read = c.read.bind(c);
+  c.read = () => Promise.resolve(-EIO);
+  await using d = await nbdDevice(new NbdTarget(c));
+  const buf = new Uint8Array(4096);
+  assert.equal(await d.bdev.read(0, buf), -EIO);
+  c.read = read;
+  assert.equal(await d.bdev.read(0, buf), 4096);
+  assert.equal(await d.bdev.write(0, buf), 4096);
 });
 
 function haveNbdkit(): boolean {
@@ -176,25 +201,23 @@ Deno.test({
         }
       }
       const t = await NbdTarget.connect({ path: sock });
-      const p = t.init(devInfo(false));
-      assert.equal(p.devSize, 4 << 20);
-      const ctx = new FakeCtx(1 << 16, false);
-      for (let i = 0; i < 65536; i++) ctx.buf[i] = (i * 13) & 0xff;
-      assert.equal(await t.handleIo(ctx, 0, iod(UBLK_IO_OP_WRITE, 128, 128)), 65536);
-      const want = ctx.buf.slice();
-      ctx.buf.fill(0);
-      assert.equal(await t.handleIo(ctx, 0, iod(UBLK_IO_OP_READ, 128, 128)), 65536);
-      assert.deepEqual(ctx.buf, want);
-      assert.equal(await t.handleIo(ctx, 0, iod(UBLK_IO_OP_FLUSH, 0, 0)), 0);
-      assert.equal(await t.handleIo(ctx, 0, iod(UBLK_IO_OP_WRITE_ZEROES, 128, 8)), 0);
-      assert.equal(await t.handleIo(ctx, 0, iod(UBLK_IO_OP_READ, 128, 8)), 4096);
-      assert.ok(ctx.buf.subarray(0, 4096).every((b) => b === 0));
+      await using d = await nbdDevice(t);
+      assert.equal(d.bdev.size, 4 << 20);
+      const buf = new Uint8Array(1 << 16);
+      for (let i = 0; i < buf.length; i++) buf[i] = (i * 13) & 0xff;
+      assert.equal(await d.bdev.write(65536, buf), 65536);
+      const got = new Uint8Array(1 << 16);
+      assert.equal(await d.bdev.read(65536, got), 65536);
+      assert.deepEqual(got, buf);
+      assert.equal(await d.bdev.flush(), 0);
+      assert.equal(await d.bdev.writeZeroes(65536, 4096), 0);
+      assert.equal(await d.bdev.read(65536, got.subarray(0, 4096)), 4096);
+      assert.ok(got.subarray(0, 4096).every((b) => b === 0));
       // The server goes away: requests fail with -EIO instead of hanging.
       srv.kill("SIGKILL");
       await srv.status;
-      const r = await t.handleIo(ctx, 0, iod(UBLK_IO_OP_READ, 0, 8));
+      const r = await d.bdev.read(0, got.subarray(0, 4096));
       assert.ok(r < 0, `read after the server died returned ${r}`);
-      await t.close();
     } finally {
       try {
         srv.kill("SIGKILL");

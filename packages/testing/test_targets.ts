@@ -175,8 +175,12 @@ export class FusedFileTarget implements Target {
   }
 }
 
-/** Null-like: returns `nr_sectors << 9` without touching data (benchmarks). */
-export class NullTarget implements Target {
+/**
+ * A bare null device for benchmarks: only a size (no discard, no cache attributes), and every
+ * request completes at once with `nr_sectors << 9` without touching data. Not the
+ * `NullTarget` of `@ublk-ts/targets` (options, zero fill, per-op results).
+ */
+export class BareNullTarget implements Target {
   /** "null". */
   readonly name: string = "null";
   readonly #size: number;
