@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Sets up a bare machine (scripts/setup.sh) and runs every check and test: format, lint and the
-# layering check, type check, every test (unit, doc, integration, differential, real peers) and
-# `deno publish --dry-run`. Every step runs; the script fails if any step failed.
+# layering check, type check, every test (unit, doc, integration, differential, real peers),
+# `deno doc --lint` of the published packages and `deno publish --dry-run`. Every step runs; the script fails if any step failed.
 set -uo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup.sh || exit 1
@@ -23,6 +23,7 @@ step fmt deno fmt --check
 step lint deno task lint
 step check deno task check
 step test deno task test
+step doc-lint bash scripts/doc_lint.sh
 step publish deno publish --dry-run --allow-dirty
 if ((${#failed[@]})); then echo "test.sh: failed steps: ${failed[*]}" >&2; exit 1; fi
 echo "test.sh: all steps passed" >&2

@@ -12,11 +12,11 @@ import { RsrcNode } from "./rsrc_node.ts";
 import { SlotTable } from "./_slot_table.ts";
 
 /** `IORING_MAX_FIXED_FILES` (io_uring/rsrc.h): most files a table may hold, 1 << 20. */
-export const IORING_MAX_FIXED_FILES = 1 << 20;
+export const IORING_MAX_FIXED_FILES: number = 1 << 20;
 /** `IORING_REGISTER_FILES_SKIP` (-2): in an update, leaves the slot as it is. */
-export const IORING_REGISTER_FILES_SKIP = -2;
+export const IORING_REGISTER_FILES_SKIP: number = -2;
 /** The fd value of an empty slot in a registration or update (-1). */
-export const FILES_SPARSE_FD = -1;
+export const FILES_SPARSE_FD: number = -1;
 
 /** A file in a slot, with its reference count (`.value` is the file). */
 export type FixedFile<F> = RsrcNode<F>;

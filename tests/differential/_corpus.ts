@@ -7,6 +7,10 @@
  */
 
 import {
+  FALLOC_FL_COLLAPSE_RANGE,
+  FALLOC_FL_KEEP_SIZE,
+  FALLOC_FL_PUNCH_HOLE,
+  FALLOC_FL_ZERO_RANGE,
   IORING_FSYNC_DATASYNC,
   IORING_OP_ASYNC_CANCEL,
   IORING_OP_FALLOCATE,
@@ -34,17 +38,14 @@ import {
   IOSQE_IO_DRAIN,
   IOSQE_IO_HARDLINK,
   IOSQE_IO_LINK,
+  RWF_APPEND,
+  RWF_DSYNC,
+  RWF_HIPRI,
+  RWF_NOWAIT,
+  RWF_SYNC,
 } from "@ublk-ts/uapi";
 import type { Program, SqeSpec } from "./_program.ts";
 
-/** `FALLOC_FL_KEEP_SIZE`. */
-export const FALLOC_FL_KEEP_SIZE = 0x01;
-/** `FALLOC_FL_PUNCH_HOLE`. */
-export const FALLOC_FL_PUNCH_HOLE = 0x02;
-/** `FALLOC_FL_COLLAPSE_RANGE`. */
-export const FALLOC_FL_COLLAPSE_RANGE = 0x08;
-/** `FALLOC_FL_ZERO_RANGE`. */
-export const FALLOC_FL_ZERO_RANGE = 0x10;
 /** `MSG_DONTWAIT`. */
 export const MSG_DONTWAIT = 0x40;
 /** `MSG_WAITALL`. */
@@ -715,16 +716,16 @@ export const CORPUS: Program[] = [
     }],
   },
   one("read with RWF_NOWAIT on cached data", [8192], [4096], [
-    { ...read(1, 0, 0, 0, 4096), opFlags: 0x8 },
+    { ...read(1, 0, 0, 0, 4096), opFlags: RWF_NOWAIT },
   ]),
   one("write with RWF_DSYNC and RWF_SYNC", [100], [64, 64], [
-    { ...write(1, 0, 0, 0, 64), opFlags: 0x2 },
-    { ...write(2, 0, 1, 64, 64), opFlags: 0x4 },
+    { ...write(1, 0, 0, 0, 64), opFlags: RWF_DSYNC },
+    { ...write(2, 0, 1, 64, 64), opFlags: RWF_SYNC },
   ]),
-  one("write with RWF_APPEND", [100], [64], [{ ...write(1, 0, 0, 0, 64), opFlags: 0x10 }]),
+  one("write with RWF_APPEND", [100], [64], [{ ...write(1, 0, 0, 0, 64), opFlags: RWF_APPEND }]),
   one("read with RWF_HIPRI on a buffered file", [100], [64], [{
     ...read(1, 0, 0, 0, 64),
-    opFlags: 0x1,
+    opFlags: RWF_HIPRI,
   }]),
   one("writev from a bad iovec address", [100], [64], [{
     op: IORING_OP_WRITEV,

@@ -8,6 +8,9 @@
  */
 
 import {
+  FALLOC_FL_KEEP_SIZE,
+  FALLOC_FL_PUNCH_HOLE,
+  FALLOC_FL_ZERO_RANGE,
   IORING_OP_FALLOCATE,
   IORING_OP_FSYNC,
   IORING_OP_NOP,
@@ -28,14 +31,9 @@ import {
   IOSQE_IO_DRAIN,
   IOSQE_IO_HARDLINK,
   IOSQE_IO_LINK,
+  RWF_DSYNC,
 } from "@ublk-ts/uapi";
-import {
-  FALLOC_FL_KEEP_SIZE,
-  FALLOC_FL_PUNCH_HOLE,
-  FALLOC_FL_ZERO_RANGE,
-  IORING_NOP_INJECT_RESULT,
-  MSG_WAITALL,
-} from "./_corpus.ts";
+import { IORING_NOP_INJECT_RESULT, MSG_WAITALL } from "./_corpus.ts";
 import type { Batch, Program, SqeSpec } from "./_program.ts";
 
 /** Features the generator leaves out, and why. */
@@ -81,9 +79,6 @@ export class Rng {
     return xs[this.int(xs.length)]!;
   }
 }
-
-/** `RWF_DSYNC`. */
-const RWF_DSYNC = 0x2;
 
 const FILE_SIZES = [0, 1, 511, 512, 4096, 5000, 8192, 12345];
 const LENGTHS = [0, 1, 100, 511, 512, 4096, 4097, 8192];

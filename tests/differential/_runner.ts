@@ -1,12 +1,15 @@
 /**
- * Runs a {@linkcode Program} on one kernel through the `Kernel`/`KernelRing` contract only (a
- * minimal user side writes raw SQEs with the uapi codecs), and records everything the kernel
- * fixes: submit results, register results, every CQE, the files and the buffers afterwards.
+ * Runs a {@linkcode Program} on one kernel through the `Kernel` contract and a {@linkcode Ring}
+ * (each SQE is encoded with the uapi codec into the slot `Ring.getSqeOffset` hands out; each
+ * batch goes with one `Ring.submit`), and records everything the kernel fixes: submit results,
+ * register results, every CQE, the files and the buffers afterwards.
  *
  * @module
  */
 
 import {
+  ErrnoError,
+  IORING_OP_SEND_ZC,
   IORING_REGISTER_BUFFERS,
   IORING_REGISTER_FILES,
   IOSQE_CQE_SKIP_SUCCESS,
@@ -14,8 +17,11 @@ import {
   IOSQE_IO_LINK,
   IoUringCqe,
   IoUringSqe,
+  O_CREAT,
+  O_RDWR,
+  O_TRUNC,
 } from "@ublk-ts/uapi";
-import type { Kernel, KernelRing } from "@ublk-ts/ring";
+import { type Kernel, Ring } from "@ublk-ts/ring";
 import {
   type AddrRef,
   bufPattern,
@@ -67,10 +73,6 @@ export interface Outcome {
   timedOut: boolean;
 }
 
-const O_RDWR = 2;
-const O_CREAT = 0o100;
-const O_TRUNC = 0o1000;
-
 function delay(ms: number): Promise<void> {
   return new Promise((r) => setTimeout(r, ms));
 }
@@ -118,7 +120,7 @@ export async function runProgram(
     return u;
   });
   const keep: Uint8Array[] = []; // iovec arrays and timespecs stay alive until the end
-  let ring: KernelRing | undefined;
+  let ring: Ring | undefined;
   const openDirs: number[] = [];
   try {
     (program.files ?? []).forEach((spec, f) => {
@@ -150,32 +152,29 @@ export async function runProgram(
       sockFds.push(...p);
     }
     try {
-      ring = kernel.setup(program.entries ?? 16, {
-        ...(program.setupFlags !== undefined ? { flags: program.setupFlags } : {}),
-        ...(program.cqEntries !== undefined ? { cqEntries: program.cqEntries } : {}),
-      });
+      // kernel.setup, not Ring.create: the program's setup flags go to the kernel as written
+      // (Ring.create would add IORING_SETUP_CQSIZE for cqEntries).
+      ring = new Ring(
+        kernel,
+        kernel.setup(program.entries ?? 16, {
+          ...(program.setupFlags !== undefined ? { flags: program.setupFlags } : {}),
+          ...(program.cqEntries !== undefined ? { cqEntries: program.cqEntries } : {}),
+        }),
+      );
     } catch (e) {
       out.setupError = (e as { code?: string }).code ?? String(e);
       return out;
     }
     if (program.fixedBufs) {
-      out.registers.push(ring.register(IORING_REGISTER_BUFFERS, {
+      out.registers.push(ring.kernelRing.register(IORING_REGISTER_BUFFERS, {
         buffers: program.fixedBufs.map((b) => (b === null ? null : bufs[b]!)),
       }));
     }
     if (program.fixedFiles) {
-      out.registers.push(ring.register(IORING_REGISTER_FILES, {
+      out.registers.push(ring.kernelRing.register(IORING_REGISTER_FILES, {
         fds: program.fixedFiles.map((f) => (f < 0 ? -1 : fds[f]!)),
       }));
     }
-    const sq = new DataView(ring.sqRing);
-    const cq = new DataView(ring.cqRing);
-    const sqes = new DataView(ring.sqes);
-    const sqeBytes = new Uint8Array(ring.sqes);
-    const sqeSize = ring.sqes.byteLength / ring.sqEntries;
-    const cqeSize = ring.flags & (1 << 11) ? 32 : 16;
-    const so = ring.sqOff;
-    const co = ring.cqOff;
     const r = ring;
 
     const fdOf = (ref: FdRef | undefined): number => {
@@ -207,22 +206,14 @@ export async function runProgram(
       return kernel.addressOf(ts);
     };
 
-    let pending = 0;
     let consumed = 0;
     let maxCqes = 0;
     let minCqes = 0;
     const pushed: SqeSpec[] = [];
     const push = (s: SqeSpec): void => {
-      const tail = sq.getUint32(so.tail, true);
-      const mask = sq.getUint32(so.ringMask, true);
-      if (((tail - sq.getUint32(so.head, true)) >>> 0) >= r.sqEntries) {
-        throw new Error(`${program.name}: more SQEs than the SQ holds`);
-      }
-      const idx = tail & mask;
-      sq.setUint32(so.array + idx * 4, idx, true);
-      const o = idx * sqeSize;
-      sqeBytes.fill(0, o, o + sqeSize);
-      IoUringSqe.encode(sqes, o, {
+      const o = r.getSqeOffset(); // zeroed
+      if (o < 0) throw new Error(`${program.name}: more SQEs than the SQ holds`);
+      IoUringSqe.encode(r.sqes, o, {
         opcode: s.op,
         flags: s.flags ?? 0,
         ioprio: s.ioprio ?? 0,
@@ -238,30 +229,35 @@ export async function runProgram(
         addr3: s.addr3 ?? 0n,
         pad2: s.pad2 ?? 0n,
       });
-      sq.setUint32(so.tail, (tail + 1) >>> 0, true);
-      pending++;
       pushed.push(s);
     };
+    // Reaps what the CQ holds; overflowed CQEs come only through the explicit getEvents.
     const drain = (): number => {
-      let head = cq.getUint32(co.head, true);
-      const tail = cq.getUint32(co.tail, true);
-      const mask = cq.getUint32(co.ringMask, true);
-      let n = 0;
-      while (head !== tail) {
-        const o = co.cqes + (head & mask) * cqeSize;
+      const cq = r.cqView;
+      const n = r.cqReady();
+      for (let i = 0; i < n; i++) {
+        const o = r.cqeOffset(i);
         out.cqes.push({
           ud: IoUringCqe.userData(cq, o),
           res: IoUringCqe.res(cq, o),
           flags: IoUringCqe.flags(cq, o),
         });
-        head = (head + 1) >>> 0;
-        n++;
       }
-      cq.setUint32(co.head, head, true);
+      r.cqAdvance(n);
       return n;
     };
     const getEvents = (): void => {
-      (r as unknown as { getEvents?: () => number }).getEvents?.();
+      r.kernelRing.getEvents?.();
+    };
+    // One io_uring_enter for everything queued (tail - head: the SQEs of this batch plus what
+    // an earlier enter left unconsumed), its result recorded as is (a negative errno too).
+    const submit = (): number => {
+      try {
+        return r.submit();
+      } catch (e) {
+        if (e instanceof ErrnoError) return -e.errno;
+        throw e;
+      }
     };
     const collect = async (final: boolean): Promise<void> => {
       const deadline = Date.now() + 3000;
@@ -299,7 +295,7 @@ export async function runProgram(
 
     for (const batch of program.batches) {
       for (const s of batch.sqes) push(s);
-      const n = r.submit(pending);
+      const n = submit();
       out.submits.push(n);
       if (n > 0) {
         // A request after a CQE_SKIP_SUCCESS member of its chain may post nothing: when that
@@ -308,19 +304,18 @@ export async function runProgram(
         for (let i = consumed; i < consumed + n; i++) {
           const s = pushed[i]!;
           const f = s.flags ?? 0;
-          maxCqes += s.op === 47 ? 2 : 1; // SEND_ZC may add a notification
+          maxCqes += s.op === IORING_OP_SEND_ZC ? 2 : 1; // SEND_ZC may add a notification
           if (!(f & IOSQE_CQE_SKIP_SUCCESS) && !chainSkip) minCqes++;
           if (f & IOSQE_CQE_SKIP_SUCCESS) chainSkip = true;
           if (!(f & (IOSQE_IO_LINK | IOSQE_IO_HARDLINK))) chainSkip = false;
         }
         consumed += n;
-        pending -= n;
       }
       if (batch.sleepMs) await delay(batch.sleepMs);
       if (batch.reap !== false) await collect(false);
     }
     await collect(true);
-    out.sqLeft = pending;
+    out.sqLeft = r.sqReady();
   } finally {
     ring?.close();
     for (const fd of [...fds, ...sockFds, ...openDirs]) kernel.closeFd(fd);

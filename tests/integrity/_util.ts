@@ -4,7 +4,7 @@
 // byte-for-byte comparison helpers.
 
 import assert from "node:assert/strict";
-import { type BackendFile, type IoBackend, type IoResult } from "@ublk-ts/ring";
+import type { BackendFile, IoBackend, IoResult } from "@ublk-ts/ring";
 import {
   defaultOps,
   ModelKernel,

@@ -116,10 +116,12 @@ async function verify(
 
 /** Deletes the device and checks that the driver no longer has it. */
 async function deleteDevice(k: TestKernel, dev: UblkDevice, name: string): Promise<void> {
+  const bdev = dev.bdev; // a client that opened /dev/ublkbN before the delete
   await dev.stop();
   assert.deepEqual(deviceIds(k.kernel), [], `${name}: devices left after delete`);
-  const r = await dev.bdev.read(0, new Uint8Array(4096));
+  const r = await bdev.read(0, new Uint8Array(4096));
   assert.ok(r < 0, `${name}: a read after delete returned ${r}`);
+  assert.throws(() => dev.bdev, TypeError, `${name}: /dev/ublkb${dev.id} still there`);
 }
 
 /** Asserts the kernel issued what the cell's data path implies. */

@@ -37,7 +37,7 @@ import {
   UblksrvCtrlDevInfo,
   type UblksrvCtrlDevInfoValue,
 } from "@ublk-ts/uapi";
-import { encodeTargetParams, type KernelLike, UblkCtrl } from "@ublk-ts/ublk";
+import { encodeTargetParams, type Kernel, UblkCtrl } from "@ublk-ts/ublk";
 
 /** What one step observed: its result and the answer's fields (strings for bigints). */
 export interface StepResult {
@@ -134,7 +134,7 @@ function paramsBuf(v: UblkParamsValue): Uint8Array {
  * @returns The steps, in order.
  */
 export async function runCtrlScenario(
-  kernel: KernelLike,
+  kernel: Kernel,
   options: CtrlScenarioOptions = {},
 ): Promise<StepResult[]> {
   const legacy = options.legacyOpcodes === true;

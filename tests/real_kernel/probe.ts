@@ -19,12 +19,17 @@
 import { ModelKernel } from "@ublk-ts/model";
 import {
   UBLK_F_NEED_GET_DATA,
-  UBLK_F_USER_RECOVERY,
   UBLK_S_DEV_LIVE,
   UBLK_S_DEV_QUIESCED,
   UBLK_U_CMD_START_USER_RECOVERY,
 } from "@ublk-ts/uapi";
-import { createDevice, type KernelLike, type Target, type UblkCtrl } from "@ublk-ts/ublk";
+import {
+  createDevice,
+  type CreateDeviceOptions,
+  type Kernel,
+  type Target,
+  type UblkCtrl,
+} from "@ublk-ts/ublk";
 import { installUblk } from "@ublk-ts/ublk-drv";
 import { LoopTarget } from "@ublk-ts/targets";
 import { RamDiskTarget } from "@ublk-ts/testing";
@@ -32,7 +37,6 @@ import { NativeKernel } from "@ublk-ts/native";
 import { runCtrlScenario, type StepResult } from "./_ctrl_scenario.ts";
 import { compareRuns, featureBits } from "./_compare.ts";
 import { KNOWN_DIFFERENCES } from "./_known_differences.ts";
-import { NativeDevice, type NativeDeviceOptions } from "./_native_device.ts";
 import { pattern } from "./_pattern.ts";
 
 let failures = 0;
@@ -154,7 +158,7 @@ function ramDisk(): Backing {
   };
 }
 
-function loopFile(kernel: KernelLike, name: string): Backing {
+function loopFile(kernel: Kernel, name: string): Backing {
   const path = `/tmp/${name}.img`;
   Deno.writeFileSync(path, new Uint8Array(DEV_SIZE));
   const t = new LoopTarget(kernel, path);
@@ -185,9 +189,9 @@ function loopFile(kernel: KernelLike, name: string): Backing {
 /** One served-device configuration. */
 interface DeviceCase {
   name: string;
-  options: NativeDeviceOptions;
+  options: CreateDeviceOptions;
   /** A fresh target on `kernel` (`name` tells real and model files apart). */
-  make(kernel: KernelLike, name: string): Backing;
+  make(kernel: Kernel, name: string): Backing;
 }
 
 const DEVICE_CASES: readonly DeviceCase[] = [
@@ -231,12 +235,7 @@ async function modelLiveFields(dc: DeviceCase): Promise<Record<string, number | 
   const options = dc.options;
   const kernel = new ModelKernel();
   installUblk(kernel, { nrCpuIds: navigator.hardwareConcurrency });
-  const dev = await createDevice(kernel, dc.make(kernel, "model").target, {
-    depth: options.depth ?? 16,
-    queues: options.queues ?? 1,
-    flags: options.flags ?? 0n,
-    legacyOpcodes: options.legacyOpcodes === true,
-  });
+  const dev = await createDevice(kernel, dc.make(kernel, "model").target, options);
   try {
     return await liveFields(dev.ctrl);
   } finally {
@@ -250,7 +249,8 @@ async function realDevice(native: NativeKernel, dc: DeviceCase): Promise<void> {
   const size = DEV_SIZE;
   const backing = dc.make(native, "real");
   const target = backing.target;
-  const dev = await NativeDevice.create(native, target, dc.options);
+  // The same server library call as on the model: createDevice over the Kernel contract.
+  const dev = await createDevice(native, target, dc.options);
   const bdev = dev.blockPath;
   const flags = dev.info.flags;
   say(
@@ -366,9 +366,12 @@ async function realDevice(native: NativeKernel, dc: DeviceCase): Promise<void> {
     if (errors !== 0) fail(`${errors} io commands refused by the driver`);
   } finally {
     stage = "device stop";
-    const s = await dev.stop();
-    say(`STOP_DEV res=${s.stop} DEL_DEV res=${s.del}`);
-    if (s.stop !== 0 || s.del !== 0) fail("STOP_DEV/DEL_DEV did not both return 0");
+    try {
+      await dev.stop();
+      say("STOP_DEV and DEL_DEV returned 0");
+    } catch (e) {
+      fail(`stop: ${e}`);
+    }
     if (!(await waitForPath(bdev, false, 5000))) fail(`${bdev} still there after DEL_DEV`);
     await target.close?.();
   }
@@ -433,7 +436,7 @@ async function recoveryCase(native: NativeKernel): Promise<void> {
   stage = "recovery create";
   say("device case: RAM disk with UBLK_F_USER_RECOVERY, server killed and recovered");
   const t = new RamDiskTarget(DEV_SIZE);
-  const dev = await NativeDevice.create(native, t, { depth: 16, flags: UBLK_F_USER_RECOVERY });
+  const dev = await createDevice(native, t, { depth: 16, userRecovery: true });
   const bdev = dev.blockPath;
   try {
     if (!(await waitForPath(bdev, true, 5000))) {
@@ -448,19 +451,20 @@ async function recoveryCase(native: NativeKernel): Promise<void> {
     }
     stage = "recovery kill";
     const startWhileLive = await dev.ctrl.command(UBLK_U_CMD_START_USER_RECOVERY);
-    dev.killQueues();
+    for (const q of dev.queues) q.kill();
     const afterRings = await statesUntil(dev.ctrl, UBLK_S_DEV_QUIESCED);
     const startWhileCharOpen = await dev.ctrl.command(UBLK_U_CMD_START_USER_RECOVERY);
     dev.kill();
     const afterKill = await statesUntil(dev.ctrl, UBLK_S_DEV_QUIESCED);
     stage = "recovery recover";
-    const r = await dev.recover();
+    let recover = "0 0";
+    await dev.recover().catch((e) => (recover = String(e)));
     const real: RecoveryRecord = {
       startWhileLive,
       stateAfterRingsDie: afterRings.at(-1) ?? -1,
       startWhileCharOpen,
       stateAfterKill: afterKill.at(-1) ?? -1,
-      recover: `${r.start} ${r.end}`,
+      recover,
       stateAfterRecovery: (await dev.ctrl.getInfo()).state,
     };
     say(`recovery real ${JSON.stringify(real)} (LIVE 1, QUIESCED 2)`);
@@ -480,9 +484,12 @@ async function recoveryCase(native: NativeKernel): Promise<void> {
     else say("read through the recovered server matches the RAM disk");
   } finally {
     stage = "recovery stop";
-    const s = await dev.stop();
-    say(`STOP_DEV res=${s.stop} DEL_DEV res=${s.del}`);
-    if (s.stop !== 0 || s.del !== 0) fail("STOP_DEV/DEL_DEV did not both return 0");
+    try {
+      await dev.stop();
+      say("STOP_DEV and DEL_DEV returned 0");
+    } catch (e) {
+      fail(`stop: ${e}`);
+    }
   }
 }
 
