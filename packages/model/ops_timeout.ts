@@ -29,6 +29,8 @@ const VALID = IORING_TIMEOUT_ABS | CLOCK_MASK | IORING_TIMEOUT_ETIME_SUCCESS;
 
 interface TimeoutData {
   ms: number;
+  /** `performance.now()` at which the timer expires (set when armed). */
+  deadline: number;
   count: number;
   target: number;
   timer: ReturnType<typeof setTimeout> | null;
@@ -67,7 +69,14 @@ function prepTimeout(req: Request, sqe: DataView, off: number, link: boolean): n
   }
   let ms = Number(sec) * 1000 + Number(nsec) / 1e6;
   if (flags & IORING_TIMEOUT_ABS) ms -= monotonicMs();
-  const d: TimeoutData = { ms: Math.max(0, ms), count, target: 0, timer: null, prev: null };
+  const d: TimeoutData = {
+    ms: Math.max(0, ms),
+    deadline: 0,
+    count,
+    target: 0,
+    timer: null,
+    prev: null,
+  };
   req.data = d;
   return 0;
 }
@@ -134,11 +143,31 @@ function checkCounts(ring: ModelRing): void {
   }
 }
 
+/**
+ * The longest delay `setTimeout` honours (a signed 32-bit millisecond count); a longer one is
+ * clamped to 1 ms by the timer implementation, so longer timeouts are chained.
+ */
+export const MAX_TIMER_MS = 0x7fffffff;
+
 function arm(req: Request): void {
   const d = req.data as TimeoutData;
-  const gen = req.gen;
-  d.timer = setTimeout(() => fire(req, gen), d.ms);
+  d.deadline = performance.now() + d.ms;
+  schedule(req, req.gen);
   req.cancel = cancelTimeout;
+}
+
+/** Sets the next link of the timer chain: at most MAX_TIMER_MS, then re-checks the deadline. */
+function schedule(req: Request, gen: number): void {
+  const d = req.data as TimeoutData;
+  const left = d.deadline - performance.now();
+  if (left > MAX_TIMER_MS) {
+    d.timer = setTimeout(() => {
+      if (req.gen !== gen || req.done) return;
+      schedule(req, gen);
+    }, MAX_TIMER_MS);
+  } else {
+    d.timer = setTimeout(() => fire(req, gen), Math.max(0, left));
+  }
 }
 
 /** IORING_OP_TIMEOUT. */

@@ -237,6 +237,20 @@ export class ConnSocket implements ModelSocket {
     return this.#track(run());
   }
 
+  /**
+   * Withdraws the operation in flight on `buf`. Deno cannot withdraw a pending read or write
+   * on a `Deno.Conn`, and it would go on touching `buf` after the request completed (a RECV
+   * landing bytes in pages handed back to their owner, a SEND transmitting pages reused for
+   * other data); closing the connection aborts it synchronously. The stream is out of step
+   * anyway once a transfer stops midway, so the connection is shut (later operations fail
+   * -EBADF), as a dying process's sockets are.
+   *
+   * @param _buf The operation's buffer.
+   */
+  cancelOp(_buf: Uint8Array): void {
+    if (this.#pending.size > 0) this.close();
+  }
+
   /** Resolves pending operations with -ECANCELED (their late results are dropped). */
   cancel(): void {
     for (const r of this.#pending) r(-ECANCELED);

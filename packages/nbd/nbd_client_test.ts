@@ -348,3 +348,44 @@ Deno.test("`NbdClient.disconnect()` gives up on a silent server after `timeoutMs
     await srv.close();
   }
 });
+
+/** `p`, or "hung" if it has not settled after `ms`. */
+async function within<T>(p: Promise<T>, ms: number): Promise<T | "hung"> {
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const hung = new Promise<"hung">((r) => timer = setTimeout(() => r("hung"), ms));
+  try {
+    return await Promise.race([p, hung]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+for (const structured of [true, false]) {
+  Deno.test(`\`NbdClient\` fails a request the server never answers with -EIO after requestTimeoutMs (${structured ? "structured" : "simple"})`, async () => {
+    const srv = startFakeServer({
+      structured,
+      onRequest: (r) => r.type === NBD_CMD_READ && r.offset === 4096 ? "ignore" : undefined,
+    });
+    const c = await NbdClient.connect({
+      port: srv.port,
+      structuredReplies: structured,
+      requestTimeoutMs: 200,
+    });
+    try {
+      assert.equal(await c.read(0, new Uint8Array(512)), 512, "a normal read");
+      assert.equal(c.timedOut, false);
+      const t0 = performance.now();
+      const stalled = c.read(4096, new Uint8Array(512));
+      const other = c.write(8192, new Uint8Array(512));
+      assert.equal(await within(stalled, 5000), -5);
+      assert.ok(performance.now() - t0 >= 190, "timed out early");
+      assert.ok((await other) === 512 || (await other) === -5);
+      assert.equal(c.timedOut, true);
+      assert.equal(c.alive, false);
+      assert.equal(await c.read(0, new Uint8Array(512)), -5, "later calls fail at once");
+    } finally {
+      await c.close();
+      await srv.close();
+    }
+  });
+}

@@ -23,11 +23,13 @@ import {
   NBD_CMD_DISC,
   NBD_CMD_READ,
   NBD_CMD_WRITE,
+  NBD_DEFAULT_TIMEOUT_MS,
   NBD_REQUEST_MAGIC,
   NBD_REQUEST_SIZE,
   NBD_SIMPLE_REPLY_MAGIC,
   NBD_SIMPLE_REPLY_SIZE,
   nbdErrorToErrno,
+  nbdWatchdogPeriod,
   setU64,
 } from "@ublk-ts/nbd";
 
@@ -42,6 +44,8 @@ export interface ZcConn {
   read(p: Uint8Array): Promise<number | null>;
   /** Writes some of `p`. */
   write(p: Uint8Array): Promise<number>;
+  /** Closes the connection (pending reads and writes end). */
+  close?(): void;
 }
 
 /** One tag's request state, preallocated and reused. */
@@ -60,6 +64,7 @@ class Slot {
   type = 0;
   length = 0;
   busy = false;
+  startedAt = 0;
   resolve: ((res: number) => void) | null = null;
   readonly settle = (res: number): void => {
     const r = this.resolve;
@@ -80,14 +85,45 @@ export class NbdZeroCopy {
   #sendChain: Promise<void> = Promise.resolve();
   #dead = 0;
   #loop: Promise<void> | null = null;
+  readonly #timeoutMs: number;
+  #watchdog: ReturnType<typeof setInterval> | null = null;
+  #busy = 0;
+  #timedOut = false;
 
   /**
    * @param conn The connection, past the handshake, with nothing buffered.
    * @param sendZc Send WRITE payloads with SEND_ZC instead of SEND.
+   * @param timeoutMs Per-request timeout (0 = none): a request unanswered this long tears the
+   *   connection down, and it and every request in flight complete with -EIO.
    */
-  constructor(conn: ZcConn, sendZc: boolean) {
+  constructor(conn: ZcConn, sendZc: boolean, timeoutMs: number = NBD_DEFAULT_TIMEOUT_MS) {
     this.#conn = conn;
     this.#sendOp = sendZc ? IORING_OP_SEND_ZC : IORING_OP_SEND;
+    this.#timeoutMs = timeoutMs;
+  }
+
+  /** True once a request timed out and the connection was torn down for it. */
+  get timedOut(): boolean {
+    return this.#timedOut;
+  }
+
+  #watch(): void {
+    const now = performance.now();
+    for (const s of this.#slots.values()) {
+      if (s.resolve !== null && now - s.startedAt >= this.#timeoutMs) {
+        this.#timedOut = true;
+        this.#fail(-EIO);
+        try {
+          this.#conn.close?.();
+        } catch { /* closed */ }
+        return;
+      }
+    }
+  }
+
+  #unwatch(): void {
+    if (this.#watchdog !== null) clearInterval(this.#watchdog);
+    this.#watchdog = null;
   }
 
   /** Whether the connection still works. */
@@ -131,6 +167,11 @@ export class NbdZeroCopy {
     const s = this.#slot(key);
     if (s.busy) return Promise.resolve(-EIO);
     s.busy = true;
+    s.startedAt = performance.now();
+    this.#busy++;
+    if (this.#timeoutMs > 0 && this.#watchdog === null) {
+      this.#watchdog = setInterval(() => this.#watch(), nbdWatchdogPeriod(this.#timeoutMs));
+    }
     s.ctx = ctx;
     s.type = type;
     s.length = length;
@@ -141,7 +182,7 @@ export class NbdZeroCopy {
     setU64(v, 8, key);
     setU64(v, 16, offset);
     v.setUint32(24, length);
-    const done = new Promise<number>((resolve) => s.resolve = resolve);
+    const done = new Promise<number>((resolve) => s.resolve = resolve).then(this.#settled);
     this.#sendChain = this.#sendChain.then(() => this.#send(s));
     return done;
   }
@@ -221,6 +262,11 @@ export class NbdZeroCopy {
     }
     this.#fail();
   }
+
+  readonly #settled = (res: number): number => {
+    if (--this.#busy === 0) this.#unwatch();
+    return res;
+  };
 
   #fail(res = -EIO): void {
     if (this.#dead === 0) this.#dead = res;

@@ -11,6 +11,7 @@ import {
 
 /** An in-memory connection: what the client sends is recorded; replies are pushed by the test. */
 class FakeConn implements ZcConn {
+  close?: () => void;
   sent: number[] = [];
   #in: number[] = [];
   #eof = false;
@@ -195,5 +196,31 @@ Deno.test("`NbdZeroCopy` treats an unknown cookie as a broken stream", async () 
   const p = zc.request(ctxOf(conn, 1, new Uint8Array(8), []), NBD_CMD_READ, 0, 0, 8);
   conn.push(reply(77));
   assert.equal(await p, -5);
+  await zc.finished;
+});
+
+Deno.test("`NbdZeroCopy` fails a request the server never answers with -EIO after its timeout and closes the connection", async () => {
+  const conn = new FakeConn();
+  let closed = false;
+  conn.close = () => {
+    closed = true;
+    conn.end();
+  };
+  const zc = new NbdZeroCopy(conn, false, 150);
+  zc.start();
+  const seen: FusedIo[] = [];
+  const page = new Uint8Array(4096);
+  const t0 = performance.now();
+  const a = zc.request(ctxOf(conn, 1, page, seen), NBD_CMD_READ, 0, 0, 4096);
+  const b = zc.request(ctxOf(conn, 2, page, seen), NBD_CMD_WRITE, 0, 4096, 4096);
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const hung = new Promise<string>((r) => timer = setTimeout(() => r("hung"), 5000));
+  const got = await Promise.race([Promise.all([a, b]), hung]);
+  clearTimeout(timer);
+  assert.deepEqual(got, [-5, -5]);
+  assert.ok(performance.now() - t0 >= 140, "timed out early");
+  assert.equal(zc.timedOut, true);
+  assert.equal(closed, true);
+  assert.equal(zc.alive, false);
   await zc.finished;
 });

@@ -26,6 +26,7 @@ import {
   EOPNOTSUPP,
   EPERM,
   EPROTO,
+  EROFS,
   ErrnoError,
   ETIMEDOUT,
   UBLK_ATTR_FUA,
@@ -39,9 +40,14 @@ import {
   UBLK_IO_OP_WRITE,
   UBLK_IO_OP_WRITE_ZEROES,
 } from "@ublk-ts/uapi";
-import { NbdClient, type NbdConnectOptions, type NbdWriteZeroesOptions } from "@ublk-ts/nbd";
+import {
+  NBD_DEFAULT_TIMEOUT_MS,
+  NbdClient,
+  type NbdConnectOptions,
+  type NbdWriteZeroesOptions,
+} from "@ublk-ts/nbd";
 import { type NbdExportInfo, nbdHandshake } from "@ublk-ts/nbd";
-import { NbdReader } from "@ublk-ts/nbd";
+import { NbdError, NbdReader } from "@ublk-ts/nbd";
 import { NbdZeroCopy } from "./_nbd_zc.ts";
 import {
   NBD_CMD_FLAG_FUA,
@@ -88,6 +94,19 @@ export interface NbdTargetConnectOptions extends NbdConnectOptions {
   sendZc?: boolean;
   /** Zero copy: the kernel that adopts the socket. */
   kernel?: NbdSocketAdopter;
+  /**
+   * Per-request timeout in seconds, as the kernel nbd driver's (`nbd-client -timeout`): a
+   * request the server leaves unanswered this long fails with -EIO, the connection is torn
+   * down and every other request in flight fails with -EIO too, so the device can always be
+   * deleted. 0 = none. Default 30. Overrides `requestTimeoutMs`.
+   */
+  timeout?: number;
+  /**
+   * Serve the export read-only: UBLK_ATTR_READ_ONLY, and WRITE, DISCARD and WRITE_ZEROES
+   * fail with -EROFS without reaching the server. Default false (a read-only export is
+   * read-only anyway).
+   */
+  readOnly?: boolean;
 }
 
 interface ZcState {
@@ -123,6 +142,8 @@ export class NbdTarget implements Target {
   #tags: TagState[] = [];
   #depth = 0;
   #closed = false;
+  #warnings: string[] = [];
+  #readOnly = false;
 
   /**
    * Connects to an NBD server and runs the handshake (before any device exists).
@@ -134,7 +155,21 @@ export class NbdTarget implements Target {
    * @throws {TypeError} for zero copy without a kernel.
    */
   static async connect(options: NbdTargetConnectOptions): Promise<NbdTarget> {
-    if (!options.zeroCopy) return new NbdTarget(await NbdClient.connect(options));
+    const t = options.timeout;
+    if (t !== undefined && !(t >= 0)) {
+      throw new RangeError(`Cannot use NBD timeout ${t} s: expected a number of seconds >= 0`);
+    }
+    const timeoutMs = t !== undefined
+      ? t * 1000
+      : options.requestTimeoutMs ?? NBD_DEFAULT_TIMEOUT_MS;
+    const readOnly = options.readOnly ?? false;
+    if (!options.zeroCopy) {
+      const target = new NbdTarget(
+        await NbdClient.connect({ ...options, requestTimeoutMs: timeoutMs }),
+      );
+      target.#readOnly = readOnly;
+      return target;
+    }
     const kernel = options.kernel;
     if (kernel === undefined) {
       throw new TypeError(
@@ -152,24 +187,45 @@ export class NbdTarget implements Target {
     } catch (e) {
       throw connectError(e, options);
     }
+    // The same handshake timeout as copy mode: a silent server does not hang the connect.
+    let timedOut = false;
+    const hsMs = options.handshakeTimeoutMs ?? 30_000;
+    const timer = hsMs > 0
+      ? setTimeout(() => {
+        timedOut = true;
+        try {
+          conn.close();
+        } catch { /* closed */ }
+      }, hsMs)
+      : undefined;
     try {
       if ("setNoDelay" in conn) (conn as Deno.TcpConn).setNoDelay(true);
       const reader = new NbdReader(conn, 4096);
-      const info = await nbdHandshake(conn, {
-        exportName: options.exportName ?? "",
-        structuredReplies: false,
-        reader,
-      });
+      let info: NbdExportInfo;
+      try {
+        info = await nbdHandshake(conn, {
+          exportName: options.exportName ?? "",
+          structuredReplies: false,
+          reader,
+        });
+      } catch (e) {
+        if (timedOut) throw new NbdError(`Handshake timed out after ${hsMs} ms`, { cause: e });
+        throw e;
+      } finally {
+        clearTimeout(timer);
+      }
       if (reader.buffered() !== 0 || info.structuredReplies) {
         throw new ErrnoError(EPROTO, { op: "NBD handshake (unexpected bytes after it)" });
       }
-      return new NbdTarget(null, {
+      const target = new NbdTarget(null, {
         conn,
         info,
         kernel,
-        engine: new NbdZeroCopy(conn, options.sendZc ?? false),
+        engine: new NbdZeroCopy(conn, options.sendZc ?? false, timeoutMs),
         fd: -1,
       });
+      target.#readOnly = readOnly;
+      return target;
     } catch (e) {
       try {
         conn.close();
@@ -190,6 +246,27 @@ export class NbdTarget implements Target {
     }
     this.client = client;
     this.#zc = zc ?? null;
+  }
+
+  /**
+   * Notes about the export worth telling the user once (a size rounded down to whole logical
+   * blocks), in the order they arose; each appears once however often the target is
+   * initialised.
+   */
+  get warnings(): readonly string[] {
+    return this.#warnings;
+  }
+
+  /** Whether the device is served read-only (the `readOnly` option or a read-only export). */
+  get readOnly(): boolean {
+    return this.#readOnly || (this.info.transmissionFlags & NBD_FLAG_READ_ONLY) !== 0;
+  }
+
+  /** True once a request timed out and the connection was torn down for it. */
+  get timedOut(): boolean {
+    if (this.#zc !== null) return this.#zc.engine.timedOut;
+    const c = this.client as { timedOut?: boolean } | null;
+    return c?.timedOut ?? false;
   }
 
   /** The socket's fd, registered as fixed file 1 in zero copy (empty in copy mode). */
@@ -232,9 +309,8 @@ export class NbdTarget implements Target {
     const f = info.transmissionFlags;
     let lbs = 512;
     while (lbs < info.minBlock && lbs < 4096) lbs *= 2;
-    const exportSize = Number(info.size);
-    const size = exportSize - (exportSize % lbs);
-    if (size <= 0) throw new RangeError(`Cannot serve an NBD export of ${exportSize} bytes`);
+    const { size, note } = nbdDeviceSize(info.size, lbs);
+    if (note !== null && !this.#warnings.includes(note)) this.#warnings.push(note);
     const shift = Math.log2(lbs);
     const params: TargetParams = {
       devSize: size,
@@ -242,7 +318,7 @@ export class NbdTarget implements Target {
       physicalBsShift: Math.max(shift, 12),
       ioOptShift: Math.max(shift, 12),
       ioMinShift: shift,
-      attrs: ((f & NBD_FLAG_READ_ONLY) ? UBLK_ATTR_READ_ONLY : 0) |
+      attrs: ((f & NBD_FLAG_READ_ONLY) || this.#readOnly ? UBLK_ATTR_READ_ONLY : 0) |
         ((f & NBD_FLAG_SEND_FLUSH) ? UBLK_ATTR_VOLATILE_CACHE : 0) |
         ((f & NBD_FLAG_SEND_FUA) ? UBLK_ATTR_FUA : 0),
     };
@@ -280,6 +356,11 @@ export class NbdTarget implements Target {
    */
   handleIo(ctx: TargetIoCtx, _tag: number, iod: IoDesc): Promise<number> | number {
     const n = iod.bytes;
+    if (
+      this.#readOnly &&
+      (iod.op === UBLK_IO_OP_WRITE || iod.op === UBLK_IO_OP_DISCARD ||
+        iod.op === UBLK_IO_OP_WRITE_ZEROES)
+    ) return -EROFS;
     if (this.#zc !== null) return this.#zeroCopyIo(ctx, iod, n);
     const client = this.client!;
     const s = this.#state(ctx);
@@ -364,6 +445,49 @@ export class NbdTarget implements Target {
     }
     await zc.engine.finished;
   }
+}
+
+/** The largest export size served: offsets must stay exact in a JavaScript number. */
+export const NBD_MAX_EXPORT_BYTES: number = Number.MAX_SAFE_INTEGER;
+
+/**
+ * The device size for an NBD export: the export size rounded down to whole logical blocks.
+ *
+ * @example Round down a size that is not a multiple of 512
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { nbdDeviceSize } from "@ublk-ts/targets";
+ * assert.equal(nbdDeviceSize(1000n, 512).size, 512);
+ * ```
+ *
+ * @param exportSize The size the server announced.
+ * @param lbs The logical block size.
+ * @returns The size, and a note to tell the user once when it was rounded down (else null).
+ * @throws {NbdError} When the export is empty, smaller than one block, or larger than
+ *   {@linkcode NBD_MAX_EXPORT_BYTES} (such as 2^64-1): it cannot be served.
+ */
+export function nbdDeviceSize(
+  exportSize: bigint,
+  lbs: number,
+): { size: number; note: string | null } {
+  if (exportSize > BigInt(NBD_MAX_EXPORT_BYTES)) {
+    throw new NbdError(
+      `Cannot serve the NBD export: its size ${exportSize} bytes is over the largest supported, ${NBD_MAX_EXPORT_BYTES} bytes (2^53-1)`,
+    );
+  }
+  const bytes = Number(exportSize);
+  const size = bytes - (bytes % lbs);
+  if (size <= 0) {
+    throw new NbdError(
+      `Cannot serve the NBD export: its size ${bytes} bytes is less than one ${lbs}-byte block`,
+    );
+  }
+  const note = size === bytes
+    ? null
+    : `NBD export size ${bytes} bytes is not a multiple of ${lbs}: the device has ${size} bytes (the last ${
+      bytes - size
+    } are not served)`;
+  return { size, note };
 }
 
 /** A `Deno.connect` failure as an {@linkcode ErrnoError} naming the peer (others pass). */

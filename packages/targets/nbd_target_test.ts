@@ -10,6 +10,9 @@ import {
   UBLK_ATTR_VOLATILE_CACHE,
 } from "@ublk-ts/uapi";
 import { NbdTarget, type NbdTargetClient } from "./nbd_target.ts";
+import { installFusedCmd } from "@ublk-ts/fused-cmd";
+import { NBD_CMD_READ } from "@ublk-ts/nbd";
+import { startFakeServer } from "@ublk-ts/testing";
 import type { NbdExportInfo } from "@ublk-ts/nbd";
 import type { NbdWriteZeroesOptions } from "@ublk-ts/nbd";
 
@@ -226,4 +229,88 @@ Deno.test({
       await Deno.remove(dir, { recursive: true });
     }
   },
+});
+
+Deno.test("NbdTarget.init() refuses export sizes that cannot be served (2^64-1, 2^53+4096)", () => {
+  for (const size of [(1n << 64n) - 1n, (1n << 53n) + 4096n]) {
+    const c = new FakeClient();
+    c.info = { ...c.info, size };
+    const t = new NbdTarget(c);
+    assert.throws(
+      () => t.init(devInfo(false)),
+      (e: Error) => e.name === "NbdError" && e.message.includes(`${size} bytes`),
+      `size ${size}`,
+    );
+  }
+});
+
+Deno.test("NbdTarget.init() rounds a size that is not a multiple of 512 down and says so once", () => {
+  const c = new FakeClient();
+  c.info = { ...c.info, size: 1000n * 512n + 100n };
+  const t = new NbdTarget(c);
+  assert.equal(t.init(devInfo(false)).devSize, 1000 * 512);
+  t.init(devInfo(false));
+  assert.equal(t.warnings.length, 1);
+  assert.match(t.warnings[0]!, /not a multiple of 512/);
+});
+
+/** `p`, or "hung" if it has not settled after `ms`. */
+async function within<T>(p: Promise<T>, ms: number): Promise<T | "hung"> {
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const hung = new Promise<"hung">((r) => timer = setTimeout(() => r("hung"), ms));
+  try {
+    return await Promise.race([p, hung]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+for (const zeroCopy of [false, true]) {
+  const mode = zeroCopy ? "zero copy" : "copy";
+  Deno.test(`\`NbdTarget\` (${mode}): a silent server's request ends -EIO after \`timeout\`, then the device deletes`, async () => {
+    const srv = startFakeServer({
+      structured: false,
+      onRequest: (r) => r.type === NBD_CMD_READ && r.offset === 65536 ? "ignore" : undefined,
+    });
+    const kernel = new ModelKernel();
+    installFusedCmd(kernel);
+    installUblk(kernel, { nrCpuIds: 4 });
+    try {
+      const target = await NbdTarget.connect({
+        port: srv.port,
+        structuredReplies: false,
+        zeroCopy,
+        kernel,
+        timeout: 0.2,
+      });
+      const dev = await createDevice(kernel, target, {
+        queues: 1,
+        depth: 4,
+        maxIoBufBytes: 1 << 16,
+        zeroCopy,
+      });
+      const bdev = UblkDriver.of(kernel)!.blockDevice(dev.id)!;
+      assert.equal(await bdev.read(0, new Uint8Array(4096)), 4096);
+      assert.equal(await within(bdev.read(65536, new Uint8Array(4096)), 5000), -EIO);
+      assert.equal(target.timedOut, true);
+      assert.equal(await within(dev.stop().then(() => "deleted"), 5000), "deleted");
+    } finally {
+      kernel.close();
+      await srv.close();
+    }
+  });
+}
+
+Deno.test("`NbdTarget.connect()` zero copy gives up a handshake the server never answers", async () => {
+  const srv = startFakeServer({ greeting: "silent" });
+  const kernel = new ModelKernel();
+  try {
+    const p = NbdTarget.connect({ port: srv.port, zeroCopy: true, kernel, handshakeTimeoutMs: 200 })
+      .then(() => "connected", (e: Error) => e.message);
+    const got = await within(p, 5000);
+    assert.match(String(got), /Handshake timed out after 200 ms/);
+  } finally {
+    kernel.close();
+    await srv.close();
+  }
 });

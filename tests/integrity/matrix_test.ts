@@ -800,7 +800,9 @@ async function recoveryCell(c: RecoveryCell): Promise<void> {
       } else await zeroFile(path, SIZE);
       const make = async (): Promise<LoopTarget | NbdTarget> => {
         const t = c.kind === "loop"
-          ? new LoopTarget(k.kernel, path)
+          // A dead server's lock would die with its process; the simulated death keeps the old
+          // target open, so the new one does not take the file's lock.
+          ? new LoopTarget(k.kernel, path, { lock: targets.length === 0 })
           : await connect(k, server!, c.zeroCopy ? "zero copy" : "copy");
         targets.push(t);
         return t;
@@ -816,6 +818,11 @@ async function recoveryCell(c: RecoveryCell): Promise<void> {
         const run = verify(dev, name, { ops: 2 * OPS });
         for (let i = 0; i < 3; i++) {
           await new Promise((r) => setTimeout(r, 40));
+          // Under a saturated CPU the workload may sit between I/Os at the 40 ms mark: kill
+          // with requests in flight (what the cell is about), waiting a little for some.
+          for (let w = 0; w < 400 && dev.bdev.inflight === 0; w++) {
+            await new Promise((r) => setTimeout(r, 1));
+          }
           killedWith.push(dev.bdev.inflight);
           dev.kill();
           await new Promise((r) => setTimeout(r, 5));
