@@ -4,7 +4,7 @@
  * `forEachCqe` + `cqAdvance`) against `fio --ioengine=io_uring` run as a subprocess in the same
  * run (its JSON IOPS parsed); then NOP batches of 32, native vs model, through the same `Ring`.
  * Prints the ratios. Both sides: buffered reads (no O_DIRECT), offsets aligned to the block
- * size, page-aligned buffers, the same queue depth. The native loop waits two ways when a
+ * size, page-aligned buffers (ours from `allocIoMemory`, fio's `--mem=mmap`), the same queue depth. The native loop waits two ways when a
  * submit completed nothing inline: a blocking `NativeRing.enter(0, 1, GETEVENTS)` (what fio
  * does), or the event-loop way (the async `Ring.wait(1)`).
  *
@@ -19,6 +19,7 @@ import { IORING_ENTER_GETEVENTS, IORING_OP_NOP, IORING_OP_READ } from "@ublk-ts/
 import { ModelKernel } from "@ublk-ts/model";
 import { type Cqe, type Kernel, prepRwAt, Ring, sqeSetUserData32 } from "@ublk-ts/ring";
 import { NativeKernel } from "@ublk-ts/native";
+import { allocIoMemory } from "@ublk-ts/rsrc";
 
 const { values } = parseArgs({
   options: {
@@ -83,12 +84,8 @@ async function nativeRandRead(
   const ring = new Ring(kernel, kr);
   const blocks = Math.floor(SIZE / BS);
   // Page-aligned buffers, as fio's (one pool, referenced until every read is reaped).
-  const pool = new Uint8Array(QD * BS + PAGE);
-  const skew = (PAGE - Number(kernel.addressOf(pool) % BigInt(PAGE))) % PAGE;
-  const bufs = Array.from(
-    { length: QD },
-    (_, i) => pool.subarray(skew + i * BS, skew + (i + 1) * BS),
-  );
+  const pool = allocIoMemory(QD * BS);
+  const bufs = Array.from({ length: QD }, (_, i) => pool.subarray(i * BS, (i + 1) * BS));
   // Addresses as numbers (exact below 2^53), computed once per buffer: no bigint per I/O.
   const addrs = new Float64Array(QD);
   bufs.forEach((b, i) => (addrs[i] = Number(kernel.addressOf(b))));
@@ -160,6 +157,7 @@ async function fioRandRead(seconds: number): Promise<number | string> {
         `--iodepth=${QD}`,
         `--size=${SIZE}`,
         "--numjobs=1",
+        "--mem=mmap", // page-aligned buffers, as ours
         "--thread",
         "--time_based",
         `--runtime=${seconds}`,

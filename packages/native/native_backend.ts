@@ -20,6 +20,14 @@ import {
   IORING_OP_READV,
   IORING_OP_WRITE,
   IORING_OP_WRITEV,
+  MAP_ANONYMOUS,
+  MAP_HUGETLB,
+  MAP_PRIVATE,
+  O_DIRECT,
+  PROT_READ,
+  PROT_WRITE,
+  SYS_mmap,
+  SYS_munmap,
 } from "@ublk-ts/uapi";
 import {
   type BackendFile,
@@ -46,6 +54,8 @@ export class NativeFile implements BackendFile {
   readonly fsType: string;
   /** The real fd (-1 after close). */
   fd: number;
+  /** Opened with O_DIRECT: buffers must be aligned ({@linkcode NATIVE_DIO_MEM_ALIGN}). */
+  readonly direct: boolean;
 
   /**
    * Wraps a host fd opened for the native backend.
@@ -60,7 +70,69 @@ export class NativeFile implements BackendFile {
     this.flags = flags;
     this.fd = fd;
     this.fsType = fsType;
+    this.direct = (flags & O_DIRECT) !== 0;
   }
+}
+
+/**
+ * The memory alignment the backend guarantees for O_DIRECT I/O: the DMA alignment of a block
+ * device with 512-byte sectors (`/sys/block/<dev>/queue/dma_alignment` + 1). Offsets and lengths
+ * must be multiples of the file's logical block size; that is the caller's (the kernel answers
+ * -EINVAL otherwise).
+ */
+export const NATIVE_DIO_MEM_ALIGN = 512;
+
+/** Page-aligned memory of the real kernel: what {@linkcode NativeBackend.ioMemoryProvider} maps. */
+export interface NativeIoMapping {
+  /** The memory. */
+  readonly buffer: ArrayBuffer;
+  /** Its real address (page-aligned). */
+  readonly address: number;
+}
+
+/** An anonymous mapping is unmapped once its ArrayBuffer is collected. */
+const unmapper = new FinalizationRegistry<{ kernel: NativeKernel; addr: bigint; len: number }>(
+  (m) => {
+    m.kernel.library.libc.syscall(BigInt(SYS_munmap), m.addr, BigInt(m.len), 0n, 0n, 0n, 0n);
+  },
+);
+
+/**
+ * `mmap(MAP_PRIVATE | MAP_ANONYMOUS)` (with MAP_HUGETLB first when asked; the kernel refuses it
+ * without reserved huge pages, and the plain mapping is used).
+ */
+function mapAnonymous(kernel: NativeKernel, bytes: number, huge: boolean): NativeIoMapping | null {
+  const libc = kernel.library.libc;
+  const prot = BigInt(PROT_READ | PROT_WRITE);
+  let r = -1n;
+  if (huge && bytes % (2 << 20) === 0) {
+    r = BigInt(libc.syscall(
+      BigInt(SYS_mmap),
+      0n,
+      BigInt(bytes),
+      prot,
+      BigInt(MAP_PRIVATE | MAP_ANONYMOUS | MAP_HUGETLB),
+      -1n,
+      0n,
+    ));
+  }
+  if (r < 0n) {
+    r = BigInt(libc.syscall(
+      BigInt(SYS_mmap),
+      0n,
+      BigInt(bytes),
+      prot,
+      BigInt(MAP_PRIVATE | MAP_ANONYMOUS),
+      -1n,
+      0n,
+    ));
+  }
+  if (r < 0n) return null;
+  const ptr = Deno.UnsafePointer.create(r);
+  if (ptr === null) return null;
+  const buffer = Deno.UnsafePointerView.getArrayBuffer(ptr, bytes);
+  unmapper.register(buffer, { kernel, addr: r, len: bytes });
+  return { buffer, address: Number(r) };
 }
 
 /** Options of {@linkcode NativeBackend}. */
@@ -122,6 +194,33 @@ export class NativeBackend implements IoBackend {
   #closed = false;
   #stat: Uint8Array = new Uint8Array(STAT.SIZE);
   #statView: DataView = new DataView(this.#stat.buffer);
+  /** Free page-aligned bounce buffers by length (O_DIRECT I/O on unaligned memory). */
+  #bounce: Map<number, Uint8Array[]> = new Map();
+  #bounced = 0;
+
+  /**
+   * A source of page-aligned I/O memory on the real kernel (anonymous `mmap`, huge pages when
+   * `hugePages` and the kernel has them reserved), shaped as `@ublk-ts/rsrc`'s
+   * `IoMemoryProvider`: `setIoMemoryProvider(NativeBackend.ioMemoryProvider(kernel))`.
+   *
+   * Safety: a mapping is unmapped once its ArrayBuffer is collected; keep a view referenced
+   * while any SQE names it (as for any I/O memory).
+   *
+   * @param kernel The kernel whose libc maps (default: a new {@linkcode NativeKernel}).
+   * @param options `hugePages`: try MAP_HUGETLB for multiples of 2 MiB.
+   * @returns The provider.
+   */
+  static ioMemoryProvider(
+    kernel?: NativeKernel,
+    options: { hugePages?: boolean } = {},
+  ): { readonly name: string; map(bytes: number): NativeIoMapping | null } {
+    const k = kernel ?? new NativeKernel();
+    const huge = options.hugePages === true;
+    return {
+      name: huge ? "mmap+hugetlb" : "mmap",
+      map: (bytes: number): NativeIoMapping | null => mapAnonymous(k, bytes, huge),
+    };
+  }
 
   /**
    * Sets up the backend's ring.
@@ -154,6 +253,15 @@ export class NativeBackend implements IoBackend {
   /** Requests whose result is not known yet. */
   get inflight(): number {
     return this.#inflight;
+  }
+
+  /**
+   * READ/WRITE requests on O_DIRECT files whose memory was not aligned to
+   * {@linkcode NATIVE_DIO_MEM_ALIGN} and went through a bounce buffer (0 when every layer above
+   * uses I/O memory from one allocator, as it should).
+   */
+  get bounced(): number {
+    return this.#bounced;
   }
 
   /**
@@ -263,6 +371,9 @@ export class NativeBackend implements IoBackend {
   }
 
   #rw(op: number, f: NativeFile, buf: Uint8Array, off: number): IoResult {
+    if (f.direct && buf.byteLength > 0 && addressNumber(buf) % NATIVE_DIO_MEM_ALIGN !== 0) {
+      return this.#bouncedRw(op, f, buf, off);
+    }
     return this.#issue(
       op,
       f.fd,
@@ -272,6 +383,33 @@ export class NativeBackend implements IoBackend {
       0,
       buf,
     );
+  }
+
+  /**
+   * O_DIRECT on memory the kernel would refuse (-EINVAL): through a page-aligned bounce buffer
+   * (anonymous mmap), counted in {@linkcode NativeBackend.bounced}.
+   */
+  #bouncedRw(op: number, f: NativeFile, buf: Uint8Array, off: number): IoResult {
+    this.#bounced++;
+    const len = buf.byteLength;
+    let b = this.#bounce.get(len)?.pop();
+    if (b === undefined) {
+      const pages = Math.ceil(len / 4096) * 4096;
+      const m = mapAnonymous(this.kernel, pages, false);
+      b = m === null ? undefined : new Uint8Array(m.buffer, 0, len);
+      if (b === undefined) return -(this.kernel.library.errno() || 12); // ENOMEM
+    }
+    const bounce = b;
+    if (op === IORING_OP_WRITE) bounce.set(buf);
+    const finish = (res: number): number => {
+      if (op === IORING_OP_READ && res > 0) buf.set(res === len ? bounce : bounce.subarray(0, res));
+      let free = this.#bounce.get(len);
+      if (free === undefined) this.#bounce.set(len, free = []);
+      if (free.length < 16) free.push(bounce);
+      return res;
+    };
+    const r = this.#issue(op, f.fd, addressNumber(bounce), len, off, 0, bounce);
+    return typeof r === "number" ? finish(r) : r.then(finish);
   }
 
   #rwv(op: number, f: NativeFile, bufs: readonly Uint8Array[], off: number): IoResult {

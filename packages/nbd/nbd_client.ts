@@ -101,6 +101,27 @@ export interface NbdClientOptions {
   maxRequestBytes?: number;
   /** Size of the send staging buffer (headers and small payloads are coalesced), 256 KiB. */
   sendBufferBytes?: number;
+  /**
+   * Per-request timeout in ms, as the kernel nbd driver's (`nbd-client -timeout`): a request
+   * unanswered this long ends the connection — it and every other request in flight resolve
+   * to -EIO, later calls too ({@linkcode NbdClient.timedOut} says why). 0 = none. Default
+   * {@linkcode NBD_DEFAULT_TIMEOUT_MS}.
+   */
+  requestTimeoutMs?: number;
+}
+
+/** The default per-request timeout: 30 s, the block layer's default that kernel nbd keeps. */
+export const NBD_DEFAULT_TIMEOUT_MS = 30_000;
+
+/**
+ * How often a request-timeout watchdog looks at the oldest request: a quarter of the timeout,
+ * between 5 ms and 1 s.
+ *
+ * @param timeoutMs The timeout.
+ * @returns The period in ms.
+ */
+export function nbdWatchdogPeriod(timeoutMs: number): number {
+  return Math.min(1000, Math.max(5, Math.floor(timeoutMs / 4)));
 }
 
 /** Per-call options of I/O requests. */
@@ -141,6 +162,7 @@ class Op {
   partState: Uint8Array = new Uint8Array(4);
   covered: Float64Array = new Float64Array(4);
   resolve: (res: number) => void = NOOP;
+  startedAt = 0;
 
   partLength(k: number): number {
     return Math.min(this.chunk, this.length - k * this.chunk);
@@ -187,6 +209,9 @@ export class NbdClient {
   #discQueued = false;
   #reply: NbdReplyHeader = newReplyHeader();
   #closed = false;
+  #timeoutMs: number;
+  #watchdog: ReturnType<typeof setInterval> | null = null;
+  #timedOut = false;
 
   /**
    * Connects over TCP or a unix socket and runs the handshake.
@@ -268,7 +293,32 @@ export class NbdClient {
         this.#schedulePump();
       }
     };
+    const t = options.requestTimeoutMs ?? NBD_DEFAULT_TIMEOUT_MS;
+    if (!(t >= 0)) throw new RangeError(`Cannot use request timeout ${t} ms: expected >= 0`);
+    this.#timeoutMs = t;
     this.#readLoop = this.#runReadLoop();
+  }
+
+  /** True once a request timed out and the connection was torn down for it. */
+  get timedOut(): boolean {
+    return this.#timedOut;
+  }
+
+  #watch(): void {
+    const first = this.#ops.values().next();
+    if (first.done) {
+      this.#unwatch();
+      return;
+    }
+    if (performance.now() - first.value.startedAt >= this.#timeoutMs) {
+      this.#timedOut = true;
+      this.#fail(-EIO);
+    }
+  }
+
+  #unwatch(): void {
+    if (this.#watchdog !== null) clearInterval(this.#watchdog);
+    this.#watchdog = null;
   }
 
   /** What the handshake agreed (size, flags, block sizes, structured replies). */
@@ -532,6 +582,10 @@ export class NbdClient {
       op.covered.fill(0, 0, nparts);
     }
     const p = new Promise<number>((resolve) => op.resolve = resolve);
+    op.startedAt = performance.now();
+    if (this.#timeoutMs > 0 && this.#watchdog === null) {
+      this.#watchdog = setInterval(() => this.#watch(), nbdWatchdogPeriod(this.#timeoutMs));
+    }
     this.#ops.set(tag, op);
     this.#queue.push(op);
     this.#schedulePump();
@@ -565,12 +619,16 @@ export class NbdClient {
     op.resolve = NOOP;
     this.#free.push(op);
     resolve(res);
-    if (this.#ops.size === 0) this.#wakeIdle();
+    if (this.#ops.size === 0) {
+      if (this.#watchdog !== null) this.#unwatch();
+      this.#wakeIdle();
+    }
   }
 
   /** Fails everything in flight with `res` and closes the stream (once). */
   #fail(res: number): void {
     if (this.#dead === 0) this.#dead = res;
+    this.#unwatch();
     for (const op of [...this.#ops.values()]) {
       op.result = res;
       this.#finish(op);

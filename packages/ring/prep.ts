@@ -76,11 +76,19 @@ const U64_HI = 4;
  * @param x The value.
  */
 export function setSqeU64(v: DataView, o: number, x: number | bigint): void {
+  if (typeof x === "number" && x >= 0 && x <= Number.MAX_SAFE_INTEGER) {
+    // The hot path (offsets, addresses below 2^53): two u32 stores, no call, no bigint. `lo` is
+    // a whole number exactly when `x` is.
+    const hi = (x / TWO32) >>> 0;
+    const lo = x - hi * TWO32;
+    if (lo === lo >>> 0) {
+      v.setUint32(o, lo, true);
+      v.setUint32(o + U64_HI, hi, true);
+      return;
+    }
+  }
   if (typeof x === "bigint") {
     v.setBigUint64(o, BigInt.asUintN(64, x), true);
-  } else if (x >= 0 && x <= Number.MAX_SAFE_INTEGER && Number.isInteger(x)) {
-    v.setUint32(o, x % TWO32, true);
-    v.setUint32(o + U64_HI, Math.floor(x / TWO32), true);
   } else if (Number.isInteger(x)) {
     // -1 (all ones), other negatives (two's complement) and integers beyond 2^53 (exact
     // doubles): through a bigint, off the hot path.

@@ -6,6 +6,7 @@
  * unregister), whose entries are reference counted ({@linkcode RsrcNode}) so that they outlive
  * unregistration while requests use them. {@linkcode BufDesc} names a ublk server's buffer
  * mode and {@linkcode validateCompatibility} checks it against the device flags.
+ * {@linkcode allocIoMemory} is the one allocator of I/O memory: page-aligned in real memory.
  *
  * @example Lend a two-page request buffer to a fused slave
  * ```ts
@@ -31,3 +32,4 @@ export * from "./rsrc_node.ts";
 export * from "./buffer_table.ts";
 export * from "./file_table.ts";
 export * from "./buf_desc.ts";
+export * from "./io_memory.ts";

@@ -26,7 +26,9 @@ import {
   EISDIR,
   ENOENT,
   EOPNOTSUPP,
+  EROFS,
   ErrnoError,
+  EWOULDBLOCK,
   FALLOC_FL_KEEP_SIZE,
   FALLOC_FL_PUNCH_HOLE,
   FALLOC_FL_ZERO_RANGE,
@@ -73,10 +75,24 @@ export interface LoopFileOpener {
 export interface LoopTargetOptions {
   /** O_DIRECT on the backing file (ublksrv's default). Default true. */
   direct?: boolean;
-  /** Open read-only and advertise UBLK_ATTR_READ_ONLY. Default false. */
+  /**
+   * Open read-only and advertise UBLK_ATTR_READ_ONLY; WRITE, DISCARD and WRITE_ZEROES then
+   * fail with -EROFS. Default false.
+   */
   readOnly?: boolean;
+  /**
+   * Take an advisory `flock(2)` on the backing file for the target's lifetime: shared when
+   * read-only, exclusive otherwise, so two servers never write one file (a file locked by
+   * another is refused). Default true.
+   */
+  lock?: boolean;
   /** Logical block size of the device (512..4096, power of two). Default 512. */
   logicalBlockSize?: number;
+  /**
+   * Told once, with one line, when the file system refuses O_DIRECT at open and the target
+   * serves buffered instead (also kept in {@linkcode LoopTarget.notice}).
+   */
+  onNotice?: (message: string) => void;
 }
 
 /**
@@ -176,6 +192,8 @@ export class LoopTarget implements Target {
   readonly size: number;
   /** Whether the backing file is open with O_DIRECT (false when the file system refused it). */
   readonly direct: boolean;
+  /** Why the target does not do what was asked ("" when it does): the O_DIRECT fallback. */
+  readonly notice: string;
   /** Whether the device is read-only. */
   readonly readOnly: boolean;
   /** The backing file's fd in the kernel; registered as fixed file 1. */
@@ -186,6 +204,7 @@ export class LoopTarget implements Target {
   #slots: TagSlot[][] = [];
   #zeroRange = true;
   #closed = false;
+  #lock: Deno.FsFile | null = null;
 
   /**
    * Checks and opens the backing file (before any device exists).
@@ -193,7 +212,8 @@ export class LoopTarget implements Target {
    * @param kernel Opens the file (the model or native kernel).
    * @param path The backing file.
    * @param options O_DIRECT, read-only, block size.
-   * @throws {ErrnoError} when the file is missing, a directory, or cannot be opened.
+   * @throws {ErrnoError} when the file is missing, a directory, or cannot be opened;
+   *   EWOULDBLOCK when another holds a conflicting lock on it.
    * @throws {RangeError} when its size is not a non-zero multiple of the block size.
    */
   constructor(kernel: LoopFileOpener, path: string, options: LoopTargetOptions = {}) {
@@ -205,16 +225,31 @@ export class LoopTarget implements Target {
     }
     this.size = checkBackingFile(path, lbs);
     this.path = path;
+    const lock = (options.lock ?? true)
+      ? lockBackingFile(path, !(options.readOnly ?? false))
+      : null;
     this.readOnly = options.readOnly ?? false;
     const base = this.readOnly ? O_RDONLY : O_RDWR;
     let direct = options.direct ?? true;
+    let notice = "";
     let fd = kernel.open(path, base | (direct ? O_DIRECT : 0), 0);
     if (fd === -EINVAL && direct) {
-      // The file system has no O_DIRECT: serve buffered, as a plain loop device would.
+      // The file system has no O_DIRECT: serve buffered, as a plain loop device would, and say
+      // so once.
       direct = false;
       fd = kernel.open(path, base, 0);
+      if (fd >= 0) {
+        notice =
+          `loop: the file system of "${path}" refuses O_DIRECT (EINVAL): serving it buffered`;
+        options.onNotice?.(notice);
+      }
     }
-    if (fd < 0) throw new ErrnoError(-fd, { op: `Open backing file "${path}"` });
+    if (fd < 0) {
+      lock?.close();
+      throw new ErrnoError(-fd, { op: `Open backing file "${path}"` });
+    }
+    this.#lock = lock;
+    this.notice = notice;
     this.#kernel = kernel;
     this.#fd = fd;
     this.#lbs = lbs;
@@ -277,16 +312,19 @@ export class LoopTarget implements Target {
       case UBLK_IO_OP_READ:
         return this.#rw(ctx, s, iod, IORING_OP_READ);
       case UBLK_IO_OP_WRITE:
+        if (this.readOnly) return -EROFS;
         if ((iod.flags & UBLK_IO_F_FUA) !== 0) return this.#fuaWrite(ctx, s, iod);
         return this.#rw(ctx, s, iod, IORING_OP_WRITE);
       case UBLK_IO_OP_FLUSH:
         return ctx.submit(s.prepFsync);
       case UBLK_IO_OP_DISCARD:
+        if (this.readOnly) return -EROFS;
         s.mode = FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE;
         s.off = iod.offset;
         s.len = iod.bytes;
         return ctx.submit(s.prepFallocate);
       case UBLK_IO_OP_WRITE_ZEROES:
+        if (this.readOnly) return -EROFS;
         return this.#writeZeroes(ctx, s, iod);
       default:
         return -EOPNOTSUPP;
@@ -333,10 +371,62 @@ export class LoopTarget implements Target {
     return await ctx.submit(s.prepFallocate);
   }
 
-  /** Closes the backing file. Safe to call twice. */
+  /** Closes the backing file and drops its lock. Safe to call twice. */
   close(): void {
     if (this.#closed) return;
     this.#closed = true;
     this.#kernel.closeFd(this.#fd);
+    this.#lock?.close();
+    this.#lock = null;
+  }
+}
+
+/**
+ * Takes the advisory lock of a loop target on `path` (`flock(2)`, not blocking): shared for a
+ * read-only device, exclusive otherwise. Held through its own open file description, which
+ * the caller closes to release it.
+ *
+ * @param path The backing file (symlinks are followed, so a link locks its target).
+ * @param exclusive Exclusive (a writable device) or shared (read-only).
+ * @returns The file holding the lock.
+ * @throws {ErrnoError} EWOULDBLOCK when another open file holds a conflicting lock.
+ */
+function lockBackingFile(path: string, exclusive: boolean): Deno.FsFile | null {
+  let f: Deno.FsFile;
+  try {
+    f = Deno.openSync(path, { read: true });
+  } catch {
+    return null; // not a file Deno can open here (the kernel's open reports it)
+  }
+  if (f.tryLockSync(exclusive)) return f;
+  f.close();
+  throw new ErrnoError(EWOULDBLOCK, {
+    op: `Lock backing file "${path}" (${
+      exclusive ? "exclusive" : "shared"
+    } flock: another ublk server or program holds a ${exclusive ? "" : "write "}lock on it)`,
+  });
+}
+
+/**
+ * How many bytes of existing data a write workload over `path` would overwrite: the size of
+ * the regular file it names (through symlinks), 0 when it is missing or empty. A CLI asks
+ * for `--force` when this is not 0.
+ *
+ * @example A missing file holds nothing to overwrite
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { existingDataBytes } from "@ublk-ts/targets";
+ * assert.equal(existingDataBytes("/nonexistent/disk.img"), 0);
+ * ```
+ *
+ * @param path The backing file.
+ * @returns The byte count (0 for a missing or empty file, or one that is not regular).
+ */
+export function existingDataBytes(path: string): number {
+  try {
+    const st = Deno.statSync(path);
+    return st.isFile ? st.size : 0;
+  } catch {
+    return 0;
   }
 }

@@ -15,6 +15,7 @@ import {
   ENOSPC,
   EOPNOTSUPP,
   EPERM,
+  EROFS,
   FALLOC_FL_KEEP_SIZE,
   FALLOC_FL_PUNCH_HOLE,
   FALLOC_FL_ZERO_RANGE,
@@ -22,7 +23,7 @@ import {
   O_RDONLY,
   O_RDWR,
 } from "@ublk-ts/uapi";
-import { checkBackingFile, LoopTarget, type LoopTargetOptions } from "./loop.ts";
+import { checkBackingFile, existingDataBytes, LoopTarget, type LoopTargetOptions } from "./loop.ts";
 
 /** Backing-file directories: tmpfs (no ZERO_RANGE) and the root file system (ext4 here). */
 const DIRS = ["/dev/shm", "/tmp"] as const;
@@ -190,11 +191,11 @@ Deno.test("`new LoopTarget()` opens O_DIRECT by default and falls back when refu
     assert.deepEqual(t.fixedFds, [42]);
     assert.equal(t.size, 8192);
     opener.refuseDirect = true;
-    const b = new LoopTarget(opener, p);
+    const b = new LoopTarget(opener, p, { lock: false }); // t holds the exclusive lock
     opener.refuseDirect = false;
     assert.equal(b.direct, false);
     assert.equal(opened.at(-1)!.flags, O_RDWR);
-    const c = new LoopTarget(opener, p, { direct: false, readOnly: true });
+    const c = new LoopTarget(opener, p, { direct: false, readOnly: true, lock: false });
     assert.equal(opened.at(-1)!.flags, O_RDONLY);
     const params = c.init({
       devId: 0,
@@ -465,3 +466,82 @@ for (const dir of DIRS) {
     });
   }
 }
+
+Deno.test("`new LoopTarget()` locks its file: one writer, or many readers; a locked file is refused", async () => {
+  await withFile(8192, async (p) => {
+    const link = `${p}.link`;
+    await Deno.symlink(p, link);
+    try {
+      const w = new LoopTarget(opener, p);
+      // Another writer, a reader, and the same file through a symlink are refused clearly.
+      for (const [path, o] of [[p, {}], [p, { readOnly: true }], [link, {}]] as const) {
+        assert.throws(
+          () => new LoopTarget(opener, path, o),
+          (e: Error) => /EAGAIN/.test(e.message) && e.message.includes(`"${path}"`),
+        );
+      }
+      w.close();
+      const r1 = new LoopTarget(opener, p, { readOnly: true });
+      const r2 = new LoopTarget(opener, link, { readOnly: true });
+      assert.throws(() => new LoopTarget(opener, p), /flock/);
+      r1.close();
+      r2.close();
+      // Released by close: a writer gets it again; a second process is refused too.
+      const w2 = new LoopTarget(opener, p);
+      const other = new Deno.Command(Deno.execPath(), {
+        args: [
+          "eval",
+          `const f = Deno.openSync(${JSON.stringify(p)}); console.log(f.tryLockSync(false))`,
+        ],
+        stdout: "piped",
+      }).outputSync();
+      assert.equal(new TextDecoder().decode(other.stdout).trim(), "false");
+      w2.close();
+    } finally {
+      await Deno.remove(link);
+    }
+  });
+});
+
+Deno.test("`LoopTarget.handleIo()` on a read-only target fails WRITE, DISCARD, WRITE_ZEROES with -EROFS", async () => {
+  await withFile(8192, (p) => {
+    const t = new LoopTarget(opener, p, { readOnly: true });
+    const params = t.init({
+      devId: 0,
+      nrHwQueues: 1,
+      queueDepth: 1,
+      maxIoBufBytes: 4096,
+      flags: 0n,
+      zeroCopy: false,
+    });
+    assert.equal(params.attrs! & 1, 1, "UBLK_ATTR_READ_ONLY");
+    const ctx = {
+      qid: 0,
+      tag: 0,
+      zeroCopy: false,
+      submit: () => assert.fail("no SQE for a write to a read-only target"),
+      fused: () => assert.fail("no fused command for a write to a read-only target"),
+    } as unknown as TargetIoCtx;
+    for (const op of [1, 3, 5]) { // UBLK_IO_OP_WRITE, _DISCARD, _WRITE_ZEROES
+      const d = new IoDesc();
+      d.op = op;
+      d.nrSectors = 8;
+      assert.equal(t.handleIo(ctx, 0, d), -EROFS, `op ${op}`);
+    }
+    t.close();
+  });
+});
+
+Deno.test("`existingDataBytes()` sees a non-empty file through a symlink, 0 for empty or missing", async () => {
+  await withFile(4096, async (p) => {
+    await Deno.symlink(p, `${p}.l`);
+    try {
+      assert.equal(existingDataBytes(`${p}.l`), 4096);
+      assert.equal(existingDataBytes(p), 4096);
+    } finally {
+      await Deno.remove(`${p}.l`);
+    }
+  });
+  await withFile(0, (p) => assert.equal(existingDataBytes(p), 0));
+  assert.equal(existingDataBytes("/nonexistent/x.img"), 0);
+});

@@ -26,7 +26,6 @@ import {
   IoUringCqe,
   IoUringSqe,
   PROT_READ,
-  UBLK_F_SUPPORT_ZERO_COPY,
   UBLK_IO_COMMIT_AND_FETCH_REQ,
   UBLK_IO_FETCH_REQ,
   UBLK_IO_FUSED_SUBMIT_IO,
@@ -59,7 +58,13 @@ import {
   sqeSetOpFlags,
   sqeSetUserData32,
 } from "@ublk-ts/ring";
-import { bufModeFor, copyBufDesc, validateCompatibility, zeroCopyBufDesc } from "@ublk-ts/rsrc";
+import {
+  allocIoMemory,
+  bufModeFor,
+  copyBufDesc,
+  validateCompatibility,
+  zeroCopyBufDesc,
+} from "@ublk-ts/rsrc";
 import {
   userDataHi,
   userDataIsTargetIo,
@@ -224,9 +229,14 @@ export class UblkQueue {
     // (libublk's validate_compatibility): this queue serves copy mode and the RFC fused zero copy.
     const mode = bufModeFor(info.flags);
     if (typeof mode === "number") throw ErrnoError.fromResult(mode, "ublk queue buffer mode");
-    const zc = mode === "zero-copy";
+    const zeroCopy = mode === "zero-copy";
+    const per = info.maxIoBufBytes;
+    // Copy mode: one page-aligned arena (the real address too: the kernel's copies into it run
+    // at full speed and O_DIRECT accepts it), a page-multiple slice per tag; the slice of tag 0
+    // is what the check vets.
+    const arena = zeroCopy ? new Uint8Array(0) : allocIoMemory(per * this.depth);
     const check = validateCompatibility(
-      zc ? zeroCopyBufDesc() : copyBufDesc(new Uint8Array(info.maxIoBufBytes)),
+      zeroCopy ? zeroCopyBufDesc() : copyBufDesc(arena.subarray(0, per)),
       info.flags,
     );
     if (check < 0 || mode === "auto-register") {
@@ -265,7 +275,6 @@ export class UblkQueue {
       throw e;
     }
     this.#ring = ring;
-    const zeroCopy = (info.flags & UBLK_F_SUPPORT_ZERO_COPY) !== 0n;
     const dev: TargetDevInfo = {
       devId: info.devId,
       nrHwQueues: info.nrHwQueues,
@@ -274,8 +283,6 @@ export class UblkQueue {
       flags: info.flags,
       zeroCopy,
     };
-    const per = info.maxIoBufBytes;
-    const arena = zeroCopy ? new Uint8Array(0) : new Uint8Array(per * this.depth);
     const base = arena.length > 0 ? kernel.addressOf(arena) : 0n;
     for (let t = 0; t < this.depth; t++) {
       const buf = zeroCopy ? arena : arena.subarray(t * per, (t + 1) * per);

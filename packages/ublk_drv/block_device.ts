@@ -19,11 +19,18 @@
  * - FLUSH reaches the server only with UBLK_ATTR_VOLATILE_CACHE; FUA is passed with
  *   UBLK_ATTR_FUA, emulated by a following FLUSH with only a volatile cache, else dropped.
  * - Discard / write-zeroes without the matching limit fail with -EOPNOTSUPP (no fallback).
+ * - Two ways to open it, as a program opens `/dev/ublkbN`. The default (buffered) handle throws
+ *   RangeError for an offset or length not aligned to the logical block size, and serves a
+ *   buffer whose real address is not page-aligned through a page-aligned bounce buffer (the
+ *   page cache's role): the request pages the server sees are always page-aligned.
+ *   {@linkcode UblkBlockDevice.open} with `direct: true` is `O_DIRECT`: no bounce, and a buffer,
+ *   offset or length not aligned to the logical block size fails with -EINVAL.
  *
  * @module
  */
 
 import {
+  EINVAL,
   EIO,
   ENODEV,
   EOPNOTSUPP,
@@ -40,6 +47,7 @@ import {
   UBLK_IO_OP_WRITE_ZEROES,
   UBLK_S_DEV_LIVE,
 } from "@ublk-ts/uapi";
+import { allocIoMemory, isIoAligned } from "@ublk-ts/rsrc";
 import { Bio, type DevLimits, type UblkDev } from "./_device.ts";
 
 const EMPTY = new Uint8Array(0);
@@ -56,20 +64,55 @@ export interface WriteZeroesOptions {
   noUnmap?: boolean;
 }
 
+/** Options of {@linkcode UblkBlockDevice.open}. */
+export interface BlockOpenOptions {
+  /** `O_DIRECT`: no bounce buffer; unaligned buffer, offset or length → -EINVAL. */
+  direct?: boolean;
+}
+
+/** Free bounce buffers kept per size (more are dropped). */
+const BOUNCE_KEEP = 64;
+
 /**
  * The block device of one ublk device. Obtain it from `createDevice(...).bdev` or
  * {@linkcode UblkBlockDevice.of}.
  */
 export class UblkBlockDevice {
   readonly #dev: UblkDev;
+  readonly #direct: boolean;
+  /** Page-aligned bounce buffers of the buffered handle, free, by length. */
+  readonly #bounce: Map<number, Uint8Array[]> = new Map();
 
   /**
    * The block device of a driver device.
    *
    * @param dev The driver's device.
+   * @param options `direct` (default false: buffered).
    */
-  constructor(dev: UblkDev) {
+  constructor(dev: UblkDev, options: BlockOpenOptions = {}) {
     this.#dev = dev;
+    this.#direct = options.direct === true;
+  }
+
+  /**
+   * Another handle of the same disk, as a second `open(2)` of `/dev/ublkbN`.
+   *
+   * @param options `direct: true` for `O_DIRECT`.
+   * @returns The handle.
+   *
+   * @example An O_DIRECT handle refuses unaligned buffers with -EINVAL (ignored: needs a device)
+   * ```ts ignore
+   * const direct = dev.bdev.open({ direct: true });
+   * assert.equal(await direct.read(0, new Uint8Array(4096).subarray(1, 513)), -22);
+   * ```
+   */
+  open(options: BlockOpenOptions = {}): UblkBlockDevice {
+    return new UblkBlockDevice(this.#dev, options);
+  }
+
+  /** Whether this handle is `O_DIRECT`. */
+  get direct(): boolean {
+    return this.#direct;
   }
 
   /** The device id (N of `/dev/ublkbN`). */
@@ -111,12 +154,60 @@ export class UblkBlockDevice {
    * Reads `buf.length` bytes at `offset` into `buf` (the request pages: no copy in zero copy).
    *
    * @param offset Byte offset (a multiple of the logical block size).
-   * @param buf Destination (length a multiple of the logical block size).
-   * @returns Bytes read, or a negative errno.
-   * @throws {RangeError} When `offset` or `buf.length` is not aligned.
+   * @param buf Destination (length a multiple of the logical block size; on a direct handle
+   *   its address too).
+   * @returns Bytes read, or a negative errno (-EINVAL on a direct handle for unaligned I/O).
+   * @throws {RangeError} When `offset` or `buf.length` is not aligned (buffered handle).
    */
   read(offset: number, buf: Uint8Array): Promise<number> {
-    return this.#rw(UBLK_IO_OP_READ, 0, offset, buf);
+    const bad = this.#misaligned(offset, buf);
+    if (bad !== 0) return Promise.resolve(bad);
+    if (this.#direct || buf.length === 0 || isIoAligned(buf)) {
+      return this.#rw(UBLK_IO_OP_READ, 0, offset, buf);
+    }
+    return this.#bouncedRead(offset, buf);
+  }
+
+  async #bouncedRead(offset: number, buf: Uint8Array): Promise<number> {
+    const b = this.#takeBounce(buf.length);
+    try {
+      const r = await this.#rw(UBLK_IO_OP_READ, 0, offset, b);
+      if (r > 0) buf.set(r === b.length ? b : b.subarray(0, r));
+      return r;
+    } finally {
+      this.#giveBounce(b);
+    }
+  }
+
+  /**
+   * The direct handle's checks (-EINVAL), or the buffered handle's (RangeError, thrown).
+   *
+   * @returns 0 when the I/O may go on, else -EINVAL.
+   */
+  #misaligned(offset: number, buf: Uint8Array): number {
+    if (!this.#direct) {
+      this.#align("offset", offset);
+      this.#align("length", buf.length);
+      return 0;
+    }
+    const lbs = this.logicalBlockSize;
+    if (!Number.isSafeInteger(offset) || offset < 0 || offset % lbs !== 0) return -EINVAL;
+    if (buf.length % lbs !== 0 || (buf.length > 0 && !isIoAligned(buf, lbs))) return -EINVAL;
+    return 0;
+  }
+
+  #takeBounce(len: number): Uint8Array {
+    const free = this.#bounce.get(len);
+    return free?.pop() ?? allocIoMemory(len);
+  }
+
+  #giveBounce(b: Uint8Array): void {
+    let free = this.#bounce.get(b.length);
+    if (free === undefined) {
+      free = [];
+      this.#bounce.set(b.length, free);
+    }
+    if (free.length < BOUNCE_KEEP) free.push(b);
   }
 
   /**
@@ -125,10 +216,16 @@ export class UblkBlockDevice {
    * @param offset Byte offset (aligned).
    * @param data Source (length aligned).
    * @param options `fua`.
-   * @returns Bytes written, or a negative errno.
-   * @throws {RangeError} When `offset` or `data.length` is not aligned.
+   * @returns Bytes written, or a negative errno (-EINVAL on a direct handle for unaligned I/O).
+   * @throws {RangeError} When `offset` or `data.length` is not aligned (buffered handle).
    */
-  async write(offset: number, data: Uint8Array, options?: WriteOptions): Promise<number> {
+  write(offset: number, data: Uint8Array, options?: WriteOptions): Promise<number> {
+    const bad = this.#misaligned(offset, data);
+    if (bad !== 0) return Promise.resolve(bad);
+    return this.#write(offset, data, options);
+  }
+
+  async #write(offset: number, data: Uint8Array, options?: WriteOptions): Promise<number> {
     const lim = this.#dev.limits;
     const fua = options?.fua === true;
     let flags = 0;
@@ -137,7 +234,18 @@ export class UblkBlockDevice {
       if ((lim.attrs & UBLK_ATTR_FUA) !== 0) flags = UBLK_IO_F_FUA;
       else if ((lim.attrs & UBLK_ATTR_VOLATILE_CACHE) !== 0) flushAfter = true;
     }
-    const r = await this.#rw(UBLK_IO_OP_WRITE, flags, offset, data);
+    let r: number;
+    if (this.#direct || data.length === 0 || isIoAligned(data)) {
+      r = await this.#rw(UBLK_IO_OP_WRITE, flags, offset, data);
+    } else {
+      const b = this.#takeBounce(data.length);
+      b.set(data);
+      try {
+        r = await this.#rw(UBLK_IO_OP_WRITE, flags, offset, b);
+      } finally {
+        this.#giveBounce(b);
+      }
+    }
     if (r < 0 || !flushAfter) return r;
     const f = await this.flush();
     return f < 0 ? f : r;
@@ -199,9 +307,8 @@ export class UblkBlockDevice {
     return lim;
   }
 
+  /** Offset and length are checked by the caller ({@linkcode UblkBlockDevice.#misaligned}). */
   #rw(op: number, flags: number, offset: number, buf: Uint8Array): Promise<number> {
-    this.#align("offset", offset);
-    this.#align("length", buf.length);
     const lim = this.#check(op === UBLK_IO_OP_WRITE);
     if (typeof lim === "number") return Promise.resolve(lim);
     if (offset + buf.length > lim.capacity) return Promise.resolve(-EIO);
@@ -216,8 +323,15 @@ export class UblkBlockDevice {
     len: number,
     limit: (l: DevLimits) => number,
   ): Promise<number> {
-    this.#align("offset", offset);
-    this.#align("length", len);
+    if (this.#direct) {
+      const lbs = this.logicalBlockSize;
+      if (!Number.isSafeInteger(offset) || offset < 0 || offset % lbs !== 0 || len % lbs !== 0) {
+        return Promise.resolve(-EINVAL);
+      }
+    } else {
+      this.#align("offset", offset);
+      this.#align("length", len);
+    }
     const lim = this.#check(true);
     if (typeof lim === "number") return Promise.resolve(lim);
     const max = limit(lim) * 512;
