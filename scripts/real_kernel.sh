@@ -4,6 +4,8 @@
 # libraries, liburing and a `deno bundle` of the test. See /work/shared/REAL_KERNEL.md.
 #
 # Usage: scripts/real_kernel.sh [test.ts]   (default tests/real_kernel/probe.ts)
+# After the test, the guest runs tests/real_kernel/cli_probe.ts: the `ublk` CLI (a bundle of
+# apps/ublk/main.ts) as separate processes on the real driver (REAL_KERNEL_CLI=0 skips it).
 #
 # Idempotent: installs missing Debian packages (qemu-system-x86, busybox-static, cpio,
 # xz-utils), downloads the kernel image package once into .cache/real_kernel/ (git-ignored),
@@ -126,6 +128,15 @@ mkdir -p "$WORK"
 log "bundling $TEST"
 (cd "$ROOT" && "$DENO_BIN" bundle --quiet --platform deno -o "$WORK/test.js" "$TEST") ||
   die "deno bundle $TEST failed"
+# The CLI case (tests/real_kernel/cli_probe.ts drives a bundle of the `ublk` CLI as separate
+# processes); REAL_KERNEL_CLI=0 leaves it out.
+if [ "${REAL_KERNEL_CLI:-1}" != 0 ]; then
+  log "bundling apps/ublk/main.ts and tests/real_kernel/cli_probe.ts"
+  (cd "$ROOT" && "$DENO_BIN" bundle --quiet --platform deno -o "$WORK/ublk.js" apps/ublk/main.ts) ||
+    die "deno bundle apps/ublk/main.ts failed"
+  (cd "$ROOT" && "$DENO_BIN" bundle --quiet --platform deno -o "$WORK/cli.js" tests/real_kernel/cli_probe.ts) ||
+    die "deno bundle tests/real_kernel/cli_probe.ts failed"
+fi
 
 # --- initramfs ---------------------------------------------------------------------------------
 log "building initramfs"
@@ -163,6 +174,9 @@ if [ -n "$FIO" ]; then
   done
 fi
 cp "$WORK/test.js" "$R/test/test.js"
+for f in ublk.js cli.js; do
+  if [ -f "$WORK/$f" ]; then cp "$WORK/$f" "$R/test/$f"; fi
+done
 cat >"$R/init" <<'EOF'
 #!/bin/sh
 export PATH=/bin:/sbin:/usr/bin HOME=/tmp DENO_DIR=/tmp/deno NO_COLOR=1
@@ -175,6 +189,11 @@ if insmod /ublk_drv.ko; then
   echo "GUEST: ublk_drv loaded"
   /bin/deno run -A --no-prompt /test/test.js
   rc=$?
+  if [ -f /test/cli.js ]; then
+    /bin/deno run -A --no-prompt /test/cli.js
+    crc=$?
+    if [ "$rc" = 0 ]; then rc=$crc; fi
+  fi
 else
   echo "GUEST: insmod ublk_drv.ko failed"
   rc=99

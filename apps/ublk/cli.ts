@@ -6,19 +6,14 @@
  * @module
  */
 
-import { ENODEV, ErrnoError } from "@ublk-ts/uapi";
 import {
+  ADD_ARG_OPTIONS,
   checkDeviceOptions,
-  describeDeviceOptions,
   DEVICE_ARG_OPTIONS,
   type DeviceOptions,
   parseStrict,
   UsageError,
 } from "./device_options.ts";
-import { featureNames, probeRealUblk } from "./features.ts";
-import { formatProgress, ProgressLine } from "./progress.ts";
-import { openStack, type RunningDevice, type Stack } from "./stack.ts";
-import { formatSize } from "./units.ts";
 import {
   ADD_HELP,
   BENCH_HELP,
@@ -26,48 +21,19 @@ import {
   FEATURES_HELP,
   LIST_HELP,
   MAIN_HELP,
+  RECOVER_HELP,
   RUN_HELP,
+  targetHelp,
   VERSION,
 } from "./usage.ts";
-import {
-  formatWorkloadResult,
-  formatWorkloadSpec,
-  parseWorkloadSpec,
-  runWorkload,
-  type WorkloadResult,
-  type WorkloadSpec,
-} from "./workload.ts";
+// Everything that loads the kernels, the targets or the workload engine is imported when a
+// command needs it, so `ublk --help` starts fast.
+import type { RunningDevice, Stack } from "./stack.ts";
+import type { WorkloadResult, WorkloadSpec } from "./workload.ts";
 
-/** Exit status of a usage error. */
-export const EXIT_USAGE = 2;
-/** Exit status after Ctrl-C. */
-export const EXIT_INTERRUPTED = 130;
+import { type CliIo, defaultIo, err, EXIT_INTERRUPTED, EXIT_USAGE, oneLine, out } from "./io.ts";
 
-const enc = new TextEncoder();
-
-/** Where the CLI writes: stdout, stderr (progress and messages). */
-export interface CliIo {
-  /** Result output. */
-  stdout: { writeSync(p: Uint8Array): number };
-  /** Messages and progress. */
-  stderr: { writeSync(p: Uint8Array): number; isTerminal(): boolean };
-}
-
-const defaultIo: CliIo = { stdout: Deno.stdout, stderr: Deno.stderr };
-
-function out(io: CliIo, text: string): void {
-  io.stdout.writeSync(enc.encode(text.endsWith("\n") ? text : `${text}\n`));
-}
-
-function err(io: CliIo, text: string): void {
-  io.stderr.writeSync(enc.encode(`${text}\n`));
-}
-
-/** Turns any thrown value into one line without a final period. */
-function oneLine(e: unknown): string {
-  const msg = e instanceof Error ? e.message : String(e);
-  return msg.split("\n")[0]!.replace(/\.$/, "");
-}
+export { type CliIo, EXIT_INTERRUPTED, EXIT_USAGE };
 
 /**
  * Runs the CLI.
@@ -94,14 +60,19 @@ export async function main(args: string[], io: CliIo = defaultIo): Promise<numbe
   try {
     switch (command) {
       case undefined:
-        err(io, "ublk: missing command (run, bench, add, list, del, features); see ublk --help");
+        err(
+          io,
+          "ublk: missing command (add, list, del, recover, features, run, bench); see ublk --help",
+        );
         return EXIT_USAGE;
       case "-h":
       case "--help":
-      case "help":
         out(io, MAIN_HELP);
         return 0;
+      case "help":
+        return cmdHelp(rest, io);
       case "-V":
+      case "-v":
       case "--version":
       case "version":
         out(io, `ublk ${VERSION}`);
@@ -113,11 +84,15 @@ export async function main(args: string[], io: CliIo = defaultIo): Promise<numbe
       case "add":
         return await cmdAdd(rest, io);
       case "list":
-        return cmdList(rest, io);
+        return await cmdList(rest, io);
       case "del":
-        return cmdDel(rest, io);
+        return await cmdDel(rest, io);
+      case "recover":
+        return await cmdRecover(rest, io);
       case "features":
         return await cmdFeatures(rest, io);
+      case DAEMON_COMMAND:
+        return await cmdDaemon(rest);
       default:
         if (command.startsWith("-")) {
           err(io, `ublk: unknown option '${command}'; see ublk --help`);
@@ -136,10 +111,28 @@ export async function main(args: string[], io: CliIo = defaultIo): Promise<numbe
   }
 }
 
+/** The hidden command `ublk add` re-spawns itself with. */
+export const DAEMON_COMMAND = "__daemon";
+
+function cmdHelp(args: string[], io: CliIo): number {
+  const v = parseStrict(args, { type: { type: "string", short: "t" } }, "help");
+  if (v.type === undefined) {
+    out(io, MAIN_HELP);
+    return 0;
+  }
+  const text = targetHelp(String(v.type));
+  if (text === undefined) {
+    throw new UsageError(`help: unknown target type '${v.type}' (expected null, loop or nbd)`);
+  }
+  out(io, text);
+  return 0;
+}
+
 const DEFAULT_RUN_SPEC = "rw=randread,bs=4k,qd=32,n=50000";
 const DEFAULT_BENCH_SPEC = "rw=read,bs=512k,qd=16,time=3s";
 
-function parseSpec(text: string, command: string): WorkloadSpec {
+async function parseSpec(text: string, command: string): Promise<WorkloadSpec> {
+  const { parseWorkloadSpec } = await import("./workload.ts");
   try {
     return parseWorkloadSpec(text);
   } catch (e) {
@@ -147,7 +140,7 @@ function parseSpec(text: string, command: string): WorkloadSpec {
   }
 }
 
-/** Ctrl-C → abort; a second Ctrl-C exits at once. */
+/** Ctrl-C or SIGTERM → abort; a second one exits at once. */
 class Interrupt implements Disposable {
   readonly controller: AbortController = new AbortController();
   readonly #handler = (): void => {
@@ -156,19 +149,61 @@ class Interrupt implements Disposable {
   };
   constructor() {
     Deno.addSignalListener("SIGINT", this.#handler);
+    Deno.addSignalListener("SIGTERM", this.#handler);
   }
   get signal(): AbortSignal {
     return this.controller.signal;
   }
   [Symbol.dispose](): void {
     Deno.removeSignalListener("SIGINT", this.#handler);
+    Deno.removeSignalListener("SIGTERM", this.#handler);
   }
 }
 
-function describeDevice(dev: RunningDevice, o: DeviceOptions): string {
-  return `/dev/ublkb${dev.devId}: ${formatSize(dev.size)}, ${
-    describeDeviceOptions(o)
-  } (${dev.note})`;
+async function describeDevice(dev: RunningDevice, o: DeviceOptions): Promise<string> {
+  const { describeRunning } = await import("./stack.ts");
+  return describeRunning(dev, o);
+}
+
+/**
+ * What `--bench` can be checked against before any device exists: the size the device will
+ * have (null: `--size`; loop: the backing file's), and whether writing is allowed.
+ */
+async function precheckWorkload(o: DeviceOptions, spec: WorkloadSpec): Promise<void> {
+  const { checkWorkloadFits, isWriteWorkload } = await import("./workload.ts");
+  let size: number | undefined;
+  if (o.type === "null") size = o.size ?? 250 * 1024 ** 3;
+  if (o.type === "loop") {
+    const { checkBackingFile, existingDataBytes } = await import("@ublk-ts/targets");
+    size = checkBackingFile(o.file!);
+    if (isWriteWorkload(spec)) {
+      if (o.readOnly) {
+        throw new UsageError(
+          `run: --bench rw=${spec.rw} writes, and the device is --read-only (use rw=read or randread)`,
+        );
+      }
+      // A file that holds data (allocated blocks) is a user's; one that is all holes (just
+      // made with truncate) has nothing to lose.
+      const blocks = Deno.statSync(o.file!).blocks ?? 1;
+      if (existingDataBytes(o.file!) > 0 && blocks > 0 && !o.force) {
+        throw new UsageError(
+          `run: --bench rw=${spec.rw} would overwrite ${o.file} (${size} bytes holding data); give --force to write to it`,
+        );
+      }
+    }
+  }
+  if (o.type === "nbd" && o.readOnly && isWriteWorkload(spec)) {
+    throw new UsageError(
+      `run: --bench rw=${spec.rw} writes, and the device is --read-only (use rw=read or randread)`,
+    );
+  }
+  if (size !== undefined) {
+    try {
+      checkWorkloadFits(spec, size);
+    } catch (e) {
+      throw new UsageError(`run: --bench: ${oneLine(e)}`);
+    }
+  }
 }
 
 /** Creates the device, runs `body`, deletes the device whatever happens. */
@@ -177,11 +212,12 @@ async function withDevice<T>(
   io: CliIo,
   body: (dev: RunningDevice, stack: Stack) => Promise<T>,
 ): Promise<T> {
+  const { openStack } = await import("./stack.ts");
   const stack = openStack({ native: o.native });
   let dev: RunningDevice | undefined;
   try {
     dev = await stack.addDevice(o);
-    err(io, `ublk: added ${describeDevice(dev, o)}`);
+    err(io, `ublk: added ${await describeDevice(dev, o)}`);
     return await body(dev, stack);
   } finally {
     if (dev) {
@@ -199,6 +235,9 @@ async function runOne(
   signal: AbortSignal,
   label: string,
 ): Promise<WorkloadResult> {
+  const { formatProgress, ProgressLine } = await import("./progress.ts");
+  const { checkWorkloadFits, runWorkload } = await import("./workload.ts");
+  checkWorkloadFits(spec, dev.size);
   const progress = new ProgressLine(io.stderr);
   try {
     return await runWorkload(dev.bdev, spec, {
@@ -210,7 +249,8 @@ async function runOne(
   }
 }
 
-function resultJson(r: WorkloadResult, o: DeviceOptions): Record<string, unknown> {
+async function resultJson(r: WorkloadResult, o: DeviceOptions): Promise<Record<string, unknown>> {
+  const { formatWorkloadSpec } = await import("./workload.ts");
   return {
     target: o.type,
     zeroCopy: o.zeroCopy,
@@ -252,19 +292,22 @@ async function cmdRun(args: string[], io: CliIo): Promise<number> {
     return 0;
   }
   const o = checkDeviceOptions(v, "run");
-  const spec = parseSpec(v.bench === undefined ? DEFAULT_RUN_SPEC : String(v.bench), "run");
+  const spec = await parseSpec(v.bench === undefined ? DEFAULT_RUN_SPEC : String(v.bench), "run");
+  await precheckWorkload(o, spec);
+  const { formatWorkloadResult } = await import("./workload.ts");
   using intr = new Interrupt();
   const result = await withDevice(o, io, (dev) => runOne(dev, spec, io, intr.signal, ""));
-  if (v.json) out(io, JSON.stringify(resultJson(result, o)));
+  if (v.json) out(io, JSON.stringify(await resultJson(result, o)));
   else out(io, formatWorkloadResult(result));
   if (result.errors > 0) {
-    err(io, `ublk: ${result.errors} I/O errors, first ${errName(result.firstError)}`);
+    err(io, `ublk: ${result.errors} I/O errors, first ${await errName(result.firstError)}`);
   }
   if (result.mismatches > 0) err(io, `ublk: verify found ${result.mismatches} mismatching blocks`);
   return statusOf(result);
 }
 
-function errName(res: number): string {
+async function errName(res: number): Promise<string> {
+  const { ErrnoError } = await import("@ublk-ts/uapi");
   return res < 0 ? `${res} (${new ErrnoError(-res).code})` : String(res);
 }
 
@@ -285,12 +328,17 @@ async function cmdBench(args: string[], io: CliIo): Promise<number> {
   }
   if (v["zero-copy"]) throw new UsageError("bench: -z is implied (bench runs copy and -z)");
   const base = checkDeviceOptions(v, "bench");
-  const spec = parseSpec(v.bench === undefined ? DEFAULT_BENCH_SPEC : String(v.bench), "bench");
+  const spec = await parseSpec(
+    v.bench === undefined ? DEFAULT_BENCH_SPEC : String(v.bench),
+    "bench",
+  );
   const roundsText = v.rounds === undefined ? "1" : String(v.rounds);
   const rounds = /^\d+$/.test(roundsText) ? Number(roundsText) : NaN;
   if (!(rounds >= 1 && rounds <= 100)) {
     throw new UsageError(`bench: --rounds must be a whole number in [1, 100], got '${roundsText}'`);
   }
+  await precheckWorkload(base, spec);
+  const { formatWorkloadResult } = await import("./workload.ts");
   using intr = new Interrupt();
   // Interleave copy and zero copy; keep the best run of each (noisy neighbours hit both).
   const best: (WorkloadResult | undefined)[] = [undefined, undefined];
@@ -320,8 +368,8 @@ async function cmdBench(args: string[], io: CliIo): Promise<number> {
     out(
       io,
       JSON.stringify({
-        copy: resultJson(copy, { ...base, zeroCopy: false }),
-        zeroCopy: resultJson(zc, { ...base, zeroCopy: true }),
+        copy: await resultJson(copy, { ...base, zeroCopy: false }),
+        zeroCopy: await resultJson(zc, { ...base, zeroCopy: true }),
         ratio,
       }),
     );
@@ -332,32 +380,28 @@ async function cmdBench(args: string[], io: CliIo): Promise<number> {
 }
 
 async function cmdAdd(args: string[], io: CliIo): Promise<number> {
-  const v = parseStrict(args, { ...DEVICE_ARG_OPTIONS, "no-wait": { type: "boolean" } }, "add");
+  const v = parseStrict(args, ADD_ARG_OPTIONS, "add");
   if (v.help) {
     out(io, ADD_HELP);
     return 0;
   }
   const o = checkDeviceOptions(v, "add");
-  using intr = new Interrupt();
-  return await withDevice(o, io, async (dev) => {
-    out(io, `ublkb${dev.devId}  ${describeDevice(dev, o)}`);
-    out(io, dev.describe());
-    if (v["no-wait"]) return 0;
-    err(io, "ublk: serving until Ctrl-C (the device lives in this process)");
-    await new Promise<void>((resolve) => {
-      if (intr.signal.aborted) resolve();
-      intr.signal.addEventListener("abort", () => resolve(), { once: true });
-    });
-    return EXIT_INTERRUPTED;
-  });
+  const exportSpec = v.export === undefined ? undefined : String(v.export);
+  const devices = await import("./devices.ts");
+  if (exportSpec !== undefined) devices.checkExportSpec(exportSpec);
+  if (v.foreground) {
+    return await devices.addForeground(o, args, exportSpec, v.model === true, io);
+  }
+  return await devices.addDetached(devices.absoluteArgs(args, o), io, v.json === true);
 }
 
-function cmdList(args: string[], io: CliIo): number {
+async function cmdList(args: string[], io: CliIo): Promise<number> {
   const v = parseStrict(
     args,
     {
       number: { type: "string", short: "n" },
       verbose: { type: "boolean", short: "v" },
+      json: { type: "boolean" },
       help: { type: "boolean", short: "h" },
     },
     "list",
@@ -366,21 +410,25 @@ function cmdList(args: string[], io: CliIo): number {
     out(io, LIST_HELP);
     return 0;
   }
-  if (v.number !== undefined && !/^\d+$/.test(String(v.number))) {
-    throw new UsageError(`list: -n needs a device id, got '${v.number}'`);
-  }
-  out(io, "model: no devices (model devices live inside the ublk process that created them)");
-  const real = probeRealUblk();
-  out(io, `kernel: ${real.note}`);
-  return 0;
+  const id = devIdOption(v.number, "list");
+  const devices = await import("./devices.ts");
+  return await devices.list(id, v.verbose === true, v.json === true, io);
 }
 
-function cmdDel(args: string[], io: CliIo): number {
+function devIdOption(raw: unknown, command: string): number | undefined {
+  if (raw === undefined) return undefined;
+  const s = String(raw);
+  if (!/^\d+$/.test(s)) throw new UsageError(`${command}: -n needs a device id, got '${s}'`);
+  return Number(s);
+}
+
+async function cmdDel(args: string[], io: CliIo): Promise<number> {
   const v = parseStrict(
     args,
     {
       number: { type: "string", short: "n" },
       all: { type: "boolean", short: "a" },
+      async: { type: "boolean" },
       help: { type: "boolean", short: "h" },
     },
     "del",
@@ -393,19 +441,30 @@ function cmdDel(args: string[], io: CliIo): number {
   if (v.number !== undefined && v.all) {
     throw new UsageError("del: give either -n ID or -a, not both");
   }
-  if (v.all) {
-    out(io, "model: no devices to delete in this process");
+  const id = devIdOption(v.number, "del");
+  const devices = await import("./devices.ts");
+  return await devices.del(id, v.async === true, io);
+}
+
+async function cmdRecover(args: string[], io: CliIo): Promise<number> {
+  const v = parseStrict(
+    args,
+    { number: { type: "string", short: "n" }, help: { type: "boolean", short: "h" } },
+    "recover",
+  );
+  if (v.help) {
+    out(io, RECOVER_HELP);
     return 0;
   }
-  const id = String(v.number);
-  if (!/^\d+$/.test(id)) throw new UsageError(`del: -n needs a device id, got '${id}'`);
-  err(
-    io,
-    `ublk: del: no device ${id} (${
-      new ErrnoError(ENODEV).code
-    }): model devices belong to the process that created them`,
-  );
-  return 1;
+  const id = devIdOption(v.number, "recover");
+  if (id === undefined) throw new UsageError("recover: give -n ID");
+  const devices = await import("./devices.ts");
+  return await devices.recover(id, io);
+}
+
+async function cmdDaemon(args: string[]): Promise<number> {
+  const devices = await import("./devices.ts");
+  return await devices.daemonMain(args);
 }
 
 async function cmdFeatures(args: string[], io: CliIo): Promise<number> {
@@ -418,26 +477,51 @@ async function cmdFeatures(args: string[], io: CliIo): Promise<number> {
     out(io, FEATURES_HELP);
     return 0;
   }
-  const stack = openStack({ native: false });
-  let model: bigint;
-  try {
-    model = await stack.features();
-  } finally {
-    await stack.close();
+  const { openStack } = await import("./stack.ts");
+  const { featureNames, probeRealUblk } = await import("./features.ts");
+  const readFeatures = async (real: boolean): Promise<bigint> => {
+    const stack = openStack({ native: false, real });
+    try {
+      return await stack.features();
+    } finally {
+      await stack.close();
+    }
+  };
+  const model = await readFeatures(false);
+  const probe = probeRealUblk();
+  let kernelMask: bigint | undefined;
+  let note = probe.note;
+  if (probe.present) {
+    try {
+      kernelMask = await readFeatures(true);
+      note = `/dev/ublk-control: 0x${kernelMask.toString(16).padStart(16, "0")}`;
+    } catch (e) {
+      note = `/dev/ublk-control exists, but GET_FEATURES failed: ${oneLine(e)}`;
+    }
   }
-  const real = probeRealUblk();
   if (v.json) {
     out(
       io,
       JSON.stringify({
         model: { mask: `0x${model.toString(16)}`, flags: featureNames(model) },
-        kernel: { present: real.present, note: real.note },
+        kernel: {
+          present: probe.present,
+          note,
+          ...(kernelMask !== undefined
+            ? { mask: `0x${kernelMask.toString(16)}`, flags: featureNames(kernelMask) }
+            : {}),
+        },
       }),
     );
     return 0;
   }
   out(io, `model ublk driver: 0x${model.toString(16).padStart(16, "0")}`);
   for (const name of featureNames(model)) out(io, `  ${name}`);
-  out(io, `kernel ublk driver: ${real.note}`);
+  out(io, `kernel ublk driver: ${note}`);
+  if (kernelMask !== undefined) {
+    for (const name of featureNames(kernelMask)) {
+      out(io, `  ${name}`);
+    }
+  }
   return 0;
 }

@@ -51,6 +51,24 @@ export interface DeviceOptions {
   exportName: string;
   /** NBD: SEND_ZC for WRITE payloads with zero copy. */
   sendZc: boolean;
+  /** NBD: I/O timeout in seconds (0 = none), when given. */
+  timeout: number | undefined;
+  /** NBD: reconnect to the server when the connection drops. */
+  reconnect: boolean;
+  /** Read-only device (loop opens its file O_RDONLY; writes fail -EROFS). */
+  readOnly: boolean;
+  /** Write workloads may overwrite a non-empty backing file. */
+  force: boolean;
+  /** `add`: the device id (-1 = the lowest free one). */
+  devId: number;
+  /** `add -g`: UBLK_F_NEED_GET_DATA. */
+  needGetData: boolean;
+  /** `add -r 1`: UBLK_F_USER_RECOVERY. */
+  userRecovery: boolean;
+  /** `add -e 1`: UBLK_F_USER_RECOVERY_FAIL_IO. */
+  recoveryFailIo: boolean;
+  /** `add -i 1`: UBLK_F_USER_RECOVERY_REISSUE. */
+  recoveryReissue: boolean;
 }
 
 /** parseArgs option table of the device options. */
@@ -68,7 +86,26 @@ export const DEVICE_ARG_OPTIONS: NonNullable<ParseArgsConfig["options"]> = {
   unix: { type: "string" },
   "export-name": { type: "string" },
   "send-zc": { type: "boolean" },
+  timeout: { type: "string" },
+  reconnect: { type: "boolean" },
+  "read-only": { type: "boolean" },
+  force: { type: "boolean" },
   help: { type: "boolean", short: "h" },
+};
+
+/** parseArgs option table of `ublk add` (the device options plus ublksrv's add flags). */
+export const ADD_ARG_OPTIONS: NonNullable<ParseArgsConfig["options"]> = {
+  ...DEVICE_ARG_OPTIONS,
+  number: { type: "string", short: "n" },
+  "user-copy": { type: "boolean", short: "u" },
+  "need-get-data": { type: "boolean", short: "g" },
+  recovery: { type: "string", short: "r" },
+  "recovery-fail-io": { type: "string", short: "e" },
+  "recovery-reissue": { type: "string", short: "i" },
+  foreground: { type: "boolean" },
+  export: { type: "string" },
+  model: { type: "boolean" },
+  json: { type: "boolean" },
 };
 
 /** The raw values parseArgs returns. */
@@ -96,9 +133,10 @@ export function parseStrict(
   options: NonNullable<ParseArgsConfig["options"]>,
   command: string,
 ): RawValues {
+  args = normalizeArgs(args, options);
   let parsed;
   try {
-    parsed = parseArgs({ args, options, strict: true, allowPositionals: true });
+    parsed = parseArgs({ args, options, strict: true, allowPositionals: true, tokens: true });
   } catch (e) {
     const msg = e instanceof Error ? e.message : String(e);
     const unknown = /Unknown option '([^']+)'/.exec(msg);
@@ -116,7 +154,62 @@ export function parseStrict(
   if (parsed.positionals.length > 0) {
     throw new UsageError(`${command}: unexpected argument '${parsed.positionals[0]}'`);
   }
+  const seen = new Set<string>();
+  for (const t of parsed.tokens ?? []) {
+    if (t.kind !== "option" || options[t.name]?.type !== "string") continue;
+    if (seen.has(t.name)) {
+      throw new UsageError(`${command}: option '--${t.name}' given twice`);
+    }
+    seen.add(t.name);
+  }
   return parsed.values as RawValues;
+}
+
+/**
+ * ublksrv/kublk spellings and negative numbers: `--buffered_io` is `--buffered-io`, and a
+ * value that starts with `-` after an option that takes one (`-q -1`) is that option's value
+ * (`--queues=-1`), so the range check reports it instead of parseArgs calling it ambiguous.
+ *
+ * @param args The arguments.
+ * @param options The option table.
+ * @returns The arguments to parse.
+ */
+export function normalizeArgs(
+  args: string[],
+  options: NonNullable<ParseArgsConfig["options"]>,
+): string[] {
+  const byShort = new Map<string, string>();
+  for (const [name, o] of Object.entries(options)) if (o.short) byShort.set(o.short, name);
+  const out: string[] = [];
+  for (let i = 0; i < args.length; i++) {
+    let a = args[i]!;
+    if (a === "--") {
+      out.push(...args.slice(i));
+      break;
+    }
+    if (a.startsWith("--")) {
+      const eq = a.indexOf("=");
+      const name = (eq < 0 ? a.slice(2) : a.slice(2, eq)).replaceAll("_", "-");
+      a = `--${name}${eq < 0 ? "" : a.slice(eq)}`;
+      const next = args[i + 1];
+      if (eq < 0 && options[name]?.type === "string" && next !== undefined && /^-\d/.test(next)) {
+        out.push(`${a}=${next}`);
+        i++;
+        continue;
+      }
+      out.push(a);
+      continue;
+    }
+    const long = a.length === 2 && a[0] === "-" ? byShort.get(a[1]!) : undefined;
+    const next = args[i + 1];
+    if (long && options[long]?.type === "string" && next !== undefined && /^-\d/.test(next)) {
+      out.push(`--${long}=${next}`);
+      i++;
+      continue;
+    }
+    out.push(a);
+  }
+  return out;
 }
 
 function intOption(v: RawValues, key: string, def: number, min: number, max: number): number {
@@ -130,6 +223,16 @@ function intOption(v: RawValues, key: string, def: number, min: number, max: num
     );
   }
   return n;
+}
+
+function flag01(v: RawValues, key: string, command: string): boolean {
+  const raw = v[key];
+  if (raw === undefined) return false;
+  const s = String(raw);
+  if (s !== "0" && s !== "1") {
+    throw new UsageError(`${command}: option '--${key}' takes 0 or 1, got '${s}'`);
+  }
+  return s === "1";
 }
 
 function str(v: RawValues, key: string): string | undefined {
@@ -174,7 +277,50 @@ export function checkDeviceOptions(v: RawValues, command: string): DeviceOptions
     unix: str(v, "unix"),
     exportName: str(v, "export-name") ?? "",
     sendZc: v["send-zc"] === true,
+    timeout: undefined,
+    reconnect: v.reconnect === true,
+    readOnly: v["read-only"] === true,
+    force: v.force === true,
+    devId: v.number === undefined ? -1 : intOption(v, "number", -1, 0, 1 << 20),
+    needGetData: v["need-get-data"] === true,
+    userRecovery: flag01(v, "recovery", command),
+    recoveryFailIo: flag01(v, "recovery-fail-io", command),
+    recoveryReissue: flag01(v, "recovery-reissue", command),
   };
+  if (v["user-copy"]) {
+    throw new UsageError(
+      `${command}: -u (UBLK_F_USER_COPY) is not supported: this server copies through its buffers (default) or uses -z`,
+    );
+  }
+  if (opts.needGetData && opts.zeroCopy) {
+    throw new UsageError(`${command}: -g (NEED_GET_DATA) and -z cannot be combined`);
+  }
+  if ((opts.recoveryFailIo || opts.recoveryReissue) && !opts.userRecovery) {
+    throw new UsageError(`${command}: -e and -i need -r 1 (user recovery)`);
+  }
+  if (opts.recoveryFailIo && opts.recoveryReissue) {
+    throw new UsageError(`${command}: give either -e 1 or -i 1, not both`);
+  }
+  const timeout = str(v, "timeout");
+  if (timeout !== undefined) {
+    if (type !== "nbd") throw new UsageError(`${command}: --timeout is for the nbd target`);
+    const t = /^\d+(\.\d+)?$/.test(timeout) ? Number(timeout) : NaN;
+    if (!(t >= 0 && t <= 86400)) {
+      throw new UsageError(`${command}: --timeout must be seconds in [0, 86400], got '${timeout}'`);
+    }
+    opts.timeout = t;
+  }
+  if (opts.reconnect && type !== "nbd") {
+    throw new UsageError(`${command}: --reconnect is for the nbd target`);
+  }
+  if (opts.reconnect) {
+    throw new UsageError(
+      `${command}: --reconnect is not available yet: the nbd target has no reconnect policy`,
+    );
+  }
+  if (opts.readOnly && type === "null") {
+    throw new UsageError(`${command}: --read-only is for the loop and nbd targets`);
+  }
   const size = str(v, "size");
   if (size !== undefined) {
     if (type !== "null") {
@@ -252,5 +398,5 @@ export function describeDeviceOptions(o: DeviceOptions): string {
     : "";
   return `${o.type}${where}, ${o.queues} queue${o.queues === 1 ? "" : "s"} x ${o.depth} tags, ${
     o.zeroCopy ? `zero copy${o.sendZc ? " (send_zc)" : ""}` : "copy"
-  }${o.native ? ", native io_uring backend" : ""}`;
+  }${o.readOnly ? ", read-only" : ""}${o.native ? ", native io_uring backend" : ""}`;
 }

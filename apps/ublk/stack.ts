@@ -6,14 +6,20 @@
  * @module
  */
 
-import type { IoBackend } from "@ublk-ts/ring";
+import type { IoBackend, Kernel } from "@ublk-ts/ring";
+import {
+  UBLK_S_DEV_DEAD,
+  UBLK_S_DEV_FAIL_IO,
+  UBLK_S_DEV_LIVE,
+  UBLK_S_DEV_QUIESCED,
+} from "@ublk-ts/uapi";
 import { ModelKernel } from "@ublk-ts/model";
 import { installFusedCmd } from "@ublk-ts/fused-cmd";
 import { createDevice, type Target, UblkCtrl, type UblkDevice } from "@ublk-ts/ublk";
 import { installUblk } from "@ublk-ts/ublk-drv";
 import { LoopTarget, NbdTarget, NullTarget } from "@ublk-ts/targets";
-import { NativeBackend } from "@ublk-ts/native";
-import type { DeviceOptions } from "./device_options.ts";
+import { NativeBackend, NativeKernel } from "@ublk-ts/native";
+import { describeDeviceOptions, type DeviceOptions } from "./device_options.ts";
 import type { WorkloadDevice } from "./workload.ts";
 import { formatSize } from "./units.ts";
 
@@ -21,6 +27,29 @@ import { formatSize } from "./units.ts";
 export interface StackOptions {
   /** Run the model's data ops on the real io_uring (`@ublk-ts/native`). */
   native: boolean;
+  /** The real kernel's io_uring and ublk driver (`/dev/ublk-control`) instead of the model. */
+  real?: boolean;
+}
+
+/**
+ * The name of a `UBLK_S_DEV_*` state.
+ *
+ * @param state The state number.
+ * @returns `LIVE`, `QUIESCED`, `FAIL_IO`, `DEAD`, or `state N`.
+ */
+export function stateName(state: number): string {
+  switch (state) {
+    case UBLK_S_DEV_DEAD:
+      return "DEAD";
+    case UBLK_S_DEV_LIVE:
+      return "LIVE";
+    case UBLK_S_DEV_QUIESCED:
+      return "QUIESCED";
+    case UBLK_S_DEV_FAIL_IO:
+      return "FAIL_IO";
+    default:
+      return `state ${state}`;
+  }
 }
 
 /** A device made by {@linkcode Stack.addDevice}. */
@@ -29,22 +58,30 @@ export interface RunningDevice {
   readonly devId: number;
   /** Size in bytes. */
   readonly size: number;
-  /** The block device. */
+  /** The block device (model only: on a real kernel open `/dev/ublkbN`). */
   readonly bdev: WorkloadDevice;
+  /** Hardware queues asked for. */
+  readonly queuesAsked: number;
   /** The ublk device (control, queues, block device). */
   readonly device: UblkDevice;
   /** How the target serves it, e.g. `O_DIRECT`, `buffered`, `sync backend`. */
   readonly note: string;
-  /** Several lines: dev_info and params as the driver reports them. */
-  describe(): string;
+  /**
+   * Several lines: dev_info and params as the driver reports them.
+   *
+   * @param state The device state to show (default LIVE).
+   */
+  describe(state?: number): string;
   /** STOP_DEV, DEL_DEV, closes the target. Safe twice. */
   delete(): Promise<void>;
 }
 
 /** The kernel with fused-cmd and ublk installed. */
-export interface Stack {
-  /** The model kernel. */
-  readonly kernel: ModelKernel;
+export interface Stack<K extends Kernel = ModelKernel> {
+  /** The kernel (a ModelKernel, or the NativeKernel of a real ublk driver). */
+  readonly kernel: K;
+  /** Whether this is the real kernel. */
+  readonly real: boolean;
   /** The data backend's name ("sync" or "native"). */
   readonly backend: string;
   /**
@@ -60,6 +97,16 @@ export interface Stack {
    * @returns The running device.
    */
   addDevice(o: DeviceOptions): Promise<RunningDevice>;
+  /**
+   * Wraps a device made elsewhere (recovery) as a running device of this stack.
+   *
+   * @param device The device.
+   * @param target Its target.
+   * @param o Its options.
+   * @param realSize Its size (real kernel; the model reads it from the block device).
+   * @returns The running device.
+   */
+  wrap(device: UblkDevice, target: Target, o: DeviceOptions, realSize: number): RunningDevice;
   /** Deletes what is left and closes the kernel. */
   close(): Promise<void>;
 }
@@ -82,20 +129,26 @@ function nativeBackend(): IoBackend & { close(): void } {
  * @param o The options.
  * @returns The target.
  */
-export async function makeTarget(kernel: ModelKernel, o: DeviceOptions): Promise<Target> {
+export async function makeTarget(kernel: Kernel, o: DeviceOptions): Promise<Target> {
   switch (o.type) {
     case "null":
       return new NullTarget(o.size === undefined ? {} : { size: o.size });
     case "loop":
-      return new LoopTarget(kernel, o.file!, { direct: !o.bufferedIo });
-    case "nbd":
+      return new LoopTarget(kernel, o.file!, { direct: !o.bufferedIo, readOnly: o.readOnly });
+    case "nbd": {
+      if (o.zeroCopy && !(kernel instanceof ModelKernel)) {
+        throw new Error("Cannot serve nbd with -z on this kernel: fused SEND/RECV is the model's");
+      }
       return await NbdTarget.connect({
         ...(o.unix !== undefined ? { path: o.unix } : { hostname: o.host!, port: o.port }),
         exportName: o.exportName,
         zeroCopy: o.zeroCopy,
         sendZc: o.sendZc,
-        kernel,
+        ...(kernel instanceof ModelKernel ? { kernel } : {}),
+        ...(o.timeout !== undefined ? { timeout: o.timeout } : {}),
+        readOnly: o.readOnly,
       });
+    }
   }
 }
 
@@ -106,15 +159,29 @@ export async function makeTarget(kernel: ModelKernel, o: DeviceOptions): Promise
  * @returns The stack.
  * @throws {Error} when `--native` is asked for and unavailable.
  */
-export function openStack(options: StackOptions): Stack {
-  const backend = options.native ? nativeBackend() : undefined;
-  const kernel = new ModelKernel(backend ? { backend } : {});
-  installFusedCmd(kernel);
-  installUblk(kernel); // fused zero copy: hands buffers over through @ublk-ts/fused-cmd
+export function openStack(options: StackOptions & { real?: false }): Stack;
+export function openStack(options: StackOptions): Stack<Kernel>;
+export function openStack(options: StackOptions): Stack<Kernel> {
+  const real = options.real === true;
+  const backend = options.native && !real ? nativeBackend() : undefined;
+  let kernel: Kernel;
+  let backendName: string;
+  if (real) {
+    const native = new NativeKernel();
+    kernel = native;
+    backendName = "native io_uring";
+  } else {
+    const model = new ModelKernel(backend ? { backend } : {});
+    installFusedCmd(model);
+    installUblk(model); // fused zero copy: hands buffers over through @ublk-ts/fused-cmd
+    kernel = model;
+    backendName = model.backend.name;
+  }
   const devices = new Set<RunningDevice>();
   return {
     kernel,
-    backend: kernel.backend.name,
+    real,
+    backend: backendName,
     async features(): Promise<bigint> {
       const ctrl = UblkCtrl.open(kernel);
       try {
@@ -124,64 +191,106 @@ export function openStack(options: StackOptions): Stack {
       }
     },
     async addDevice(o: DeviceOptions): Promise<RunningDevice> {
+      if (real && o.zeroCopy) {
+        throw new Error(
+          "Cannot use -z on the real ublk driver: it has no IORING_OP_FUSED_CMD (use --model)",
+        );
+      }
       const target = await makeTarget(kernel, o);
       let device: UblkDevice;
       try {
         device = await createDevice(kernel, target, {
+          devId: o.devId,
           queues: o.queues,
           depth: o.depth,
           zeroCopy: o.zeroCopy,
+          needGetData: o.needGetData,
+          userRecovery: o.userRecovery,
+          userRecoveryFailIo: o.recoveryFailIo,
+          userRecoveryReissue: o.recoveryReissue,
         });
       } catch (e) {
         await target.close?.();
         throw e;
       }
-      let deleted = false;
-      const running: RunningDevice = {
-        devId: device.id,
-        size: device.bdev.size,
-        bdev: device.bdev,
-        device,
-        note: [
-          kernel.backend.name + " backend",
-          ...(target instanceof LoopTarget
-            ? [
-              kernel.backend.name === "sync"
-                ? "page cache: the sync backend has no O_DIRECT"
-                : target.direct
-                ? "O_DIRECT"
-                : o.bufferedIo
-                ? "page cache"
-                : "page cache: O_DIRECT refused",
-            ]
-            : []),
-        ].join(", "),
-        describe(): string {
-          const i = device.info;
-          return [
-            `dev_id ${i.devId}  state ${i.state === 1 ? "LIVE" : i.state}`,
-            `nr_hw_queues ${i.nrHwQueues}  queue_depth ${i.queueDepth}  max_io_buf_bytes ${
-              formatSize(i.maxIoBufBytes)
-            }`,
-            `flags 0x${i.flags.toString(16)}  size ${
-              formatSize(device.bdev.size)
-            }  target ${device.target.name}`,
-          ].join("\n");
-        },
-        async delete(): Promise<void> {
-          if (deleted) return;
-          deleted = true;
-          devices.delete(running);
-          await device.stop();
-        },
-      };
-      devices.add(running);
-      return running;
+      const size = real ? Number((await device.ctrl.getParams()).basic.devSectors) * 512 : 0;
+      return wrap(device, target, o, size);
     },
+    wrap,
     async close(): Promise<void> {
       for (const d of [...devices]) await d.delete();
-      kernel.close();
+      if (kernel instanceof ModelKernel) kernel.close();
       backend?.close();
     },
   };
+
+  function wrap(
+    device: UblkDevice,
+    target: Target,
+    o: DeviceOptions,
+    realSize: number,
+  ): RunningDevice {
+    let deleted = false;
+    const size = real ? realSize : device.bdev.size;
+    const running: RunningDevice = {
+      devId: device.id,
+      size,
+      get bdev(): WorkloadDevice {
+        return device.bdev;
+      },
+      queuesAsked: o.queues,
+      device,
+      note: [
+        backendName + " backend",
+        ...(target instanceof LoopTarget
+          ? [
+            backendName === "sync"
+              ? "page cache: the sync backend has no O_DIRECT"
+              : target.direct
+              ? "O_DIRECT"
+              : o.bufferedIo
+              ? "page cache"
+              : "page cache: O_DIRECT refused",
+          ]
+          : []),
+      ].join(", "),
+      describe(state?: number): string {
+        const i = device.info;
+        return [
+          `dev_id ${i.devId}  state ${stateName(state ?? UBLK_S_DEV_LIVE)}`,
+          `nr_hw_queues ${i.nrHwQueues}  queue_depth ${i.queueDepth}  max_io_buf_bytes ${
+            formatSize(i.maxIoBufBytes)
+          }`,
+          `flags 0x${i.flags.toString(16)}  size ${formatSize(size)}  target ${device.target.name}`,
+        ].join("\n");
+      },
+      async delete(): Promise<void> {
+        if (deleted) return;
+        deleted = true;
+        devices.delete(running);
+        await device.stop();
+      },
+    };
+    devices.add(running);
+    return running;
+  }
+}
+
+/**
+ * The header line of a running device: size and the options the driver granted (it clamps
+ * queues to nr_cpu_ids, which the line says).
+ *
+ * @param dev The device.
+ * @param o The options it was made with.
+ * @returns `/dev/ublkb0: 8m, loop /tmp/x.img, 2 queues x 128 tags, copy (sync backend, …)`.
+ */
+export function describeRunning(dev: RunningDevice, o: DeviceOptions): string {
+  const queues = dev.device.info.nrHwQueues;
+  const granted = { ...o, queues, depth: dev.device.info.queueDepth };
+  const clamped = queues !== dev.queuesAsked
+    ? ` (asked for ${dev.queuesAsked} queues: the driver clamps to nr_cpu_ids, ${queues})`
+    : "";
+  return `/dev/ublkb${dev.devId}: ${formatSize(dev.size)}, ${
+    describeDeviceOptions(granted)
+  }${clamped} (${dev.note})`;
 }

@@ -117,6 +117,8 @@ export interface VerifyOptions {
   blockSize?: number;
   /** Smallest I/O in bytes, default `blockSize`. */
   minBytes?: number;
+  /** Stops the run: no new I/O is started once it is aborted, and the final pass is skipped. */
+  signal?: AbortSignal;
   /** Largest I/O in bytes, default 128 KiB. */
   maxBytes?: number;
   /** A split size (such as `maxIoBufBytes`): about a quarter of I/Os straddle a multiple. */
@@ -590,7 +592,7 @@ export async function runVerify(
   let done = 0;
   const worker = async (): Promise<void> => {
     const buf = new Uint8Array(maxUnits * unit);
-    while (issued < ops) {
+    while (issued < ops && !options.signal?.aborted) {
       issued++;
       let range: [number, number] | null = null;
       for (let tries = 1; range === null; tries++) {
@@ -632,14 +634,14 @@ export async function runVerify(
   emit("random", done, ops);
 
   // Phase 2: read the whole region back.
-  if (options.finalPass ?? true) {
+  if ((options.finalPass ?? true) && !options.signal?.aborted) {
     const chunk = Math.max(unit, Math.floor(Math.min(maxBytes, 1 << 20) / unit) * unit);
     const total = Math.ceil(regionLength / chunk);
     let next = 0;
     let fdone = 0;
     const reader = async (): Promise<void> => {
       const buf = new Uint8Array(chunk);
-      while (next < total) {
+      while (next < total && !options.signal?.aborted) {
         const i = next++;
         const offset = regionOffset + i * chunk;
         const length = Math.min(chunk, regionOffset + regionLength - offset);

@@ -7,6 +7,7 @@
  * @module
  */
 
+import { allocIoMemory, IO_PAGE_SIZE } from "@ublk-ts/rsrc";
 import { runVerify } from "./verify.ts";
 import { LatencyHistogram } from "./latency_histogram.ts";
 import { formatCount, formatLatency, formatSize, parseDuration, parseSize } from "./units.ts";
@@ -27,6 +28,11 @@ export interface WorkloadDevice {
    * @returns Bytes written, or a negative errno (a thrown error counts as -EIO).
    */
   write(offset: number, data: Uint8Array): Promise<number>;
+  /**
+   * Optional: another handle of the device, `O_DIRECT` with `direct: true` (the block device
+   * front end's `open`). The workload uses it, as fio `--direct=1`, unless told not to.
+   */
+  open?(options: { direct?: boolean }): WorkloadDevice;
 }
 
 /** The access patterns of a workload. */
@@ -79,9 +85,12 @@ export const DEFAULT_WORKLOAD: WorkloadSpec = {
 };
 
 /**
- * Parses a workload spec: comma-separated `key=value` pairs. Keys: `rw`, `bs`, `qd` (or
- * `iodepth`), `n` (or `number_ios`), `time` (or `runtime`), `size`, `rwmixread`, `seed`.
- * Giving `time` without `n` makes the run time-bound; giving both stops at whichever comes first.
+ * Parses a workload spec: comma-separated `key=value` pairs. Keys, with fio's names beside
+ * ours: `rw` (`readwrite`), `bs` (`blocksize`), `qd` (`iodepth`), `n` (`number_ios`), `time`
+ * (`runtime`), `size`, `rwmixread` (or `rwmixwrite`), `seed` (`randseed`), `numjobs` (that many
+ * jobs of `qd` each: `numjobs × qd` I/Os in flight). A key given twice (under either name) is an
+ * error. Giving `time` without `n` makes the run time-bound; giving both stops at whichever
+ * comes first.
  *
  * @param text The spec, such as `rw=randread,bs=4k,qd=128,n=200000` or `rw=write,bs=512k,time=5s`.
  * @returns The spec, defaults filled in.
@@ -100,6 +109,8 @@ export function parseWorkloadSpec(text: string): WorkloadSpec {
   const spec: WorkloadSpec = { ...DEFAULT_WORKLOAD };
   let sawN = false;
   let sawTime = false;
+  let numjobs = 1;
+  const given = new Map<string, string>();
   for (const part of text.split(",")) {
     const item = part.trim();
     if (item === "") continue;
@@ -107,6 +118,14 @@ export function parseWorkloadSpec(text: string): WorkloadSpec {
     if (eq <= 0) throw new RangeError(`Cannot parse workload item "${item}": expected key=value`);
     const key = item.slice(0, eq).trim().toLowerCase();
     const value = item.slice(eq + 1).trim();
+    const canonical = WORKLOAD_KEY_ALIASES[key] ?? key;
+    const before = given.get(canonical);
+    if (before !== undefined) {
+      throw new RangeError(
+        `Cannot use workload key "${key}" twice (${before} and ${key}=${value}): give it once`,
+      );
+    }
+    given.set(canonical, `${key}=${value}`);
     switch (key) {
       case "rw":
       case "readwrite":
@@ -118,6 +137,7 @@ export function parseWorkloadSpec(text: string): WorkloadSpec {
         spec.rw = value as WorkloadRw;
         break;
       case "bs":
+      case "blocksize":
         spec.bs = parseSize(value, "bs");
         if (spec.bs === 0 || spec.bs % 512 !== 0) {
           throw new RangeError(`Cannot use bs "${value}": not a positive multiple of 512`);
@@ -144,18 +164,98 @@ export function parseWorkloadSpec(text: string): WorkloadSpec {
       case "rwmixread":
         spec.rwmixread = parseCount(value, key, 0, 100);
         break;
+      case "rwmixwrite":
+        spec.rwmixread = 100 - parseCount(value, key, 0, 100);
+        break;
       case "seed":
+      case "randseed":
         spec.seed = parseCount(value, key, 0, 0xffffffff);
+        break;
+      case "numjobs":
+        numjobs = parseCount(value, key, 1, 64);
         break;
       default:
         throw new RangeError(
-          `Cannot use workload key "${key}": expected rw, bs, qd, n, time, size, rwmixread or seed`,
+          `Cannot use workload key "${key}": expected rw, bs, qd, n, time, size, rwmixread, rwmixwrite, seed or numjobs (fio names: readwrite, blocksize, iodepth, number_ios, runtime, randseed)`,
         );
     }
+  }
+  if (numjobs > 1) {
+    if (spec.qd * numjobs > 65536) {
+      throw new RangeError(
+        `Cannot use numjobs=${numjobs} with qd=${spec.qd}: over 65536 in flight`,
+      );
+    }
+    spec.qd *= numjobs;
   }
   if (sawTime && !sawN) spec.n = 0;
   if (spec.rw === "verify" && !sawN) spec.n = VERIFY_DEFAULT_OPS;
   return spec;
+}
+
+/** fio's names of the workload keys, and the key each stands for (to catch repeats). */
+const WORKLOAD_KEY_ALIASES: Readonly<Record<string, string>> = {
+  readwrite: "rw",
+  blocksize: "bs",
+  iodepth: "qd",
+  number_ios: "n",
+  runtime: "time",
+  rwmixwrite: "rwmixread",
+  randseed: "seed",
+};
+
+/**
+ * Whether a workload writes (`write`, `randwrite`, `rw`, `randrw`, `verify`).
+ *
+ * @param spec The workload.
+ * @returns True when it writes to the device.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { isWriteWorkload, parseWorkloadSpec } from "./workload.ts";
+ * assert.equal(isWriteWorkload(parseWorkloadSpec("rw=verify")), true);
+ * assert.equal(isWriteWorkload(parseWorkloadSpec("rw=randread")), false);
+ * ```
+ */
+export function isWriteWorkload(spec: WorkloadSpec): boolean {
+  return spec.rw !== "read" && spec.rw !== "randread";
+}
+
+/**
+ * Checks that a workload fits a device of `size` bytes: `size=` no larger than the device,
+ * `bs` no larger than the region. Nothing is shrunk silently.
+ *
+ * @param spec The workload.
+ * @param size The device size in bytes.
+ * @throws {RangeError} When it does not fit.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { checkWorkloadFits, parseWorkloadSpec } from "./workload.ts";
+ * assert.throws(() => checkWorkloadFits(parseWorkloadSpec("size=1k,bs=4k"), 1 << 20), /bs=4k/);
+ * assert.throws(() => checkWorkloadFits(parseWorkloadSpec("rw=verify,size=2m"), 1 << 20), /larger than the device/);
+ * ```
+ */
+export function checkWorkloadFits(spec: WorkloadSpec, size: number): void {
+  if (spec.size > size) {
+    throw new RangeError(
+      `Cannot run size=${formatSize(spec.size)}: larger than the device (${formatSize(size)})`,
+    );
+  }
+  const region = spec.size > 0
+    ? spec.size
+    : spec.rw === "verify"
+    ? Math.min(VERIFY_DEFAULT_REGION, size)
+    : size;
+  if (spec.bs > region) {
+    throw new RangeError(
+      `Cannot run bs=${formatSize(spec.bs)}: the region is only ${formatSize(region)}${
+        spec.size > 0 ? " (size=)" : ""
+      }`,
+    );
+  }
 }
 
 function parseCount(value: string, key: string, min: number, max: number): number {
@@ -214,6 +314,11 @@ export interface RunWorkloadOptions {
   progressIntervalMs?: number;
   /** Stops the workload early (the result then has `interrupted: true`). */
   signal?: AbortSignal;
+  /**
+   * Open the device `O_DIRECT` where it can be (`dev.open({ direct: true })`), as fio
+   * `--direct=1`; default true. `verify` always runs buffered (its buffers are its own).
+   */
+  direct?: boolean;
 }
 
 /** What a finished workload measured. */
@@ -311,6 +416,7 @@ export async function runWorkload(
   options: RunWorkloadOptions = {},
 ): Promise<WorkloadResult> {
   if (spec.rw === "verify") return await runVerifyWorkload(dev, spec, options);
+  if (options.direct !== false && dev.open !== undefined) dev = dev.open({ direct: true });
   const region = spec.size > 0 ? Math.min(spec.size, dev.size) : dev.size;
   if (spec.bs > region) {
     throw new RangeError(
@@ -368,7 +474,9 @@ export async function runWorkload(
   };
 
   const worker = async (slot: number): Promise<void> => {
-    const buf = new Uint8Array(spec.bs);
+    // Page-aligned (as fio's and ublksrv's posix_memalign): O_DIRECT needs it, and copies into
+    // unaligned memory run several times slower.
+    const buf = slotBuffers.subarray(slot * slotBytes, slot * slotBytes + spec.bs);
     const words = new Uint32Array(buf.buffer, buf.byteOffset, spec.bs >>> 2);
     fillPattern(words, slot, seed);
     const rng = new Uint32Array([((seed + 1) * 0x9e3779b1 + slot * 0x85ebca6b) >>> 0 || 1]);
@@ -433,6 +541,8 @@ export async function runWorkload(
 
   const workers: Promise<void>[] = [];
   const qd = Math.min(spec.qd, spec.n > 0 ? spec.n : spec.qd);
+  const slotBytes = Math.ceil(spec.bs / IO_PAGE_SIZE) * IO_PAGE_SIZE;
+  const slotBuffers = allocIoMemory(slotBytes * qd);
   for (let i = 0; i < qd; i++) workers.push(worker(i));
   await Promise.all(workers);
   const end = performance.now();
@@ -477,7 +587,22 @@ async function runVerifyWorkload(
   let interrupted = false;
   let reads = 0;
   let writes = 0;
+  let nextYield = performance.now() + 50;
+  let gate: Promise<void> | null = null;
   const timed = (isRead: boolean) => async (offset: number, buf: Uint8Array): Promise<number> => {
+    // The model completes I/O in microtasks: now and then every worker parks on one timer, so
+    // the microtask queue drains and timers and signal handlers (Ctrl-C) get a turn; otherwise
+    // an abort would never be seen.
+    if (gate === null && performance.now() >= nextYield) {
+      gate = new Promise<void>((r) =>
+        setTimeout(() => {
+          gate = null;
+          nextYield = performance.now() + 50;
+          r();
+        }, 0)
+      );
+    }
+    if (gate !== null) await gate;
     if (signal?.aborted) {
       interrupted = true;
       return -125; // ECANCELED
@@ -505,6 +630,7 @@ async function runVerifyWorkload(
     maxBytes: spec.bs,
     regionLength,
     quiet: true,
+    ...(signal ? { signal } : {}),
     progressEvery: 100,
     progress: (p) => {
       if (!options.onProgress) return;

@@ -10,3 +10,4 @@ export * from "./nbd_stream.ts";
 export * from "./nbd_reply.ts";
 export * from "./nbd_handshake.ts";
 export * from "./nbd_client.ts";
+export * from "./nbd_server.ts";

@@ -615,9 +615,31 @@ export interface NbdSimpleReply {
  * @param value The fields.
  */
 export function encodeSimpleReply(view: DataView, offset: number, value: NbdSimpleReply): void {
+  const c = BigInt.asUintN(64, value.cookie);
+  setSimpleReplyHeader(view, offset, value.error, Number(c >> 32n), Number(c & 0xffffffffn));
+}
+
+/**
+ * The allocation-free form of {@linkcode encodeSimpleReply} (a server's hot path): the cookie as
+ * two u32 halves.
+ *
+ * @param view The destination.
+ * @param offset Byte offset in `view`.
+ * @param error The NBD error (0 = success).
+ * @param cookieHi Bits 32–63 of the cookie.
+ * @param cookieLo Bits 0–31 of the cookie.
+ */
+export function setSimpleReplyHeader(
+  view: DataView,
+  offset: number,
+  error: number,
+  cookieHi: number,
+  cookieLo: number,
+): void {
   view.setUint32(offset, NBD_SIMPLE_REPLY_MAGIC);
-  view.setUint32(offset + 4, value.error);
-  view.setBigUint64(offset + 8, value.cookie);
+  view.setUint32(offset + 4, error);
+  view.setUint32(offset + 8, cookieHi);
+  view.setUint32(offset + 12, cookieLo);
 }
 
 /**
@@ -652,11 +674,44 @@ export interface NbdChunkHeader {
  * @param value The fields.
  */
 export function encodeChunkHeader(view: DataView, offset: number, value: NbdChunkHeader): void {
+  const c = BigInt.asUintN(64, value.cookie);
+  setChunkHeader(
+    view,
+    offset,
+    value.flags,
+    value.type,
+    Number(c >> 32n),
+    Number(c & 0xffffffffn),
+    value.length,
+  );
+}
+
+/**
+ * The allocation-free form of {@linkcode encodeChunkHeader}: the cookie as two u32 halves.
+ *
+ * @param view The destination.
+ * @param offset Byte offset in `view`.
+ * @param flags Chunk flags (`NBD_REPLY_FLAG_DONE`).
+ * @param type Chunk type (`NBD_REPLY_TYPE_*`).
+ * @param cookieHi Bits 32–63 of the cookie.
+ * @param cookieLo Bits 0–31 of the cookie.
+ * @param length Length of the payload that follows.
+ */
+export function setChunkHeader(
+  view: DataView,
+  offset: number,
+  flags: number,
+  type: number,
+  cookieHi: number,
+  cookieLo: number,
+  length: number,
+): void {
   view.setUint32(offset, NBD_STRUCTURED_REPLY_MAGIC);
-  view.setUint16(offset + 4, value.flags);
-  view.setUint16(offset + 6, value.type);
-  view.setBigUint64(offset + 8, value.cookie);
-  view.setUint32(offset + 16, value.length);
+  view.setUint16(offset + 4, flags);
+  view.setUint16(offset + 6, type);
+  view.setUint32(offset + 8, cookieHi);
+  view.setUint32(offset + 12, cookieLo);
+  view.setUint32(offset + 16, length);
 }
 
 /**

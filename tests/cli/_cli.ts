@@ -18,21 +18,104 @@ export interface CliRun {
   stderr: string;
 }
 
+let defaultRunDir: string | undefined;
+
 /**
- * Runs `ublk <args>` to completion.
+ * The run directory the tests' `ublk` runs use unless told otherwise (a temp dir: never
+ * `/run/ublk-ts` of this machine).
+ *
+ * @returns Its path.
+ */
+export function testRunDir(): string {
+  defaultRunDir ??= Deno.makeTempDirSync({ prefix: "ublk_run_" });
+  return defaultRunDir;
+}
+
+/**
+ * Runs `ublk <args>` to completion (UBLK_RUN_DIR = {@linkcode testRunDir}).
  *
  * @param args The arguments.
  * @returns Status and output.
  */
-export async function ublk(...args: string[]): Promise<CliRun> {
+export function ublk(...args: string[]): Promise<CliRun> {
+  return ublkIn(testRunDir(), ...args);
+}
+
+/**
+ * Runs `ublk <args>` with a given run directory.
+ *
+ * @param runDir UBLK_RUN_DIR.
+ * @param args The arguments.
+ * @returns Status and output.
+ */
+export async function ublkIn(runDir: string, ...args: string[]): Promise<CliRun> {
   const out = await new Deno.Command(Deno.execPath(), {
     args: ["run", "-A", MAIN, ...args],
     stdout: "piped",
     stderr: "piped",
     stdin: "null",
+    env: { UBLK_RUN_DIR: runDir },
   }).output();
   const dec = new TextDecoder();
   return { code: out.code, stdout: dec.decode(out.stdout), stderr: dec.decode(out.stderr) };
+}
+
+/**
+ * Spawns `ublk <args>` with piped output (for signal tests).
+ *
+ * @param runDir UBLK_RUN_DIR.
+ * @param args The arguments.
+ * @returns The child.
+ */
+export function spawnUblk(runDir: string, ...args: string[]): Deno.ChildProcess {
+  return new Deno.Command(Deno.execPath(), {
+    args: ["run", "-A", MAIN, ...args],
+    stdout: "piped",
+    stderr: "piped",
+    stdin: "null",
+    env: { UBLK_RUN_DIR: runDir },
+  }).spawn();
+}
+
+/**
+ * Reads a child's stream until `text` appears (or the stream ends).
+ *
+ * @param reader The stream's reader.
+ * @param text What to wait for.
+ * @param sofar Text read so far.
+ * @returns Everything read.
+ */
+export async function readUntil(
+  reader: ReadableStreamDefaultReader<Uint8Array>,
+  text: string,
+  sofar = "",
+): Promise<string> {
+  const dec = new TextDecoder();
+  while (!sofar.includes(text)) {
+    const { value, done } = await reader.read();
+    if (done) break;
+    sofar += dec.decode(value);
+  }
+  return sofar;
+}
+
+/**
+ * Reads the rest of a stream.
+ *
+ * @param reader The stream's reader.
+ * @param sofar Text read so far.
+ * @returns Everything read.
+ */
+export async function readRest(
+  reader: ReadableStreamDefaultReader<Uint8Array>,
+  sofar = "",
+): Promise<string> {
+  const dec = new TextDecoder();
+  for (;;) {
+    const { value, done } = await reader.read();
+    if (done) return sofar;
+    sofar += dec.decode(value);
+  }
 }
 
 /**

@@ -59,6 +59,7 @@ for (const z of [false, true]) {
         "-f",
         img,
         ...(z ? ["-z"] : []),
+        "--force",
         "--bench",
         "rw=verify,bs=256k,qd=16,n=400,seed=11",
       );
@@ -155,47 +156,6 @@ Deno.test("`ublk features` prints the model driver's flags and the kernel's abse
   const j = JSON.parse((await ublk("features", "--json")).stdout);
   assert.ok(j.model.flags.includes("UBLK_F_SUPPORT_ZERO_COPY"));
   assert.equal(j.kernel.present, false);
-});
-
-Deno.test("`ublk add --no-wait` creates, prints and deletes a device", async () => {
-  const r = await ublk("add", "-t", "null", "--size", "1g", "--no-wait");
-  assert.equal(r.code, 0, r.stderr);
-  assert.match(r.stdout, /^ublkb0 {2}\/dev\/ublkb0: 1g, null/);
-  assert.match(r.stdout, /nr_hw_queues 1 {2}queue_depth 128/);
-  assert.match(r.stderr, /deleted \/dev\/ublkb0/);
-});
-
-Deno.test("`ublk add` serves until Ctrl-C, then deletes the device and exits 130", async () => {
-  const child = new Deno.Command(Deno.execPath(), {
-    args: ["run", "-A", MAIN, "add", "-t", "null", "-d", "8"],
-    stdout: "piped",
-    stderr: "piped",
-    stdin: "null",
-  }).spawn();
-  const dec = new TextDecoder();
-  let stderr = "";
-  const reader = child.stderr.getReader();
-  while (!stderr.includes("serving until Ctrl-C")) {
-    const { value, done } = await reader.read();
-    if (done) break;
-    stderr += dec.decode(value);
-  }
-  child.kill("SIGINT");
-  const rest = (async () => {
-    for (;;) {
-      const { value, done } = await reader.read();
-      if (done) break;
-      stderr += dec.decode(value);
-    }
-  })();
-  const [status, stdout] = await Promise.all([
-    child.status,
-    new Response(child.stdout).text(),
-    rest,
-  ]);
-  assert.equal(status.code, 130, stderr);
-  assert.match(stdout, /queue_depth 8/);
-  assert.match(stderr, /ublk: deleted \/dev\/ublkb0/);
 });
 
 Deno.test("`ublk bench -t null` prints copy, zero copy and their ratio", async () => {

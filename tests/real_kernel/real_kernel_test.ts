@@ -31,6 +31,13 @@ Deno.test({
     // The served devices came up through createDevice() on NativeKernel (no test-only bring-up).
     assert.match(text, /PROBE: device \d+ started: /);
     assert.match(text, /PROBE: read through the recovered server matches the RAM disk/);
+    // The `ublk` CLI as separate processes on the real driver (tests/real_kernel/cli_probe.ts).
+    const cliFailures = text.split("\n").filter((l) => l.startsWith("CLI: FAIL")).join("\n");
+    assert.match(text, /CLI: all CLI checks passed/, cliFailures);
+    assert.match(text, /CLI: ok list --json: \{"dev_id":0,[^\n]*"kernel":"real"/);
+    assert.match(text, /CLI: ok after SIGKILL: [^\n]*"state":"QUIESCED"/);
+    assert.match(text, /CLI: ok after recover: dd read of \/dev\/ublkb0 equals the backing file/);
+    assert.match(text, /CLI: ok list is empty after del -a/);
     console.log(`real_kernel.sh passed in ${secs}s`);
   },
 });
