@@ -815,12 +815,14 @@ async function recoveryCell(c: RecoveryCell): Promise<void> {
         userRecoveryReissue: true,
       });
       try {
-        const run = verify(dev, name, { ops: 2 * OPS });
+        let finished = false;
+        const run = verify(dev, name, { ops: 2 * OPS }).finally(() => (finished = true));
         for (let i = 0; i < 3; i++) {
           await new Promise((r) => setTimeout(r, 40));
           // Under a saturated CPU the workload may sit between I/Os at the 40 ms mark: kill
-          // with requests in flight (what the cell is about), waiting a little for some.
-          for (let w = 0; w < 400 && dev.bdev.inflight === 0; w++) {
+          // with requests in flight (what the cell is about), waiting for some as long as the
+          // workload runs (no time cap: a cap made the cell flaky under load).
+          while (dev.bdev.inflight === 0 && !finished) {
             await new Promise((r) => setTimeout(r, 1));
           }
           killedWith.push(dev.bdev.inflight);
