@@ -247,8 +247,9 @@ export const UBLKSRV_IO_INTEGRITY_FLAG: bigint = 1n << 62n;
 
 // ---- feature flags (ublksrv_ctrl_dev_info.flags, u64: bigint) ----
 /**
- * `UBLK_F_SUPPORT_ZERO_COPY` = 1 << 0. Masked off by the driver until the RFC; the RFC's
- * FUSED_CMD zero copy; since 6.15 register-io-buf zero copy.
+ * `UBLK_F_SUPPORT_ZERO_COPY` = 1 << 0: since 6.15, zero copy by `UBLK_U_IO_REGISTER_IO_BUF` /
+ * `UBLK_U_IO_UNREGISTER_IO_BUF` (masked off before). The RFC used this bit for its fused zero
+ * copy; the model names that {@linkcode UBLK_F_RFC_FUSED_ZC}.
  */
 export const UBLK_F_SUPPORT_ZERO_COPY = 1n << 0n;
 /** `UBLK_F_URING_CMD_COMP_IN_TASK` = 1 << 1. */
@@ -287,8 +288,18 @@ export const UBLK_F_INTEGRITY = 1n << 16n;
 export const UBLK_F_SAFE_STOP_DEV = 1n << 17n;
 /** `UBLK_F_NO_AUTO_PART_SCAN` = 1 << 18. */
 export const UBLK_F_NO_AUTO_PART_SCAN = 1n << 18n;
-/** `UBLK_F_SHMEM_ZC` = 1 << 19. */
+/** `UBLK_F_SHMEM_ZC` = 1 << 19 (7.1). */
 export const UBLK_F_SHMEM_ZC = 1n << 19n;
+/** `UBLK_F_IO_DESC_SIZE` = 1 << 20 (7.3). */
+export const UBLK_F_IO_DESC_SIZE = 1n << 20n;
+/**
+ * MODEL ONLY, not a kernel flag: the 2023 RFC's fused zero copy (`IORING_OP_FUSED_CMD` with
+ * `UBLK_IO_FUSED_SUBMIT_IO`). The RFC reused bit 0, which real kernels grant since 6.15 for
+ * `UBLK_U_IO_REGISTER_IO_BUF`; the model keeps the RFC design under this bit of its own (63,
+ * far above any bit a kernel defines) so the two can never be confused. A real driver never
+ * reports it; the server library never asks a real driver for it.
+ */
+export const UBLK_F_RFC_FUSED_ZC = 1n << 63n;
 
 // ---- device states (ublksrv_ctrl_dev_info.state) ----
 /** `UBLK_S_DEV_DEAD` = 0. */

@@ -106,6 +106,8 @@ const SPEC_FEATURE_BITS: Record<string, number> = {
   UBLK_F_SAFE_STOP_DEV: 17,
   UBLK_F_NO_AUTO_PART_SCAN: 18,
   UBLK_F_SHMEM_ZC: 19,
+  UBLK_F_IO_DESC_SIZE: 20,
+  UBLK_F_RFC_FUSED_ZC: 63, // model only: the RFC's fused zero copy under a bit of its own
 };
 
 const exported = uapi as unknown as Record<string, unknown>;
