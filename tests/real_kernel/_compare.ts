@@ -18,6 +18,12 @@ export interface KnownDifference {
   readonly kind: "intended" | "model";
   /** Why. */
   readonly why: string;
+  /** The first kernel version it holds for (default: every version). */
+  readonly since?: string;
+  /** The first kernel version it no longer holds for. */
+  readonly until?: string;
+  /** For a bit: which side has it set ("real" or "model"); default either. */
+  readonly onlyIn?: "real" | "model";
 }
 
 /** One observed difference. */
@@ -55,7 +61,11 @@ export function compareRuns(
   }
   const out: Difference[] = [];
   const push = (step: string, field: string, r?: number | string, m?: number | string): void => {
-    const k = known.find((d) => (d.step === step || d.step === "*") && d.field === field);
+    const side = r === 1 && m === 0 ? "real" : r === 0 && m === 1 ? "model" : undefined;
+    const k = known.find((d) =>
+      (d.step === step || d.step === "*") && d.field === field &&
+      (d.onlyIn === undefined || d.onlyIn === side)
+    );
     out.push(
       k === undefined ? { step, field, real: r, model: m } : {
         step,
@@ -76,11 +86,11 @@ export function compareRuns(
     for (const f of names) {
       const rv = r.fields[f], mv = m.fields[f];
       if (rv === mv) continue;
-      if (f === "features" && typeof rv === "string" && typeof mv === "string") {
+      if ((f === "features" || f === "flags") && typeof rv === "string" && typeof mv === "string") {
         // One difference per UBLK_F_* bit, so each can be explained on its own.
         const b = featureBits(BigInt(rv), BigInt(mv));
-        for (const bit of b.onlyReal) push(r.step, `features bit ${bit}`, 1, 0);
-        for (const bit of b.onlyModel) push(r.step, `features bit ${bit}`, 0, 1);
+        for (const bit of b.onlyReal) push(r.step, `${f} bit ${bit}`, 1, 0);
+        for (const bit of b.onlyModel) push(r.step, `${f} bit ${bit}`, 0, 1);
       } else push(r.step, f, rv, mv);
     }
   }

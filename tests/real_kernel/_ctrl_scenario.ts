@@ -17,7 +17,9 @@ import {
   UBLK_CMD_GET_QUEUE_AFFINITY,
   UBLK_CMD_SET_PARAMS,
   UBLK_CMD_STOP_DEV,
+  UBLK_F_AUTO_BUF_REG,
   UBLK_F_NEED_GET_DATA,
+  UBLK_F_RFC_FUSED_ZC,
   UBLK_F_SUPPORT_ZERO_COPY,
   UBLK_F_USER_COPY,
   UBLK_F_USER_RECOVERY,
@@ -64,6 +66,8 @@ export const FLAG_CASES: readonly (readonly [string, bigint])[] = [
   ["recovery flags", UBLK_F_NEED_GET_DATA | UBLK_F_USER_RECOVERY | UBLK_F_USER_RECOVERY_REISSUE],
   ["zero copy", UBLK_F_SUPPORT_ZERO_COPY],
   ["user copy", UBLK_F_USER_COPY],
+  ["auto buf reg", UBLK_F_AUTO_BUF_REG | UBLK_F_SUPPORT_ZERO_COPY],
+  ["rfc fused (model-only bit 63)", UBLK_F_RFC_FUSED_ZC],
   ["unknown bit 40", 1n << 40n],
 ];
 

@@ -1,43 +1,91 @@
 import assert from "node:assert/strict";
 
-const enabled = Deno.env.get("UBLK_REAL_KERNEL") === "1";
+/**
+ * `UBLK_REAL_KERNEL`: `0` (or unset) skips; `1` or `all` boots Debian's 6.12 and the newest
+ * Debian kernel in turn; `6.12`, `newest` or a version prefix (`7.2.13`) boots that one.
+ */
+const sel = Deno.env.get("UBLK_REAL_KERNEL") ?? "0";
+const kernels = sel === "0" ? [] : sel === "1" || sel === "all" ? ["6.12", "newest"] : [sel];
 const script = new URL("../../scripts/real_kernel.sh", import.meta.url).pathname;
 
-Deno.test({
-  name: "scripts/real_kernel.sh passes on the real 6.12 ublk_drv in a VM" +
-    (enabled ? "" : " (skipped: set UBLK_REAL_KERNEL=1; it downloads ~35 MB and boots QEMU)"),
-  ignore: !enabled,
-  sanitizeResources: false,
-  sanitizeOps: false,
-  async fn(): Promise<void> {
-    const t0 = performance.now();
-    const out = await new Deno.Command("bash", {
-      args: [script],
-      stdout: "piped",
-      stderr: "piped",
-    }).output();
-    const text = new TextDecoder().decode(out.stdout);
-    const log = new TextDecoder().decode(out.stderr);
-    const secs = ((performance.now() - t0) / 1000).toFixed(1);
-    const failures = text.split("\n").filter((l) => l.startsWith("PROBE: FAIL")).join("\n");
-    assert.match(
-      text,
-      /REAL_KERNEL: PASS/,
-      `no PASS line after ${secs}s (exit ${out.code})\n${failures}\n${log.slice(-2000)}`,
-    );
-    assert.equal(out.code, 0);
-    assert.match(text, /PROBE: whole device \(\d+ bytes\) reads back equal to the backing store/);
-    assert.match(text, /PROBE: STOP_DEV and DEL_DEV returned 0/);
-    // The served devices came up through createDevice() on NativeKernel (no test-only bring-up).
-    assert.match(text, /PROBE: device \d+ started: /);
-    assert.match(text, /PROBE: read through the recovered server matches the RAM disk/);
-    // The `ublk` CLI as separate processes on the real driver (tests/real_kernel/cli_probe.ts).
-    const cliFailures = text.split("\n").filter((l) => l.startsWith("CLI: FAIL")).join("\n");
-    assert.match(text, /CLI: all CLI checks passed/, cliFailures);
-    assert.match(text, /CLI: ok list --json: \{"dev_id":0,[^\n]*"kernel":"real"/);
-    assert.match(text, /CLI: ok after SIGKILL: [^\n]*"state":"QUIESCED"/);
-    assert.match(text, /CLI: ok after recover: dd read of \/dev\/ublkb0 equals the backing file/);
-    assert.match(text, /CLI: ok list is empty after del -a/);
-    console.log(`real_kernel.sh passed in ${secs}s`);
-  },
-});
+interface Matrix {
+  kernel: string;
+  cases: number;
+  passed: number;
+  bytesVerified: number;
+  killsSurvived: number;
+  refusals: number;
+  failures: number;
+}
+
+for (const k of kernels.length > 0 ? kernels : ["6.12", "newest"]) {
+  Deno.test({
+    name: `scripts/real_kernel.sh passes on the real ublk_drv of ${k} in a VM` +
+      (kernels.length > 0
+        ? ""
+        : " (skipped: set UBLK_REAL_KERNEL=1; it downloads ~35–90 MB per kernel and boots QEMU)"),
+    ignore: kernels.length === 0,
+    sanitizeResources: false,
+    sanitizeOps: false,
+    async fn(): Promise<void> {
+      const t0 = performance.now();
+      const out = await new Deno.Command("bash", {
+        args: [script],
+        env: { REAL_KERNEL: k },
+        stdout: "piped",
+        stderr: "piped",
+      }).output();
+      const text = new TextDecoder().decode(out.stdout);
+      const log = new TextDecoder().decode(out.stderr);
+      const secs = ((performance.now() - t0) / 1000).toFixed(1);
+      const failures = text.split("\n").filter((l) => /^(PROBE|CLI|MATRIX): FAIL/.test(l)).join(
+        "\n",
+      );
+      assert.match(
+        text,
+        /REAL_KERNEL: PASS/,
+        `no PASS line after ${secs}s (exit ${out.code})\n${failures}\n${log.slice(-2000)}`,
+      );
+      assert.equal(out.code, 0);
+      const release = /GUEST: kernel (\S+)/.exec(text)?.[1] ?? "?";
+      if (k === "6.12") assert.match(release, /^6\.12\./);
+      else if (k === "newest") assert.ok(Number(release.split(".")[0]) >= 7, release);
+      assert.match(text, /PROBE: whole device \(\d+ bytes\) reads back equal to the backing store/);
+      assert.match(text, /PROBE: STOP_DEV and DEL_DEV returned 0/);
+      // The served devices came up through createDevice() on NativeKernel (no test-only bring-up).
+      assert.match(text, /PROBE: device \d+ started: /);
+      assert.match(text, /PROBE: read through the recovered server matches the RAM disk/);
+      // The `ublk` CLI as separate processes on the real driver (tests/real_kernel/cli_probe.ts).
+      assert.match(text, /CLI: all CLI checks passed/);
+      assert.match(text, /CLI: ok list --json: \{"dev_id":0,[^\n]*"kernel":"real"/);
+      assert.match(text, /CLI: ok after SIGKILL: [^\n]*"state":"QUIESCED"/);
+      assert.match(text, /CLI: ok after recover: dd read of \/dev\/ublkb0 equals the backing file/);
+      assert.match(text, /CLI: ok list is empty after del -a/);
+      // The kublk-style matrix (tests/real_kernel/matrix_probe.ts).
+      assert.match(text, /MATRIX: all matrix checks passed/);
+      const mj = /MATRIX-JSON (\{[^\n]*\})/.exec(text);
+      assert.ok(mj !== null, "the matrix printed its summary");
+      const m = JSON.parse(mj[1]!) as Matrix;
+      assert.equal(m.failures, 0);
+      assert.equal(m.passed, m.cases);
+      if (k === "6.12") {
+        // 6.12: copy and user copy; the zero-copy modes are refused with one clear line.
+        assert.match(text, /MATRIX: modes: copy, user copy\s/);
+        assert.equal(m.refusals, 3);
+      } else {
+        assert.match(
+          text,
+          /MATRIX: modes: copy, user copy, register zero copy, auto zero copy, auto zero copy with fallback\s/,
+        );
+        assert.equal(m.refusals, 0);
+      }
+      assert.ok(m.bytesVerified > 0 && m.killsSurvived > 0);
+      const retries = text.split("\n").filter((l) => l.startsWith("REAL_KERNEL-RETRY")).join("; ");
+      console.log(
+        `real_kernel.sh on ${release} passed in ${secs}s: matrix ${m.cases} cases, ` +
+          `${m.bytesVerified} bytes verified, ${m.killsSurvived} kills survived, ` +
+          `${m.refusals} refusals${retries === "" ? "" : `; ${retries}`}`,
+      );
+    },
+  });
+}

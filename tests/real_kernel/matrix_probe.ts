@@ -1,0 +1,549 @@
+/**
+ * A kublk-style matrix on the real `ublk_drv`, inside the VM of `scripts/real_kernel.sh`
+ * (bundled to `/test/matrix.js`, after `probe.ts` and `cli_probe.ts`). Every step is the `ublk`
+ * CLI (`/test/ublk.js`) or a real client (busybox `dd`, `fio`) in a process of its own.
+ *
+ * For every data mode the kernel has (read from `GET_FEATURES` through `ublk features --json`):
+ * copy, user copy (`-u`, UBLK_F_USER_COPY), register-buf zero copy (`--zc-mode register`,
+ * UBLK_F_SUPPORT_ZERO_COPY, 6.15), auto-buf-reg zero copy (`--auto-zc`, `--auto-zc-fallback`,
+ * UBLK_F_AUTO_BUF_REG, 6.16):
+ *
+ * - null and loop (backing file on the guest's tmpfs), two queues: `dd` write + read + compare
+ *   (loop), `dd` read (null), `fio --verify=crc32c` with O_DIRECT and io_uring (loop), a fio
+ *   random-read job (null);
+ * - the server killed (SIGKILL) under fio: fio sees I/O errors and ends, nothing hangs, the
+ *   device can be deleted;
+ * - user recovery with REISSUE (`-r 1 -i 1`): the server killed under a fio verify job, `ublk
+ *   recover -n`, fio ends with its data verified;
+ * - a device deleted under I/O: `ublk del` returns, fio ends with errors, the node is gone.
+ *
+ * - an nbd target against an NBD server inside the guest: the project's own `serveNbd` (from
+ *   `@ublk-ts/nbd`, in this process) over a RAM disk on a Unix socket; `dd` and fio verify through
+ *   `/dev/ublkbN` → the daemon → NBD → the RAM disk, compared byte for byte.
+ *
+ * A mode the kernel lacks must be refused by `ublk add` with one clear line naming the missing
+ * feature (checked for each). Prints `MATRIX: …` lines, `MATRIX: FAIL …` per failed check, a
+ * `MATRIX-JSON {…}` summary (cases, bytes verified, kills survived), and exits 0 when all passed.
+ *
+ * @module
+ */
+
+import type { BlockDevice } from "@ublk-ts/ring";
+import { serveNbd } from "@ublk-ts/nbd";
+
+const UBLK = Deno.env.get("CLI_UBLK") ?? "/test/ublk.js";
+const RUN_DIR = "/tmp/ublk-matrix";
+const FIO = "/bin/fio";
+const t0 = performance.now();
+let failures = 0;
+let stage = "start";
+const counts = { cases: 0, passed: 0, bytesVerified: 0, killsSurvived: 0, refusals: 0 };
+
+function say(line: string): void {
+  console.log(`MATRIX: ${line} [${((performance.now() - t0) / 1000).toFixed(1)}s]`);
+}
+
+function fail(line: string): void {
+  failures++;
+  console.log(`MATRIX: FAIL ${line} [${((performance.now() - t0) / 1000).toFixed(1)}s]`);
+}
+
+function check(ok: boolean, what: string): boolean {
+  if (ok) say(`ok ${what}`);
+  else fail(what);
+  return ok;
+}
+
+const watchdog = setTimeout(() => {
+  console.log(`MATRIX: FAIL timeout in stage "${stage}"`);
+  Deno.exit(3);
+}, 600_000);
+
+interface Out {
+  code: number;
+  out: string;
+  err: string;
+}
+
+async function run(cmd: string, args: string[]): Promise<Out> {
+  const o = await new Deno.Command(cmd, {
+    args,
+    stdout: "piped",
+    stderr: "piped",
+    stdin: "null",
+    env: { UBLK_RUN_DIR: RUN_DIR },
+  }).output();
+  const dec = new TextDecoder();
+  return { code: o.code, out: dec.decode(o.stdout).trim(), err: dec.decode(o.stderr).trim() };
+}
+
+/** A process left running (fio under a kill), with its output collected. */
+function spawn(cmd: string, args: string[]): { done: Promise<Out>; pid: number } {
+  const child = new Deno.Command(cmd, {
+    args,
+    stdout: "piped",
+    stderr: "piped",
+    stdin: "null",
+  }).spawn();
+  const dec = new TextDecoder();
+  const done = child.output().then((o) => ({
+    code: o.code,
+    out: dec.decode(o.stdout).trim(),
+    err: dec.decode(o.stderr).trim(),
+  }));
+  return { done, pid: child.pid };
+}
+
+function ublk(...args: string[]): Promise<Out> {
+  return run(Deno.execPath(), ["run", "-A", "--no-prompt", UBLK, ...args]);
+}
+
+interface Listed {
+  dev_id: number;
+  state: string;
+  pid: number;
+  alive: boolean;
+  path: string;
+}
+
+async function list(): Promise<Listed[]> {
+  const r = await ublk("list", "--json");
+  if (r.code !== 0) throw new Error(`ublk list --json: exit ${r.code}: ${r.err}`);
+  return JSON.parse(r.out) as Listed[];
+}
+
+function exists(path: string): boolean {
+  try {
+    Deno.statSync(path);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+function alive(pid: number): boolean {
+  try {
+    return !/\) [ZX] /.test(Deno.readTextFileSync(`/proc/${pid}/stat`));
+  } catch {
+    return false;
+  }
+}
+
+async function waitFor(what: () => boolean | Promise<boolean>, ms: number): Promise<boolean> {
+  const end = Date.now() + ms;
+  while (!(await what())) {
+    if (Date.now() > end) return false;
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  return true;
+}
+
+/** Resolves with the promise's value, or `undefined` after `ms`. */
+function within<T>(p: Promise<T>, ms: number): Promise<T | undefined> {
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  return Promise.race([
+    p.finally(() => clearTimeout(timer)),
+    new Promise<undefined>((r) => (timer = setTimeout(() => r(undefined), ms))),
+  ]);
+}
+
+function firstDiff(a: Uint8Array, b: Uint8Array): number {
+  if (a.length !== b.length) return Math.min(a.length, b.length);
+  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return i;
+  return -1;
+}
+
+const SIZE = 32 << 20;
+const IMG = "/tmp/matrix.img";
+
+/** One data mode: its CLI flags and the feature bits it needs. */
+interface Mode {
+  readonly name: string;
+  readonly flags: readonly string[];
+  readonly needs: readonly number[];
+  /** What the refusal line must name when the kernel lacks it. */
+  readonly refusal: RegExp;
+}
+
+const MODES: readonly Mode[] = [
+  { name: "copy", flags: [], needs: [], refusal: /never/ },
+  { name: "user copy", flags: ["-u"], needs: [7], refusal: /USER_COPY/ },
+  {
+    name: "register zero copy",
+    flags: ["--zc-mode", "register"],
+    needs: [0],
+    refusal: /SUPPORT_ZERO_COPY/,
+  },
+  { name: "auto zero copy", flags: ["--auto-zc"], needs: [0, 11], refusal: /AUTO_BUF_REG/ },
+  {
+    name: "auto zero copy with fallback",
+    flags: ["--auto-zc-fallback"],
+    needs: [0, 11],
+    refusal: /AUTO_BUF_REG/,
+  },
+];
+
+/** The modes the nbd target serves (READ payloads cannot land in a fixed buffer: no RECV_FIXED). */
+const NBD_MODES: readonly string[] = ["copy"];
+
+function has(mask: bigint, m: Mode): boolean {
+  return m.needs.every((b) => (mask & (1n << BigInt(b))) !== 0n);
+}
+
+function pattern(n: number, seed: number): Uint8Array {
+  const out = new Uint8Array(n);
+  let x = (seed * 2654435761) >>> 0 || 1;
+  for (let i = 0; i < n; i++) {
+    x ^= x << 13;
+    x ^= x >>> 17;
+    x ^= x << 5;
+    out[i] = x & 0xff;
+  }
+  return out;
+}
+
+async function addDevice(args: string[]): Promise<Listed | undefined> {
+  const add = await ublk("add", ...args);
+  if (!check(add.code === 0, `ublk add ${args.join(" ")} (exit ${add.code}) ${add.err}`)) {
+    return undefined;
+  }
+  const all = await list();
+  const d = all.at(-1);
+  check(d !== undefined && d.state === "LIVE" && d.alive, `listed LIVE: ${JSON.stringify(d)}`);
+  return d;
+}
+
+async function delDevice(d: Listed, what: string): Promise<void> {
+  const del = await within(ublk("del", "-n", String(d.dev_id)), 30_000);
+  check(
+    del !== undefined && del.code === 0,
+    `${what}: ublk del -n ${d.dev_id} ${del?.err ?? "hung"}`,
+  );
+  check(await waitFor(() => !exists(d.path), 10_000), `${what}: ${d.path} is gone`);
+}
+
+function fioArgs(dev: string, extra: string[]): string[] {
+  return [
+    "--name=m",
+    `--filename=${dev}`,
+    "--ioengine=io_uring",
+    "--direct=1",
+    "--iodepth=16",
+    ...extra,
+  ];
+}
+
+/** dd + fio on one device in one mode; two queues. */
+async function basicCase(target: "null" | "loop", mode: Mode): Promise<void> {
+  const what = `${target} ${mode.name}`;
+  stage = what;
+  counts.cases++;
+  const before = failures;
+  const args = target === "loop"
+    ? ["-t", "loop", "-f", IMG, "-q", "2", "-d", "32", ...mode.flags]
+    : ["-t", "null", "--size", "64m", "-q", "2", "-d", "32", ...mode.flags];
+  const d = await addDevice(args);
+  if (d === undefined) return;
+  try {
+    if (target === "loop") {
+      const block = pattern(1 << 20, counts.cases);
+      Deno.writeFileSync("/tmp/m.block", block);
+      const w = await run("dd", [
+        "if=/tmp/m.block",
+        `of=${d.path}`,
+        "bs=64k",
+        "seek=80",
+        "conv=fsync",
+      ]);
+      check(w.code === 0, `${what}: dd write 1 MiB (exit ${w.code})`);
+      const file = Deno.readFileSync(IMG);
+      check(
+        firstDiff(file.subarray(80 << 16, (80 << 16) + block.length), block) === -1,
+        `${what}: the backing file holds what dd wrote`,
+      );
+      const r = await run("dd", [`if=${d.path}`, "of=/tmp/m.read", "bs=1M", `count=${SIZE >> 20}`]);
+      const at = r.code === 0 ? firstDiff(Deno.readFileSync("/tmp/m.read"), file) : -2;
+      if (check(at === -1, `${what}: dd read of the whole device equals the file (diff ${at})`)) {
+        counts.bytesVerified += SIZE + block.length;
+      }
+      const fio = await run(
+        FIO,
+        fioArgs(d.path, [
+          "--rw=randwrite",
+          "--bs=4k-128k",
+          "--size=16M",
+          "--verify=crc32c",
+          "--do_verify=1",
+        ]),
+      );
+      if (
+        check(
+          fio.code === 0 && !/verify: bad|error=/.test(fio.out + fio.err),
+          `${what}: fio --verify=crc32c, O_DIRECT, io_uring (exit ${fio.code})`,
+        )
+      ) counts.bytesVerified += 16 << 20;
+    } else {
+      const r = await run("dd", [`if=${d.path}`, "of=/dev/null", "bs=1M", "count=64"]);
+      check(r.code === 0, `${what}: dd read of 64 MiB (exit ${r.code})`);
+      const fio = await run(FIO, fioArgs(d.path, ["--rw=randrw", "--bs=4k", "--size=16M"]));
+      check(fio.code === 0, `${what}: fio randrw 4k (exit ${fio.code})`);
+    }
+  } finally {
+    await delDevice(d, what);
+  }
+  if (failures === before) counts.passed++;
+}
+
+/** The server killed with SIGKILL under fio: fio must end with errors and the device go. */
+async function killCase(mode: Mode): Promise<void> {
+  const what = `kill under fio, loop ${mode.name}`;
+  stage = what;
+  counts.cases++;
+  const before = failures;
+  const d = await addDevice(["-t", "loop", "-f", IMG, "-q", "2", ...mode.flags]);
+  if (d === undefined) return;
+  const fio = spawn(
+    FIO,
+    fioArgs(d.path, [
+      "--rw=randrw",
+      "--bs=4k-64k",
+      "--time_based",
+      "--runtime=60",
+    ]),
+  );
+  await new Promise((r) => setTimeout(r, 1500));
+  Deno.kill(d.pid, "SIGKILL");
+  check(await waitFor(() => !alive(d.pid), 10_000), `${what}: daemon ${d.pid} killed`);
+  const res = await within(fio.done, 30_000);
+  if (res === undefined) {
+    fail(`${what}: fio still running 30 s after the kill (hang)`);
+    try {
+      Deno.kill(fio.pid, "SIGKILL");
+    } catch { /* gone */ }
+  } else {
+    check(
+      res.code !== 0 || /error/i.test(res.out + res.err),
+      `${what}: fio saw I/O errors (exit ${res.code})`,
+    );
+  }
+  await delDevice(d, what);
+  if (failures === before) {
+    counts.passed++;
+    counts.killsSurvived++;
+  }
+}
+
+/** User recovery with REISSUE: killed under a verify job, recovered, the job verifies. */
+async function recoveryCase(mode: Mode): Promise<void> {
+  const what = `recovery (reissue), loop ${mode.name}`;
+  stage = what;
+  counts.cases++;
+  const before = failures;
+  const d = await addDevice(["-t", "loop", "-f", IMG, "-r", "1", "-i", "1", ...mode.flags]);
+  if (d === undefined) return;
+  try {
+    const fio = spawn(
+      FIO,
+      fioArgs(d.path, [
+        "--rw=randwrite",
+        "--bs=4k-64k",
+        "--size=24M",
+        "--verify=crc32c",
+        "--do_verify=1",
+      ]),
+    );
+    await new Promise((r) => setTimeout(r, 1000));
+    Deno.kill(d.pid, "SIGKILL");
+    check(await waitFor(() => !alive(d.pid), 10_000), `${what}: daemon ${d.pid} killed`);
+    const quiesced = await waitFor(async () => (await list())[0]?.state === "QUIESCED", 10_000);
+    check(quiesced, `${what}: the device is QUIESCED with its daemon dead`);
+    const rec = await ublk("recover", "-n", String(d.dev_id));
+    check(rec.code === 0, `${what}: ublk recover -n ${d.dev_id} (exit ${rec.code}) ${rec.err}`);
+    const res = await within(fio.done, 120_000);
+    if (res === undefined) {
+      fail(`${what}: fio did not end within 120 s of the recovery`);
+      try {
+        Deno.kill(fio.pid, "SIGKILL");
+      } catch { /* gone */ }
+    } else if (
+      check(
+        res.code === 0 && !/verify: bad|error=/.test(res.out + res.err),
+        `${what}: fio's verify passed across the kill (exit ${res.code})`,
+      )
+    ) counts.bytesVerified += 24 << 20;
+  } finally {
+    const [now] = await list();
+    if (now !== undefined) await delDevice(now, what);
+  }
+  if (failures === before) {
+    counts.passed++;
+    counts.killsSurvived++;
+  }
+}
+
+/** `ublk del` while fio runs: del returns, fio ends with errors, the node goes. */
+async function deleteUnderIo(mode: Mode): Promise<void> {
+  const what = `delete under I/O, loop ${mode.name}`;
+  stage = what;
+  counts.cases++;
+  const before = failures;
+  const d = await addDevice(["-t", "loop", "-f", IMG, ...mode.flags]);
+  if (d === undefined) return;
+  const fio = spawn(
+    FIO,
+    fioArgs(d.path, ["--rw=randread", "--bs=4k", "--time_based", "--runtime=60"]),
+  );
+  await new Promise((r) => setTimeout(r, 1500));
+  await delDevice(d, what);
+  const res = await within(fio.done, 30_000);
+  if (res === undefined) {
+    fail(`${what}: fio still running 30 s after del (hang)`);
+    try {
+      Deno.kill(fio.pid, "SIGKILL");
+    } catch { /* gone */ }
+  } else {check(
+      res.code !== 0 || /error/i.test(res.out + res.err),
+      `${what}: fio saw errors (exit ${res.code})`,
+    );}
+  if (failures === before) counts.passed++;
+}
+
+/** A mode the kernel lacks: `ublk add` refuses it with one clear line. */
+async function refusalCase(mode: Mode, release: string): Promise<void> {
+  const what = `refusal of ${mode.name} on ${release}`;
+  stage = what;
+  counts.cases++;
+  const r = await ublk("add", "-t", "null", "--size", "16m", ...mode.flags);
+  const line = r.err.split("\n").filter((l) => l.trim() !== "");
+  const ok = check(
+    r.code !== 0 && line.length === 1 && mode.refusal.test(line[0]!),
+    `${what}: exit ${r.code}, "${line.join(" | ")}"`,
+  );
+  check((await list()).length === 0, `${what}: no device left behind`);
+  if (ok) {
+    counts.passed++;
+    counts.refusals++;
+  }
+}
+
+/** A RAM disk as the {@linkcode BlockDevice} an NBD server serves. */
+function ramDevice(mem: Uint8Array): BlockDevice {
+  return {
+    size: mem.length,
+    logicalBlockSize: 512,
+    readOnly: false,
+    present: true,
+    maxRequestBytes: 0,
+    inflight: 0,
+    read(offset: number, buf: Uint8Array): Promise<number> {
+      buf.set(mem.subarray(offset, offset + buf.length));
+      return Promise.resolve(buf.length);
+    },
+    write(offset: number, data: Uint8Array): Promise<number> {
+      mem.set(data, offset);
+      return Promise.resolve(data.length);
+    },
+    flush: (): Promise<number> => Promise.resolve(0),
+    discard(offset: number, len: number): Promise<number> {
+      mem.fill(0, offset, offset + len);
+      return Promise.resolve(0);
+    },
+    writeZeroes(offset: number, len: number): Promise<number> {
+      mem.fill(0, offset, offset + len);
+      return Promise.resolve(0);
+    },
+  };
+}
+
+/** The nbd target against our own NBD server in this process (Unix socket). */
+async function nbdCase(mode: Mode): Promise<void> {
+  const what = `nbd ${mode.name}`;
+  stage = what;
+  counts.cases++;
+  const before = failures;
+  const mem = pattern(SIZE, 11);
+  const sock = "/tmp/matrix-nbd.sock";
+  try {
+    Deno.removeSync(sock);
+  } catch { /* absent */ }
+  const listener = Deno.listen({ transport: "unix", path: sock });
+  const server = serveNbd(ramDevice(mem), listener);
+  try {
+    const d = await addDevice(["-t", "nbd", "--unix", sock, "-q", "2", ...mode.flags]);
+    if (d === undefined) return;
+    try {
+      const r = await run("dd", [`if=${d.path}`, "of=/tmp/m.read", "bs=1M", `count=${SIZE >> 20}`]);
+      const at = r.code === 0 ? firstDiff(Deno.readFileSync("/tmp/m.read"), mem) : -2;
+      if (
+        check(at === -1, `${what}: dd read of the device equals the server's disk (diff ${at})`)
+      ) {
+        counts.bytesVerified += SIZE;
+      }
+      const block = pattern(1 << 20, 12);
+      Deno.writeFileSync("/tmp/m.block", block);
+      const w = await run("dd", [
+        "if=/tmp/m.block",
+        `of=${d.path}`,
+        "bs=64k",
+        "seek=16",
+        "conv=fsync",
+      ]);
+      check(
+        w.code === 0 && firstDiff(mem.subarray(16 << 16, (16 << 16) + block.length), block) === -1,
+        `${what}: dd write (exit ${w.code}) lands on the server's disk`,
+      );
+      const fio = await run(
+        FIO,
+        fioArgs(d.path, [
+          "--rw=randwrite",
+          "--bs=4k-128k",
+          "--size=16M",
+          "--verify=crc32c",
+          "--do_verify=1",
+        ]),
+      );
+      if (
+        check(
+          fio.code === 0 && !/verify: bad|error=/.test(fio.out + fio.err),
+          `${what}: fio --verify=crc32c through NBD (exit ${fio.code})`,
+        )
+      ) counts.bytesVerified += 16 << 20;
+    } finally {
+      await delDevice(d, what);
+    }
+  } finally {
+    await server.close();
+  }
+  if (failures === before) counts.passed++;
+}
+
+async function main(): Promise<void> {
+  stage = "setup";
+  Deno.writeFileSync(IMG, pattern(SIZE, 7));
+  const release = Deno.osRelease();
+  const f = await ublk("features", "--json");
+  const mask = f.code === 0 ? BigInt(JSON.parse(f.out).kernel?.mask ?? "0") : 0n;
+  say(`kernel ${release}, features 0x${mask.toString(16)}`);
+  if (!exists(FIO)) fail("fio is not in the guest");
+  const modes = MODES.filter((m) => has(mask, m));
+  say(`modes: ${modes.map((m) => m.name).join(", ")}`);
+  for (const m of MODES.filter((m) => !has(mask, m))) await refusalCase(m, release);
+  for (const m of modes) {
+    await basicCase("null", m);
+    await basicCase("loop", m);
+  }
+  for (const m of modes.filter((m) => NBD_MODES.includes(m.name))) await nbdCase(m);
+  for (const m of modes) await killCase(m);
+  for (const m of modes) await recoveryCase(m);
+  await deleteUnderIo(modes.at(-1)!);
+}
+
+try {
+  await main();
+} catch (e) {
+  fail(`stage "${stage}" threw: ${e instanceof Error ? e.stack ?? e.message : String(e)}`);
+}
+clearTimeout(watchdog);
+console.log(`MATRIX-JSON ${JSON.stringify({ kernel: Deno.osRelease(), ...counts, failures })}`);
+say(failures === 0 ? "all matrix checks passed" : `${failures} failures`);
+Deno.exit(failures === 0 ? 0 : 1);
