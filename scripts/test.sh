@@ -9,8 +9,9 @@ export PATH="$PWD/node_modules/deno:$PWD/node_modules/.bin:$PATH"
 # Seeded suites use a fixed seed here so a run can be repeated; set DIFF_SEED / INTEGRITY_SEED /
 # FUSED_SEED yourself to explore others (each prints its seed on failure).
 export DIFF_SEED="${DIFF_SEED:-20261124}"
-# The real ublk_drv test boots Debian's 6.12 kernel under QEMU (scripts/real_kernel.sh, about
-# 40 s; it installs qemu and downloads the kernel package on first use). UBLK_REAL_KERNEL=0 skips it.
+# The real ublk_drv test boots Debian's 6.12 kernel and the newest Debian kernel under QEMU
+# (scripts/real_kernel.sh, a few minutes each under TCG; it installs qemu and downloads each kernel
+# on first use). UBLK_REAL_KERNEL=6.12 or =newest boots one; UBLK_REAL_KERNEL=0 skips the test.
 export UBLK_REAL_KERNEL="${UBLK_REAL_KERNEL:-1}"
 failed=()
 step() {
