@@ -1,24 +1,39 @@
 /**
- * Native ring vs fio: 4 KiB random reads of a 1 GiB /dev/shm file at QD 32 on one thread, the
- * `Ring` of `@ublk-ts/ring` on a `NativeKernel` (zero-allocation `getSqeOffset` + `prepRwAt`,
+ * Native ring vs fio: 4 KiB random reads of a /dev/shm file at QD 32 on one thread, the `Ring`
+ * of `@ublk-ts/ring` on a `NativeKernel` (zero-allocation `getSqeOffset` + `prepRwAt`,
  * `forEachCqe` + `cqAdvance`) against `fio --ioengine=io_uring` run as a subprocess in the same
  * run (its JSON IOPS parsed); then NOP batches of 32, native vs model, through the same `Ring`.
- * Prints the ratios. Both sides: buffered reads (no O_DIRECT), offsets aligned to the block
- * size, page-aligned buffers (ours from `allocIoMemory`, fio's `--mem=mmap`), the same queue depth. The native loop waits two ways when a
- * submit completed nothing inline: a blocking `NativeRing.enter(0, 1, GETEVENTS)` (what fio
- * does), or the event-loop way (the async `Ring.wait(1)`).
+ * Both sides: buffered reads (no O_DIRECT), offsets aligned to the block size, page-aligned
+ * buffers (ours from `allocIoMemory`, fio's `--mem=mmap`), the same queue depth.
+ *
+ * Five native sides, alternated with fio round by round (medians): the loop and setup flags
+ * of the first version ("before": no flags, `submit()` then a blocking `enter(0, 1,
+ * GETEVENTS)` or the async `wait(1)` when nothing completed), and the current ones ("after":
+ * fio's setup flags COOP_TASKRUN | SINGLE_ISSUER | DEFER_TASKRUN; blocking: one
+ * `enter(flushSq(), 1, GETEVENTS)` per round; async: `submit()` + `wait(1)`, which polls the
+ * ring's eventfd on a worker thread), plus the async loop on fio's flags with the first
+ * version's wait of such a ring (a 1 ms timer; forced by holding the ring's eventfd slot). A separate short pass per side counts FFI calls and
+ * `Deno.UnsafePointer.of` calls per read with counting wrappers. See bench/PROFILE.md.
  *
  * Usage: deno run -A bench/native_vs_fio.ts [--seconds 5] [--rounds 3] [--size-mib 1024] [--qd 32]
- * [--keep]
+ * [--keep] [--json] (with --json the report goes to stderr and one JSON line to stdout)
  *
  * @module
  */
 
 import { parseArgs } from "node:util";
-import { IORING_ENTER_GETEVENTS, IORING_OP_NOP, IORING_OP_READ } from "@ublk-ts/uapi";
+import {
+  IORING_ENTER_GETEVENTS,
+  IORING_OP_NOP,
+  IORING_OP_READ,
+  IORING_REGISTER_EVENTFD,
+  IORING_SETUP_COOP_TASKRUN,
+  IORING_SETUP_DEFER_TASKRUN,
+  IORING_SETUP_SINGLE_ISSUER,
+} from "@ublk-ts/uapi";
 import { ModelKernel } from "@ublk-ts/model";
 import { type Cqe, type Kernel, prepRwAt, Ring, sqeSetUserData32 } from "@ublk-ts/ring";
-import { NativeKernel } from "@ublk-ts/native";
+import { NativeKernel, type NativeLibrary } from "@ublk-ts/native";
 import { allocIoMemory } from "@ublk-ts/rsrc";
 
 const { values } = parseArgs({
@@ -30,8 +45,21 @@ const { values } = parseArgs({
     keep: { type: "boolean", default: false },
     file: { type: "string", default: "/dev/shm/ublk-ts-native-vs-fio.img" },
     rounds: { type: "string", default: "3" },
+    json: { type: "boolean", default: false },
   },
 });
+/** Report lines: stdout, or stderr when stdout carries the JSON. */
+const log = (line: string): void => (values.json ? console.error(line) : console.log(line));
+
+/** `fio --version`, or "?". */
+function fioVersion(): string {
+  try {
+    const o = new Deno.Command("fio", { args: ["--version"], stdout: "piped" }).outputSync();
+    return new TextDecoder().decode(o.stdout).trim().replace(/^fio-/, "");
+  } catch {
+    return "?";
+  }
+}
 const SECONDS = Number(values.seconds);
 const SIZE = Number(values["size-mib"]) * 1024 * 1024;
 const QD = Number(values.qd);
@@ -63,25 +91,84 @@ function rand(): number {
   return rng >>> 0;
 }
 
-const PAGE = 4096;
-
 /** Results of one random-read run. */
 interface RandRead {
   iops: number;
   /** Rounds in which the submit completed nothing inline, so the loop had to wait. */
   waits: number;
   rounds: number;
+  /** Reads completed. */
+  done: number;
 }
+
+/** fio 3.33's io_uring engine sets these where the kernel has them (seen with strace). */
+const FIO_FLAGS = IORING_SETUP_COOP_TASKRUN | IORING_SETUP_SINGLE_ISSUER |
+  IORING_SETUP_DEFER_TASKRUN;
+
+/** How the native loop submits and waits. */
+type Loop = "submit+enter" | "enter" | "async";
+
+/** One native side. */
+interface Variant {
+  key: string;
+  label: string;
+  flags: number;
+  loop: Loop;
+  /** Hold the ring's eventfd slot, so `wait()` falls back to the first version's 1 ms timer. */
+  timerWait?: boolean;
+}
+
+/** The native sides, "before" (the loop and flags of the first version) and "after". */
+const VARIANTS: readonly Variant[] = [
+  {
+    key: "enter_before",
+    label: "first version: no setup flags; submit(), then enter(0, 1, GETEVENTS) when idle",
+    flags: 0,
+    loop: "submit+enter",
+  },
+  {
+    key: "enter",
+    label: "fio's setup flags; one enter(flushSq(), 1, GETEVENTS) per round",
+    flags: FIO_FLAGS,
+    loop: "enter",
+  },
+  {
+    key: "async_before",
+    label: "first version: no setup flags; submit(), then await wait(1) (enter on a worker)",
+    flags: 0,
+    loop: "async",
+  },
+  {
+    key: "async_timer_before",
+    label: "fio's setup flags, first version's wait: submit(), then await wait(1) (1 ms timer)",
+    flags: FIO_FLAGS,
+    loop: "async",
+    timerWait: true,
+  },
+  {
+    key: "async",
+    label: "fio's setup flags; submit(), then await wait(1) (eventfd polled on a worker)",
+    flags: FIO_FLAGS,
+    loop: "async",
+  },
+];
 
 /** Native random reads at QD through `Ring`; returns IOPS. */
 async function nativeRandRead(
   kernel: NativeKernel,
   fd: number,
   seconds: number,
-  blocking: boolean,
+  variant: Variant,
 ): Promise<RandRead> {
-  const kr = kernel.setup(QD);
+  const kr = kernel.setup(QD, { flags: variant.flags });
   const ring = new Ring(kernel, kr);
+  let heldEfd = -1;
+  if (variant.timerWait) {
+    heldEfd = kernel.library.libc.eventfd(0, 0);
+    if (heldEfd < 0 || kr.register(IORING_REGISTER_EVENTFD, { fds: [heldEfd] }) < 0) {
+      throw new Error("Cannot register an eventfd");
+    }
+  }
   const blocks = Math.floor(SIZE / BS);
   // Page-aligned buffers, as fio's (one pool, referenced until every read is reaped).
   const pool = allocIoMemory(QD * BS);
@@ -107,16 +194,23 @@ async function nativeRandRead(
   const end = t0 + seconds * 1000;
   let iter = 0;
   let waits = 0;
+  const loop = variant.loop;
   for (;;) {
-    ring.submit();
-    if (ring.cqReady() === 0) {
-      waits++;
-      // blocking: io_uring_enter(0, min_complete 1, GETEVENTS), as fio; else the async wait.
-      if (blocking) {
-        const r = kr.enter(0, 1, IORING_ENTER_GETEVENTS);
-        if (r < 0) throw new Error(`enter failed ${r}`);
-      } else {
-        await ring.wait(1);
+    if (loop === "enter") {
+      // io_uring_submit_and_wait(1): submit and wait in one call, as fio (which also runs the
+      // deferred task work of a DEFER_TASKRUN ring).
+      const r = kr.enter(ring.flushSq(), 1, IORING_ENTER_GETEVENTS);
+      if (r < 0) throw new Error(`enter failed ${r}`);
+    } else {
+      ring.submit();
+      if (ring.cqReady() === 0) {
+        waits++;
+        if (loop === "submit+enter") {
+          const r = kr.enter(0, 1, IORING_ENTER_GETEVENTS);
+          if (r < 0) throw new Error(`enter failed ${r}`);
+        } else {
+          await ring.wait(1);
+        }
       }
     }
     const n = ring.forEachCqe(onCqe);
@@ -137,10 +231,78 @@ async function nativeRandRead(
     left -= n;
   }
   ring.close();
+  if (heldEfd >= 0) kernel.closeFd(heldEfd);
   if (errors) throw new Error(`${errors} reads were short or failed`);
   // Byte 0 of every 4 KiB block of the file is 1.
   if (!bufs.every((b) => b[0] === 1)) throw new Error("Read data does not match the file");
-  return { iops: done / dt, waits, rounds: iter };
+  return { iops: done / dt, waits, rounds: iter, done };
+}
+
+/**
+ * The libraries with every FFI symbol counted (a separate pass: the wrappers cost time).
+ *
+ * @param lib The libraries.
+ * @param counts Receives calls per symbol.
+ * @returns The counting libraries.
+ */
+function countingLibrary(lib: NativeLibrary, counts: Map<string, number>): NativeLibrary {
+  const wrap = <T extends object>(syms: T): T => {
+    const out: Record<string, unknown> = {};
+    for (const [k, f] of Object.entries(syms)) {
+      out[k] = typeof f !== "function" ? f : (...a: unknown[]) => {
+        counts.set(k, (counts.get(k) ?? 0) + 1);
+        return f(...a);
+      };
+    }
+    return out as T;
+  };
+  return {
+    path: lib.path,
+    liburing: wrap(lib.liburing),
+    libc: wrap(lib.libc),
+    errno: () => lib.errno(),
+  };
+}
+
+/** FFI calls per read of one variant, and `Deno.UnsafePointer.of` calls per read. */
+interface CallCount {
+  ffiPerIo: number;
+  pointerOfPerIo: number;
+  bySymbol: Record<string, number>;
+}
+
+async function countCalls(variant: Variant, seconds: number): Promise<CallCount> {
+  const counts = new Map<string, number>();
+  const k = new NativeKernel({ library: countingLibrary(new NativeKernel().library, counts) });
+  const f = k.open(FILE, 0);
+  let ofCalls = 0;
+  const P = Deno.UnsafePointer as unknown as { of: (...a: unknown[]) => unknown };
+  const of = P.of;
+  let patched = false;
+  try {
+    P.of = (...a: unknown[]) => {
+      ofCalls++;
+      return of.apply(Deno.UnsafePointer, a);
+    };
+    patched = P.of !== of;
+  } catch {
+    // Not writable: reported as NaN.
+  }
+  try {
+    counts.clear();
+    const r = await nativeRandRead(k, f, seconds, variant);
+    const bySymbol: Record<string, number> = {};
+    let total = 0;
+    for (const [s, n] of counts) {
+      if (s === "open") continue;
+      bySymbol[s] = n / r.done;
+      total += n;
+    }
+    return { ffiPerIo: total / r.done, pointerOfPerIo: patched ? ofCalls / r.done : NaN, bySymbol };
+  } finally {
+    if (patched) P.of = of;
+    k.closeFd(f);
+  }
 }
 
 /** fio's IOPS on the same file and shape. */
@@ -212,62 +374,111 @@ ensureFile(FILE, SIZE);
 const kernel = new NativeKernel();
 const fd = kernel.open(FILE, 0);
 if (fd < 0) throw new Error(`open ${FILE} failed ${fd}`);
-console.log(
+// Kernels before 6.1 refuse DEFER_TASKRUN: then the "after" sides run without flags.
+let fioFlagsOk = true;
+try {
+  kernel.setup(QD, { flags: FIO_FLAGS }).close();
+} catch {
+  fioFlagsOk = false;
+}
+const variants = VARIANTS.map((v) => fioFlagsOk ? v : { ...v, flags: 0 });
+const sides = {
+  native:
+    `Ring (@ublk-ts/ring) on NativeKernel, getSqeOffset + prepRwAt, buffers from allocIoMemory (page-aligned), buffered reads, QD ${QD}`,
+  fio:
+    `fio ${fioVersion()} --ioengine=io_uring --mem=mmap (page-aligned) --thread, buffered reads, --iodepth=${QD}; setup flags CQSIZE|COOP_TASKRUN|SINGLE_ISSUER|DEFER_TASKRUN (3.33)`,
+};
+log(
   `${BS} B random reads, ${
     SIZE >> 20
-  } MiB /dev/shm file, QD ${QD}, one thread, ${ROUNDS} rounds of ${SECONDS} s`,
+  } MiB file in ${FILE}, QD ${QD}, one thread, ${ROUNDS} alternating rounds of ${SECONDS} s, medians`,
 );
-console.log(
-  `  both sides: buffered, QD ${QD}, offsets ${BS} B-aligned, buffers ${PAGE} B-aligned; ` +
-    "native = Ring (@ublk-ts/ring) on NativeKernel, getSqeOffset + prepRwAt",
-);
-await nativeRandRead(kernel, fd, 0.5, true); // warm up (JIT, page cache)
-await nativeRandRead(kernel, fd, 0.5, false);
-// Alternate the three so background load hits all alike; report medians.
-const blocking: RandRead[] = [];
-const evented: RandRead[] = [];
+log(`  native: ${sides.native}`);
+log(`  fio   : ${sides.fio}`);
+for (const v of variants) await nativeRandRead(kernel, fd, 0.3, v); // warm up (JIT, page cache)
+// Alternate the sides, rotating who goes first, so background load hits all alike.
+const runs = new Map<string, RandRead[]>(variants.map((v) => [v.key, []]));
 const fios: number[] = [];
 let fioError = "";
+const order = [...variants.map((v) => v.key), "fio"];
 for (let round = 0; round < ROUNDS; round++) {
-  blocking.push(await nativeRandRead(kernel, fd, SECONDS, true));
-  const f = await fioRandRead(SECONDS);
-  if (typeof f === "number") fios.push(f);
-  else fioError = f;
-  evented.push(await nativeRandRead(kernel, fd, SECONDS, false));
+  for (let k = 0; k < order.length; k++) {
+    const key = order[(k + round) % order.length]!;
+    if (key === "fio") {
+      const f = await fioRandRead(SECONDS);
+      if (typeof f === "number") fios.push(f);
+      else fioError = f;
+    } else {
+      runs.get(key)!.push(
+        await nativeRandRead(kernel, fd, SECONDS, variants.find((v) => v.key === key)!),
+      );
+    }
+  }
 }
-const median = (xs: number[]): number => [...xs].sort((a, b) => a - b)[xs.length >> 1]!;
-const nativeIops = median(blocking.map((r) => r.iops));
-const eventIops = median(evented.map((r) => r.iops));
-const waited = (rs: RandRead[]): string =>
-  (100 * rs.reduce((a, r) => a + r.waits, 0) / rs.reduce((a, r) => a + r.rounds, 0)).toFixed(1);
-console.log(
-  `  native Ring, submit() + blocking enter(0, 1, GETEVENTS) when idle: ${
-    fmt(nativeIops)
-  } IOPS (rounds: ${blocking.map((r) => fmt(r.iops)).join(", ")}; waited in ${
-    waited(blocking)
-  }% of submits)`,
-);
-console.log(
-  `  native Ring, submit() + async wait(1) when idle: ${fmt(eventIops)} IOPS (rounds: ${
-    evented.map((r) => fmt(r.iops)).join(", ")
-  }; waited in ${waited(evented)}% of submits)`,
-);
-if (fios.length) {
-  const fioIops = median(fios);
-  console.log(`  fio io_uring: ${fmt(fioIops)} IOPS (rounds: ${fios.map(fmt).join(", ")})`);
-  console.log(
-    `  ratio native(enter)/fio (medians): ${(nativeIops / fioIops).toFixed(3)} (goal >= 0.95)`,
+const median = (xs: number[]): number => {
+  const s = [...xs].sort((a, b) => a - b);
+  const m = s.length >> 1;
+  return s.length % 2 ? s[m]! : (s[m - 1]! + s[m]!) / 2;
+};
+const calls = new Map<string, CallCount>();
+for (const v of variants) calls.set(v.key, await countCalls(v, Math.min(1, SECONDS)));
+const fioIops = fios.length ? median(fios) : NaN;
+const results: Record<string, unknown> = {};
+for (const v of variants) {
+  const rs = runs.get(v.key)!;
+  const iops = median(rs.map((r) => r.iops));
+  const c = calls.get(v.key)!;
+  const waited = 100 * rs.reduce((a, r) => a + r.waits, 0) / rs.reduce((a, r) => a + r.rounds, 0);
+  results[v.key] = {
+    label: v.label,
+    flags: v.flags,
+    iops,
+    rounds: rs.map((r) => r.iops),
+    ratioToFio: iops / fioIops,
+    ffiCallsPerIo: c.ffiPerIo,
+    pointerOfPerIo: c.pointerOfPerIo,
+    ffiBySymbolPerIo: c.bySymbol,
+    readsPerRound: rs.reduce((a, r) => a + r.done, 0) / rs.reduce((a, r) => a + r.rounds, 0),
+  };
+  log(
+    `  native ${v.key.padEnd(12)} ${fmt(iops).padStart(9)} IOPS  ${
+      (iops / fioIops).toFixed(3)
+    }x fio  FFI calls/read ${c.ffiPerIo.toFixed(3)}  UnsafePointer.of/read ${
+      c.pointerOfPerIo.toFixed(3)
+    }  waited in ${waited.toFixed(0)}% of rounds  (rounds: ${
+      rs.map((r) => fmt(r.iops)).join(", ")
+    })`,
   );
-  console.log(`  ratio native(async)/fio (medians): ${(eventIops / fioIops).toFixed(3)}`);
+  log(`         ${v.label}`);
+}
+if (fios.length) {
+  log(
+    `  fio io_uring        ${fmt(fioIops).padStart(9)} IOPS  (rounds: ${fios.map(fmt).join(", ")})`,
+  );
+  log(`  goals: native blocking enter >= 0.95x fio; async >= 0.8x fio`);
 } else {
-  console.log(`  fio: ${fioError}`);
+  log(`  fio: ${fioError}`);
 }
 kernel.closeFd(fd);
 
-console.log(`NOP batches of 32 through Ring, ring of 64, ${SECONDS} s each`);
+log(`NOP batches of 32 through Ring, ring of 64, ${SECONDS} s each`);
 const nativeNop = await nopBatches(kernel, SECONDS);
 const modelNop = await nopBatches(new ModelKernel(), SECONDS);
-console.log(`  native: ${fmt(nativeNop)} NOP/s`);
-console.log(`  model : ${fmt(modelNop)} NOP/s`);
-console.log(`  ratio native/model: ${(nativeNop / modelNop).toFixed(3)}`);
+log(`  native: ${fmt(nativeNop)} NOP/s`);
+log(`  model : ${fmt(modelNop)} NOP/s`);
+log(`  ratio native/model: ${(nativeNop / modelNop).toFixed(3)}`);
 if (!values.keep) Deno.removeSync(FILE);
+if (values.json) {
+  console.log(JSON.stringify({
+    bs: BS,
+    qd: QD,
+    sizeMiB: SIZE >> 20,
+    file: FILE,
+    seconds: SECONDS,
+    rounds: ROUNDS,
+    sides,
+    fio: { iops: fioIops, rounds: fios, error: fioError || undefined },
+    native: results,
+    nop: { native: nativeNop, model: modelNop },
+  }));
+}

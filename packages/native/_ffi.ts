@@ -1,7 +1,7 @@
 /**
  * The one FFI symbol table of `@ublk-ts/native`: liburing (setup, enter, register, exit) and the
  * few libc calls Deno does not expose with an fd (open, close, pread, pwrite, ftruncate,
- * socketpair). Symbols that liburing added after 2.0 are `optional: true`; the loader and the
+ * socketpair, and eventfd/read/write/poll for the wait of a ring only one thread may enter). Symbols that liburing added after 2.0 are `optional: true`; the loader and the
  * kernel fall back to `syscall(2)` when they are absent.
  *
  * Facts (liburing 2.3 on Debian 12, `nm -D liburing.so.2`): no `io_uring_prep_*` (inline only);
@@ -230,6 +230,43 @@ export const LIBC_SYMBOLS = {
       "buffer", // struct stat *statbuf (144 bytes on x86_64)
     ],
     result: "i32", // int: 0 or -1 + errno
+  },
+  /** int eventfd(unsigned int initval, int flags) */
+  eventfd: {
+    parameters: [
+      "u32", // unsigned int initval
+      "i32", // int flags (EFD_NONBLOCK = O_NONBLOCK, EFD_CLOEXEC = O_CLOEXEC)
+    ],
+    result: "i32", // int: fd or -1 + errno
+  },
+  /** ssize_t read(int fd, void *buf, size_t count) */
+  read: {
+    parameters: [
+      "i32", // int fd
+      "buffer", // void *buf
+      "usize", // size_t count
+    ],
+    result: "isize", // ssize_t: bytes or -1 + errno
+  },
+  /** ssize_t write(int fd, const void *buf, size_t count) */
+  write: {
+    parameters: [
+      "i32", // int fd
+      "buffer", // const void *buf
+      "usize", // size_t count
+    ],
+    result: "isize", // ssize_t: bytes or -1 + errno
+  },
+  /** int poll(struct pollfd *fds, nfds_t nfds, int timeout), on a worker thread (the eventfd wait) */
+  poll_nb: {
+    name: "poll",
+    parameters: [
+      "buffer", // struct pollfd *fds
+      "u64", // nfds_t nfds
+      "i32", // int timeout (ms)
+    ],
+    result: "i32", // int: ready fds, 0 on timeout, or -1 + errno
+    nonblocking: true,
   },
   /** int socketpair(int domain, int type, int protocol, int sv[2]) */
   socketpair: {

@@ -69,3 +69,9 @@ export const IOVEC = { SIZE: 16, BASE: 0, LEN: 8 } as const;
 
 /** `struct stat` on x86_64 (144 bytes): only `st_size` is read. */
 export const STAT = { SIZE: 144, ST_SIZE: 48 } as const;
+
+/** `struct pollfd` (8 bytes): fd, events, revents. */
+export const POLLFD = { SIZE: 8, FD: 0, EVENTS: 4, REVENTS: 6 } as const;
+
+/** `POLLIN` (poll.h): there is data to read. */
+export const POLLIN = 1;

@@ -5,6 +5,8 @@ import {
   IOVEC,
   LIBURING_RING,
   PARAMS,
+  POLLFD,
+  POLLIN,
   RSRC_REGISTER,
   RSRC_UPDATE2,
   STAT,
@@ -16,6 +18,7 @@ const SRC = `
 #include <stdio.h>
 #include <sys/uio.h>
 #include <sys/stat.h>
+#include <poll.h>
 #define O(s, f) printf("%s.%s %zu\\n", #s, #f, offsetof(struct s, f))
 #define S(s) printf("%s %zu\\n", #s, sizeof(struct s))
 int main(void) {
@@ -41,6 +44,8 @@ int main(void) {
   S(io_uring_files_update); O(io_uring_files_update, offset); O(io_uring_files_update, fds);
   S(iovec); O(iovec, iov_base); O(iovec, iov_len);
   S(stat); O(stat, st_size);
+  S(pollfd); O(pollfd, fd); O(pollfd, events); O(pollfd, revents);
+  printf("POLLIN %d\\n", POLLIN);
   return 0;
 }
 `;
@@ -148,4 +153,9 @@ Deno.test({ name: "register/enter argument layouts match the C structs", ignore 
   assert.equal(IOVEC.LEN, c("iovec.iov_len"));
   assert.equal(STAT.SIZE, c("stat"));
   assert.equal(STAT.ST_SIZE, c("stat.st_size"));
+  assert.equal(POLLFD.SIZE, c("pollfd"));
+  assert.equal(POLLFD.FD, c("pollfd.fd"));
+  assert.equal(POLLFD.EVENTS, c("pollfd.events"));
+  assert.equal(POLLFD.REVENTS, c("pollfd.revents"));
+  assert.equal(POLLIN, c("POLLIN"));
 });

@@ -36,6 +36,8 @@ import {
   IORING_UNREGISTER_BUFFERS,
   IoSqringOffsets,
   KernelTimespec,
+  O_CLOEXEC,
+  O_NONBLOCK,
 } from "@ublk-ts/uapi";
 import type {
   CqRingOffsets,
@@ -52,6 +54,8 @@ import {
   IOVEC,
   LIBURING_RING,
   PARAMS,
+  POLLFD,
+  POLLIN,
   RSRC_REGISTER,
   RSRC_UPDATE2,
 } from "./_layout.ts";
@@ -59,6 +63,10 @@ import type { NativeLibrary } from "./load.ts";
 
 /** How long one blocking wait slice lasts before `wait()` re-checks for `close()` (ns). */
 const WAIT_SLICE_NS = 100_000_000n;
+/** The same slice in milliseconds (the eventfd wait's `poll(2)` timeout). */
+const WAIT_SLICE_MS = 100;
+const RESOLVED_0: Promise<number> = Promise.resolve(0);
+const RESOLVED_EBADFD: Promise<number> = Promise.resolve(-EBADFD);
 const WAIT_ARG_SIZE = BigInt(GETEVENTS_ARG.SIZE);
 
 function u64(view: DataView, o: number): bigint {
@@ -142,8 +150,15 @@ function detach(buffer: ArrayBuffer): void {
  * reaped (see {@linkcode NativeKernel.addressOf}); closing the ring does not make earlier
  * in-flight requests stop writing at once (ring exit runs in the kernel after `close()`).
  *
- * Limits: with `IORING_SETUP_SINGLE_ISSUER`/`DEFER_TASKRUN` only the submitting thread may
- * enter the ring, so `wait()` polls from the JavaScript thread (1 ms timer) instead. With
+ * With `IORING_SETUP_SINGLE_ISSUER`/`DEFER_TASKRUN` only the submitting thread may enter the
+ * ring, so `wait()` registers an eventfd with it (once, `IORING_REGISTER_EVENTFD`), `poll(2)`s
+ * that on a worker thread and enters the ring from the JavaScript thread to run the deferred
+ * task work when it fires (the kernel signals the eventfd when it queues such work). Where the
+ * eventfd cannot be registered (the user registered one: -EBUSY), `wait()` polls from the
+ * JavaScript thread with a 1 ms timer instead; a user's `IORING_UNREGISTER_EVENTFD` makes its
+ * waits end by slice (100 ms) only.
+ *
+ * Limits: with
  * `IORING_SETUP_COOP_TASKRUN` task work of the JavaScript thread runs only when it enters the
  * ring, so completions that need task work (sockets) can be seen up to one slice late.
  *
@@ -192,6 +207,16 @@ export class NativeRing implements KernelRing {
   #exited = false;
   #buffers: (Uint8Array | null)[] = [];
   #hasEnter: boolean;
+  /** The eventfd of single-issuer waits: -1 before the first, -2 when it cannot be had. */
+  #efd = -1;
+  /** `struct pollfd` of `#efd` (read by a worker thread during a poll). */
+  #pollFd: Uint8Array<ArrayBuffer> = new Uint8Array(POLLFD.SIZE);
+  /** The eventfd counter read or written (8 bytes). */
+  #efdCount: Uint8Array<ArrayBuffer> = new Uint8Array(8);
+  /** Waits inside `poll(2)` now. */
+  #polling = 0;
+  /** The enter flags of `submit()`: GETEVENTS on a DEFER_TASKRUN ring. */
+  #submitFlags: number;
 
   /**
    * Sets a ring up (`io_uring_queue_init_params`). Prefer {@linkcode NativeKernel.setup}.
@@ -223,6 +248,7 @@ export class NativeRing implements KernelRing {
     this.cqEntries = pv.getUint32(PARAMS.CQ_ENTRIES, true);
     this.flags = pv.getUint32(PARAMS.FLAGS, true);
     this.features = pv.getUint32(PARAMS.FEATURES, true);
+    this.#submitFlags = this.flags & IORING_SETUP_DEFER_TASKRUN ? IORING_ENTER_GETEVENTS : 0;
     this.sqOff = readSqOff(pv, PARAMS.SQ_OFF);
     this.cqOff = readCqOff(pv, PARAMS.CQ_OFF);
     this.sqeSize = this.flags & IORING_SETUP_SQE128 ? 128 : 64;
@@ -316,6 +342,9 @@ export class NativeRing implements KernelRing {
   /**
    * `io_uring_enter(fd, toSubmit, 0, 0)`: the kernel consumes up to `toSubmit` SQEs that the user
    * side published by writing the SQ tail. With SQPOLL it only wakes the poller when needed.
+   * With DEFER_TASKRUN the same call also has IORING_ENTER_GETEVENTS (min_complete 0: it never
+   * waits), so the completions deferred until now are in the CQ when it returns, without a
+   * second enter.
    *
    * @param toSubmit SQEs to consume.
    * @returns SQEs consumed, or a negative errno (-EBADF after close, as the syscall).
@@ -327,7 +356,7 @@ export class NativeRing implements KernelRing {
       if (sqFlags & IORING_SQ_NEED_WAKEUP) this.#enter(toSubmit, 0, IORING_ENTER_SQ_WAKEUP);
       return toSubmit;
     }
-    return this.#enter(toSubmit, 0, 0);
+    return this.#enter(toSubmit, 0, this.#submitFlags);
   }
 
   /**
@@ -342,16 +371,28 @@ export class NativeRing implements KernelRing {
    * @returns 0, -ETIME on timeout, or another negative errno (-EBADFD when the ring is closed
    *   meanwhile).
    */
-  async wait(minComplete: number, timeoutMs?: number): Promise<number> {
-    if (this.#closed) return -EBADFD;
-    if (this.#ready() >= minComplete) return 0;
+  wait(minComplete: number, timeoutMs?: number): Promise<number> {
+    // Synchronous answers share settled promises: a busy loop's wait allocates nothing.
+    if (this.#closed) return RESOLVED_EBADFD;
+    if (this.#ready() >= minComplete) return RESOLVED_0;
+    if (this.#efd >= 0) {
+      // A single-issuer ring's CQEs are often only deferred task work: run it first.
+      this.#enter(0, 0, IORING_ENTER_GETEVENTS);
+      if (this.#ready() >= minComplete) return RESOLVED_0;
+    }
+    return this.#waitSlow(minComplete, timeoutMs);
+  }
+
+  async #waitSlow(minComplete: number, timeoutMs?: number): Promise<number> {
     const deadline = timeoutMs === undefined ? Infinity : performance.now() + timeoutMs;
     if (timeoutMs !== undefined && !(timeoutMs > 0)) {
       this.#enter(0, 0, IORING_ENTER_GETEVENTS);
       return this.#ready() >= minComplete ? 0 : -ETIME;
     }
     if (this.flags & (IORING_SETUP_SINGLE_ISSUER | IORING_SETUP_DEFER_TASKRUN)) {
-      return await this.#pollWait(minComplete, deadline);
+      return await (this.#eventFd() >= 0
+        ? this.#eventWait(minComplete, deadline)
+        : this.#pollWait(minComplete, deadline));
     }
     // Timed waits rewrite a timespec of their own (a second concurrent one allocates).
     let timed: Uint8Array<ArrayBuffer> | null = null;
@@ -413,6 +454,74 @@ export class NativeRing implements KernelRing {
     if (this.#closed) return -EBADF;
     const r = this.#enter(0, 0, IORING_ENTER_GETEVENTS);
     return r < 0 ? r : 0;
+  }
+
+  /**
+   * The eventfd of single-issuer waits, created and registered on first use.
+   *
+   * @returns The fd, or -2 when unavailable (the caller polls with a timer).
+   */
+  #eventFd(): number {
+    if (this.#efd !== -1) return this.#efd;
+    this.#efd = -2;
+    const libc = this.#lib.libc;
+    const fd = libc.eventfd(0, O_NONBLOCK | O_CLOEXEC);
+    if (fd < 0) return -2;
+    const fds = Int32Array.of(fd);
+    if (this.#registerRaw(IORING_REGISTER_EVENTFD, addressOf(fds), 1) < 0) {
+      libc.close(fd);
+      return -2;
+    }
+    const v = new DataView(this.#pollFd.buffer);
+    v.setInt32(POLLFD.FD, fd, true);
+    v.setInt16(POLLFD.EVENTS, POLLIN, true);
+    this.#efd = fd;
+    return fd;
+  }
+
+  /**
+   * A wait of a single-issuer ring: run the deferred task work (`enter(0, 0, GETEVENTS)`);
+   * when too few CQEs are there, drain the eventfd, enter once more, and `poll(2)` the eventfd
+   * on a worker thread for at most one slice (or the time left). Draining before that enter
+   * means a signal after it is never lost (the counter stays nonzero until the next drain); a
+   * drain is skipped while another wait of this ring is inside `poll(2)`, so it is not robbed
+   * of its wake-up. When CQEs are already there (the usual case in a busy loop) the wait is one
+   * enter and no eventfd call.
+   */
+  async #eventWait(minComplete: number, deadline: number): Promise<number> {
+    const libc = this.#lib.libc;
+    const efd = this.#efd;
+    this.#waiting++;
+    try {
+      for (;;) {
+        let r = this.#enter(0, 0, IORING_ENTER_GETEVENTS);
+        if (r < 0 && r !== -EINTR) return r;
+        if (this.#ready() >= minComplete) return 0;
+        if (this.#polling === 0) {
+          // Drain, then look once more: a signal after the drain keeps the counter nonzero.
+          libc.read(efd, this.#efdCount, 8n);
+          r = this.#enter(0, 0, IORING_ENTER_GETEVENTS);
+          if (r < 0 && r !== -EINTR) return r;
+          if (this.#ready() >= minComplete) return 0;
+        }
+        const left = deadline - performance.now();
+        if (left <= 0) return -ETIME;
+        this.#polling++;
+        try {
+          await libc.poll_nb(
+            this.#pollFd,
+            1n,
+            left < WAIT_SLICE_MS ? Math.ceil(left) : WAIT_SLICE_MS,
+          );
+        } finally {
+          this.#polling--;
+        }
+        if (this.#closed) return -EBADFD;
+      }
+    } finally {
+      this.#waiting--;
+      if (this.#closed && this.#waiting === 0) this.#exit();
+    }
   }
 
   async #pollWait(minComplete: number, deadline: number): Promise<number> {
@@ -557,6 +666,8 @@ export class NativeRing implements KernelRing {
     this.#exited = true;
     this.#lib.liburing.io_uring_queue_exit(this.#ring);
     this.#buffers = [];
+    if (this.#efd >= 0) this.#lib.libc.close(this.#efd);
+    this.#efd = -2;
   }
 
   /**
@@ -568,6 +679,11 @@ export class NativeRing implements KernelRing {
   close(): void {
     if (this.#closed) return;
     this.#closed = true;
+    if (this.#polling > 0) {
+      // Wake the waits inside poll(2) now rather than at the end of their slice.
+      new DataView(this.#efdCount.buffer).setBigUint64(0, 1n, true);
+      this.#lib.libc.write(this.#efd, this.#efdCount, 8n);
+    }
     detach(this.#sqes);
     if (this.#cqRing !== this.#sqRing) detach(this.#cqRing);
     detach(this.#sqRing);

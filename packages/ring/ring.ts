@@ -251,12 +251,24 @@ export class Ring implements SqeOwner {
    * @throws {ErrnoError} only when the enter call itself fails (e.g. a closed ring).
    */
   submit(): number {
-    const u32 = this.#sqU32;
-    u32[this.#sqTail] = this.#sqeTail;
-    const pending = (this.#sqeTail - u32[this.#sqHead]!) >>> 0;
-    const r = this.kernelRing.submit(pending);
+    const r = this.kernelRing.submit(this.flushSq());
     if (r < 0) throw ErrnoError.fromResult(r, "io_uring_enter");
     return r;
+  }
+
+  /**
+   * liburing's `__io_uring_flush_sq`: publishes the SQ tail without entering the kernel, and
+   * counts what the kernel has not consumed yet. For loops that enter themselves, once per
+   * round, with submit and wait in one call (`io_uring_submit_and_wait` as one
+   * `enter(flushSq(), 1, IORING_ENTER_GETEVENTS)` on a native ring).
+   *
+   * @returns SQEs published and not yet consumed (`tail - *khead`).
+   */
+  flushSq(): number {
+    const u32 = this.#sqU32;
+    const tail = this.#sqeTail;
+    u32[this.#sqTail] = tail;
+    return (tail - u32[this.#sqHead]!) >>> 0;
   }
 
   /**
