@@ -230,12 +230,22 @@ export class NbdZeroCopy {
 
   async #replyLoop(): Promise<void> {
     const v = this.#replyView;
+    // A READ whose payload arrived while other requests were in flight is confirmed only by the
+    // next well-formed reply header: a server that sent fewer payload bytes than asked and
+    // carried on has had its next reply's bytes received into the request pages, and the
+    // stream is then out of step. Such a READ must end -EIO (with the rest), never succeed with
+    // wrong contents. With nothing else in flight no later reply can have been taken in.
+    let unconfirmed: Slot | null = null;
     try {
       while (this.#dead === 0) {
         if (!(await this.#readExact(this.#reply))) break;
         if (v.getUint32(0) !== NBD_SIMPLE_REPLY_MAGIC || v.getUint32(8) !== 0) break;
         const s = this.#slots.get(v.getUint32(12));
         if (s === undefined || s.resolve === null) break; // unknown cookie: out of step
+        if (unconfirmed !== null) {
+          unconfirmed.settle(unconfirmed.length);
+          unconfirmed = null;
+        }
         const error = v.getUint32(4);
         if (error !== 0) {
           s.settle(nbdErrorToErrno(error));
@@ -252,7 +262,15 @@ export class NbdZeroCopy {
             s.settle(-EIO);
             break;
           }
-          s.settle(s.length);
+          let others = false;
+          for (const o of this.#slots.values()) {
+            if (o !== s && o.resolve !== null) {
+              others = true;
+              break;
+            }
+          }
+          if (others) unconfirmed = s;
+          else s.settle(s.length);
         } else {
           s.settle(s.type === NBD_CMD_WRITE ? s.length : 0);
         }

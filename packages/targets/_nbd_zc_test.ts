@@ -224,3 +224,62 @@ Deno.test("`NbdZeroCopy` fails a request the server never answers with -EIO afte
   assert.equal(zc.alive, false);
   await zc.finished;
 });
+
+Deno.test("`NbdZeroCopy` fails a READ whose server sent fewer payload bytes than asked and carried on (never a success with wrong contents)", async () => {
+  const conn = new FakeConn();
+  const zc = new NbdZeroCopy(conn, false);
+  zc.start();
+  const r1 = new Uint8Array(16);
+  const r2 = new Uint8Array(16);
+  const p1 = zc.request(ctxOf(conn, 1, r1, []), NBD_CMD_READ, 0, 0, 16);
+  const p2 = zc.request(ctxOf(conn, 2, r2, []), NBD_CMD_READ, 0, 512, 16);
+  // 8 payload bytes instead of 16, then the next reply as if nothing happened: the first READ's
+  // receive takes the first half of reply(2)'s header.
+  conn.push(reply(1));
+  conn.push(new Uint8Array(8).fill(1));
+  conn.push(reply(2));
+  conn.push(new Uint8Array(16).fill(2));
+  assert.deepEqual(await Promise.all([p1, p2]), [-5, -5]);
+  assert.equal(zc.alive, false);
+  await zc.finished;
+});
+
+Deno.test("`NbdZeroCopy` completes a READ answered while others are in flight once the next reply confirms the stream", async () => {
+  const conn = new FakeConn();
+  const zc = new NbdZeroCopy(conn, false);
+  zc.start();
+  const r1 = new Uint8Array(16);
+  const r2 = new Uint8Array(16);
+  const p1 = zc.request(ctxOf(conn, 1, r1, []), NBD_CMD_READ, 0, 0, 16);
+  const p2 = zc.request(ctxOf(conn, 2, r2, []), NBD_CMD_READ, 0, 512, 16);
+  let first = 0;
+  p1.then(() => first ||= 1);
+  p2.then(() => first ||= 2);
+  conn.push(reply(1));
+  conn.push(new Uint8Array(16).fill(1));
+  await new Promise((r) => setTimeout(r, 20));
+  assert.equal(first, 0, "the READ waits for the next reply header");
+  conn.push(reply(2));
+  conn.push(new Uint8Array(16).fill(2));
+  assert.deepEqual(await Promise.all([p1, p2]), [16, 16]);
+  assert.ok(r1.every((x) => x === 1) && r2.every((x) => x === 2));
+  conn.end();
+  await zc.finished;
+});
+
+Deno.test("`NbdZeroCopy` completes a full READ once the next reply header (a WRITE's) checks out", async () => {
+  const conn = new FakeConn();
+  const zc = new NbdZeroCopy(conn, false, 0);
+  zc.start();
+  const r1 = new Uint8Array(16);
+  const r2 = new Uint8Array(8);
+  const p1 = zc.request(ctxOf(conn, 1, r1, []), NBD_CMD_READ, 0, 0, 16);
+  const p2 = zc.request(ctxOf(conn, 2, r2, []), NBD_CMD_WRITE, 0, 16, 8);
+  conn.push(reply(1));
+  conn.push(new Uint8Array(16).fill(0xaa));
+  conn.push(reply(2));
+  assert.deepEqual(await Promise.all([p1, p2]), [16, 8]);
+  assert.ok(r1.every((x) => x === 0xaa));
+  conn.end();
+  await zc.finished;
+});
