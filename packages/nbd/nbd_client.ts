@@ -190,6 +190,14 @@ export class NbdClient {
   #size: number;
   #chunk: number;
   #ops: Map<number, Op> = new Map();
+  /**
+   * A simple-reply READ part whose payload arrived while other requests were in flight: it
+   * completes only once the next reply header checks out. A server that sent fewer payload
+   * bytes than asked and carried on has had the next reply's bytes taken as payload; the stream
+   * is then out of step, and the part must end -EIO with the rest, never succeed.
+   */
+  #unconfirmed: Op | null = null;
+  #unconfirmedPart = 0;
   #free: Op[] = [];
   #nextAuto = AUTO_TAG_BASE;
   #queue: Op[] = [];
@@ -628,6 +636,7 @@ export class NbdClient {
   /** Fails everything in flight with `res` and closes the stream (once). */
   #fail(res: number): void {
     if (this.#dead === 0) this.#dead = res;
+    this.#unconfirmed = null;
     this.#unwatch();
     for (const op of [...this.#ops.values()]) {
       op.result = res;
@@ -799,6 +808,12 @@ export class NbdClient {
     if (op === undefined || k >= op.partsSent || (op.partState[k]! & PART_DONE) !== 0) {
       return false;
     }
+    const u = this.#unconfirmed;
+    if (u !== null) {
+      if (u === op && this.#unconfirmedPart === k) return false; // a second reply to the part
+      this.#unconfirmed = null;
+      if (this.#ops.get(u.tag) === u) this.#completePart(u, this.#unconfirmedPart, 0);
+    }
     const pos = k * op.chunk;
     const partLen = op.partLength(k);
     if (kind === NBD_REPLY_SIMPLE) {
@@ -807,6 +822,8 @@ export class NbdClient {
         if (!r.tryReadIntoSegments(op.segs, pos, partLen)) {
           return this.#payloadSlow(op, k, pos, partLen, -1, 0);
         }
+        this.#readPartReceived(op, k);
+        return true;
       }
       this.#completePart(op, k, res);
       return true;
@@ -849,7 +866,7 @@ export class NbdClient {
   ): Promise<boolean> {
     if (!(await this.#reader.readIntoSegments(op.segs, position, length))) return false;
     if (this.#ops.get(op.tag) !== op) return true; // failed meanwhile
-    if (flags < 0) this.#completePart(op, k, 0);
+    if (flags < 0) this.#readPartReceived(op, k);
     else {
       op.covered[k]! += covered;
       this.#chunkEnd(op, k, flags);
@@ -862,6 +879,14 @@ export class NbdClient {
     if (this.#ops.get(op.tag) !== op) return true;
     this.#chunkEnd(op, k, flags);
     return true;
+  }
+
+  /** A simple READ part's payload is in: completes it, or defers it (see `#unconfirmed`). */
+  #readPartReceived(op: Op, k: number): void {
+    if (this.#ops.size > 1 || op.partsLeft > 1) {
+      this.#unconfirmed = op;
+      this.#unconfirmedPart = k;
+    } else this.#completePart(op, k, 0);
   }
 
   /** After a chunk: on DONE, completes the part (a READ must have been fully covered). */

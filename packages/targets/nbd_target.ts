@@ -22,6 +22,7 @@ import {
   ECONNREFUSED,
   ECONNRESET,
   EINVAL,
+  EIO,
   ENOENT,
   EOPNOTSUPP,
   EPERM,
@@ -102,6 +103,16 @@ export interface NbdTargetConnectOptions extends NbdConnectOptions {
    */
   timeout?: number;
   /**
+   * Copy mode: how many times to try to reconnect after the connection died (a request timed
+   * out, the server closed or reset it, the stream went out of step), as `nbd-client -persist`
+   * does. Requests in flight on the dead connection end -EIO (none is re-issued: a WRITE may or
+   * may not have reached the server); the next requests wait for the new connection, which
+   * must offer the same export size. Attempts back off from 100 ms to 2 s; when all fail the
+   * device's I/O fails -EIO until the next request tries again. Default 0 (no reconnect).
+   * Not available with zero copy (the socket is adopted by the kernel).
+   */
+  reconnect?: number;
+  /**
    * Serve the export read-only: UBLK_ATTR_READ_ONLY, and WRITE, DISCARD and WRITE_ZEROES
    * fail with -EROFS without reaching the server. Default false (a read-only export is
    * read-only anyway).
@@ -136,7 +147,10 @@ export class NbdTarget implements Target {
   /** "nbd". */
   readonly name: string = "nbd";
   /** The NBD connection (copy mode), or `null` in zero copy. */
-  readonly client: NbdTargetClient | null;
+  #client: NbdTargetClient | null;
+  #reconnect: { options: NbdConnectOptions; attempts: number } | null = null;
+  #reconnecting: Promise<void> | null = null;
+  #reconnects = 0;
   #zc: ZcState | null;
   #fixedFds: number[] = [];
   #tags: TagState[] = [];
@@ -163,12 +177,21 @@ export class NbdTarget implements Target {
       ? t * 1000
       : options.requestTimeoutMs ?? NBD_DEFAULT_TIMEOUT_MS;
     const readOnly = options.readOnly ?? false;
+    const reconnect = options.reconnect ?? 0;
+    if (!Number.isSafeInteger(reconnect) || reconnect < 0) {
+      throw new RangeError(`Cannot use NBD reconnect ${reconnect}: expected a count >= 0`);
+    }
     if (!options.zeroCopy) {
-      const target = new NbdTarget(
-        await NbdClient.connect({ ...options, requestTimeoutMs: timeoutMs }),
-      );
+      const copyOptions = { ...options, requestTimeoutMs: timeoutMs };
+      const target = new NbdTarget(await NbdClient.connect(copyOptions));
       target.#readOnly = readOnly;
+      target.#reconnect = { options: copyOptions, attempts: reconnect };
       return target;
+    }
+    if (reconnect > 0) {
+      throw new TypeError(
+        "Cannot reconnect a zero-copy nbd target: its socket belongs to the kernel (use copy mode)",
+      );
     }
     const kernel = options.kernel;
     if (kernel === undefined) {
@@ -244,8 +267,52 @@ export class NbdTarget implements Target {
     if (client === null && zc === undefined) {
       throw new TypeError("Cannot make an nbd target without a connection");
     }
-    this.client = client;
+    this.#client = client;
     this.#zc = zc ?? null;
+  }
+
+  /** The copy-mode client (the current one after a reconnect); null with zero copy. */
+  get client(): NbdTargetClient | null {
+    return this.#client;
+  }
+
+  /** How many times the connection was re-established (`reconnect`). */
+  get reconnects(): number {
+    return this.#reconnects;
+  }
+
+  /** Tries to connect again (single flight); the export must keep its size. */
+  #reconnectNow(): Promise<void> {
+    const rc = this.#reconnect!;
+    return this.#reconnecting ??= (async () => {
+      const old = this.#client!;
+      old.disconnect().catch(() => {});
+      for (let k = 0; k < rc.attempts && !this.#closed; k++) {
+        await new Promise((r) => setTimeout(r, Math.min(2000, 100 * 2 ** k)));
+        if (this.#closed) break;
+        let c: NbdClient;
+        try {
+          c = await NbdClient.connect(rc.options);
+        } catch {
+          continue;
+        }
+        if (this.#closed || c.size !== old.size) {
+          // Closed meanwhile, or a different export: never serve the wrong disk.
+          await c.disconnect().catch(() => {});
+          if (!this.#closed) rc.attempts = 0;
+          break;
+        }
+        this.#client = c;
+        this.#reconnects++;
+        break;
+      }
+    })().finally(() => (this.#reconnecting = null));
+  }
+
+  async #afterReconnect(ctx: TargetIoCtx, tag: number, iod: IoDesc): Promise<number> {
+    await this.#reconnectNow();
+    if (this.#closed || !this.#client!.alive) return -EIO;
+    return await this.handleIo(ctx, tag, iod);
   }
 
   /**
@@ -362,12 +429,20 @@ export class NbdTarget implements Target {
         iod.op === UBLK_IO_OP_WRITE_ZEROES)
     ) return -EROFS;
     if (this.#zc !== null) return this.#zeroCopyIo(ctx, iod, n);
-    const client = this.client!;
+    const client = this.#client!;
+    if (
+      !client.alive && this.#reconnect !== null && this.#reconnect.attempts > 0 && !this.#closed
+    ) {
+      return this.#afterReconnect(ctx, _tag, iod);
+    }
     const s = this.#state(ctx);
     switch (iod.op) {
       case UBLK_IO_OP_READ:
       case UBLK_IO_OP_WRITE: {
-        if (s.view.buffer !== ctx.buf.buffer || s.view.length !== n) {
+        if (
+          s.view.buffer !== ctx.buf.buffer || s.view.byteOffset !== ctx.buf.byteOffset ||
+          s.view.length !== n
+        ) {
           s.view = ctx.buf.subarray(0, n);
         }
         if (iod.op === UBLK_IO_OP_READ) return client.read(iod.offset, s.view, s.io.tag);
@@ -431,8 +506,9 @@ export class NbdTarget implements Target {
   async close(): Promise<void> {
     if (this.#closed) return;
     this.#closed = true;
-    if (this.client !== null) {
-      await this.client.disconnect();
+    if (this.#client !== null) {
+      await this.#reconnecting;
+      await this.#client.disconnect();
       return;
     }
     const zc = this.#zc!;

@@ -301,6 +301,46 @@ for (const zeroCopy of [false, true]) {
   });
 }
 
+for (const zeroCopy of [false, true]) {
+  const mode = zeroCopy ? "zero copy" : "copy";
+  Deno.test(`\`NbdTarget\` (${mode}): a READ answered with a short payload ends -EIO, never a success with wrong contents`, async () => {
+    const srv = startFakeServer({
+      structured: false,
+      onRequest: (r) => r.type === NBD_CMD_READ && r.offset === 65536 ? "short" : undefined,
+    });
+    const kernel = new ModelKernel();
+    installFusedCmd(kernel);
+    installUblk(kernel, { nrCpuIds: 4 });
+    try {
+      const target = await NbdTarget.connect({
+        port: srv.port,
+        structuredReplies: false,
+        zeroCopy,
+        kernel,
+        timeout: 0.5,
+      });
+      const dev = await createDevice(kernel, target, {
+        queues: 1,
+        depth: 4,
+        maxIoBufBytes: 1 << 16,
+        zeroCopy,
+      });
+      const bdev = UblkDriver.of(kernel)!.blockDevice(dev.id)!;
+      // The short READ and one the server serves afterwards, both in flight.
+      const got = await within(
+        Promise.all([bdev.read(65536, new Uint8Array(4096)), bdev.read(0, new Uint8Array(4096))]),
+        10000,
+      );
+      assert.notEqual(got, "hung");
+      assert.equal((got as number[])[0], -EIO, `short READ returned ${(got as number[])[0]}`);
+      assert.equal(await within(dev.stop().then(() => "deleted"), 5000), "deleted");
+    } finally {
+      kernel.close();
+      await srv.close();
+    }
+  });
+}
+
 Deno.test("`NbdTarget.connect()` zero copy gives up a handshake the server never answers", async () => {
   const srv = startFakeServer({ greeting: "silent" });
   const kernel = new ModelKernel();
@@ -309,6 +349,74 @@ Deno.test("`NbdTarget.connect()` zero copy gives up a handshake the server never
       .then(() => "connected", (e: Error) => e.message);
     const got = await within(p, 5000);
     assert.match(String(got), /Handshake timed out after 200 ms/);
+  } finally {
+    kernel.close();
+    await srv.close();
+  }
+});
+
+for (const cause of ["a closed connection", "a request timeout"] as const) {
+  Deno.test(`\`NbdTarget\` (copy, reconnect 3): after ${cause} the in-flight request ends -EIO and the next ones go to a new connection`, async () => {
+    let n = 0;
+    const srv = startFakeServer({
+      structured: false,
+      onRequest: (r) => {
+        if (r.type !== NBD_CMD_READ || r.offset !== 65536 || n++ > 0) return undefined;
+        return cause === "a closed connection" ? "close" : "ignore";
+      },
+    });
+    srv.mem.fill(0x7e, 8192, 12288);
+    const kernel = new ModelKernel();
+    installUblk(kernel, { nrCpuIds: 4 });
+    try {
+      const target = await NbdTarget.connect({
+        port: srv.port,
+        structuredReplies: false,
+        timeout: 0.3,
+        reconnect: 3,
+      });
+      const dev = await createDevice(kernel, target, {
+        queues: 1,
+        depth: 4,
+        maxIoBufBytes: 1 << 16,
+      });
+      const bdev = UblkDriver.of(kernel)!.blockDevice(dev.id)!;
+      assert.equal(await bdev.read(0, new Uint8Array(4096)), 4096);
+      assert.equal(await within(bdev.read(65536, new Uint8Array(4096)), 5000), -EIO);
+      const buf = new Uint8Array(4096);
+      assert.equal(await within(bdev.read(8192, buf), 5000), 4096, "read after the reconnect");
+      assert.ok(buf.every((b) => b === 0x7e), "the new connection serves the same export");
+      assert.equal(target.reconnects, 1);
+      assert.equal(await within(dev.stop().then(() => "deleted"), 5000), "deleted");
+    } finally {
+      kernel.close();
+      await srv.close();
+    }
+  });
+}
+
+Deno.test("`NbdTarget` without reconnect keeps failing -EIO after the connection died; zero copy refuses reconnect", async () => {
+  let n = 0;
+  const srv = startFakeServer({
+    structured: false,
+    onRequest: (
+      r,
+    ) => (r.type === NBD_CMD_READ && r.offset === 65536 && n++ === 0 ? "close" : undefined),
+  });
+  const kernel = new ModelKernel();
+  installUblk(kernel, { nrCpuIds: 4 });
+  try {
+    const target = await NbdTarget.connect({ port: srv.port, structuredReplies: false });
+    const dev = await createDevice(kernel, target, { queues: 1, depth: 4, maxIoBufBytes: 1 << 16 });
+    const bdev = UblkDriver.of(kernel)!.blockDevice(dev.id)!;
+    assert.equal(await within(bdev.read(65536, new Uint8Array(4096)), 5000), -EIO);
+    assert.equal(await within(bdev.read(8192, new Uint8Array(4096)), 5000), -EIO);
+    assert.equal(target.reconnects, 0);
+    await dev.stop();
+    await assert.rejects(
+      NbdTarget.connect({ port: srv.port, zeroCopy: true, kernel, reconnect: 1 }),
+      /Cannot reconnect a zero-copy nbd target/,
+    );
   } finally {
     kernel.close();
     await srv.close();

@@ -46,6 +46,7 @@ export type Misbehaviour =
   | "close" // close the connection
   | "ignore" // never reply
   | "truncate" // send the reply header and half the data, then close
+  | "short" // READ: send the reply header and half the data, then carry on serving
   | "no-data-done" // structured READ: NONE + DONE without data (protocol violation)
   | undefined; // serve normally
 
@@ -307,7 +308,7 @@ async function answer(
   switch (req.type) {
     case NBD_CMD_READ: {
       const bytes = srv.mem.slice(req.offset, end);
-      if (mis === "truncate") {
+      if (mis === "truncate" || mis === "short") {
         if (structured) {
           encodeChunkHeader(hv, 0, {
             flags: NBD_REPLY_FLAG_DONE,
@@ -323,7 +324,7 @@ async function answer(
           await writeAll(conn, hdr.subarray(0, 16));
           await writeAll(conn, bytes.subarray(0, bytes.length >> 1));
         }
-        return false;
+        return mis === "short";
       }
       if (!structured) {
         await simple(0, bytes);
