@@ -46,6 +46,9 @@ const IOV_BASE_HI = IOVEC_OFFSET_BASE + 4;
 const IOV_LEN_LO = IOVEC_OFFSET_LEN;
 const IOV_LEN_HI = IOVEC_OFFSET_LEN + 4;
 const MAX_RW_COUNT = 0x7ffff000;
+/** `IO_IMU_DEST` / `IO_IMU_SOURCE`: `1 << ITER_DEST`, `1 << ITER_SOURCE`. */
+const DIR_DEST = 1;
+const DIR_SOURCE = 2;
 /** RWF_* flags a model read/write accepts. */
 const RWF_SUPPORTED = RWF_HIPRI | RWF_DSYNC | RWF_SYNC | RWF_NOWAIT | RWF_APPEND | RWF_NOAPPEND;
 
@@ -83,7 +86,7 @@ function prepRw(req: Request, sqe: DataView, off: number): number {
  *
  * @returns Total bytes, or a negative errno.
  */
-function importBufs(req: Request, kind: number): number {
+function importBufs(req: Request, kind: number, write: boolean): number {
   const bufs = req.bufs;
   if (req.kbuf) {
     if (kind === KIND_VEC || req.addrHi !== 0) {
@@ -99,6 +102,8 @@ function importBufs(req: Request, kind: number): number {
   if (kind === KIND_FIXED) {
     const fb = req.ring.fixedBuffer(req, req.bufIndex);
     if (typeof fb === "number") return fb;
+    // io_import_fixed: a driver-registered buffer allows only its request's direction.
+    if ((fb.dir & (write ? DIR_SOURCE : DIR_DEST)) === 0) return -EFAULT;
     const v = req.ring.buffers.importFixed(fb, req.addr, req.len);
     if (typeof v === "number") return v;
     bufs.push(v);
@@ -160,7 +165,7 @@ function issueRw(req: Request, write: boolean, kind: number): number {
   if (rwf & RWF_HIPRI) return -EINVAL;
   const acc = file.flags & O_ACCMODE;
   if (write ? acc === 0 && file.kind !== "socket" : acc === O_WRONLY) return -EBADF;
-  const total = importBufs(req, kind);
+  const total = importBufs(req, kind, write);
   if (total < 0) return total;
   req.expect = total;
   const bufs = req.bufs;

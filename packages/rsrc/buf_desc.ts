@@ -1,7 +1,7 @@
 /**
  * {@linkcode BufDesc}: how a ublk server hands request data to the driver — copy through a
  * server buffer, automatic registration of the request buffer in the ring's buffer table
- * (UBLK_F_AUTO_BUF_REG), or zero copy through fused commands (UBLK_F_SUPPORT_ZERO_COPY) —
+ * (UBLK_F_AUTO_BUF_REG), or zero copy through fused commands (UBLK_F_RFC_FUSED_ZC) —
  * and {@linkcode validateCompatibility}, which checks a mode against the device flags before
  * anything is submitted.
  *
@@ -13,6 +13,7 @@ import {
   EOPNOTSUPP,
   UBLK_F_AUTO_BUF_REG,
   UBLK_F_NEED_GET_DATA,
+  UBLK_F_RFC_FUSED_ZC,
   UBLK_F_SUPPORT_ZERO_COPY,
   UBLK_F_USER_COPY,
 } from "@ublk-ts/uapi";
@@ -80,7 +81,7 @@ export function zeroCopyBufDesc(): ZeroCopyBufDesc {
 }
 
 /**
- * Checks device flags for contradictions: UBLK_F_SUPPORT_ZERO_COPY excludes
+ * Checks device flags for contradictions: UBLK_F_RFC_FUSED_ZC excludes
  * UBLK_F_NEED_GET_DATA and UBLK_F_USER_COPY; UBLK_F_AUTO_BUF_REG excludes the same two (the
  * data never passes through a server buffer, so there is nothing to get or copy).
  *
@@ -89,7 +90,7 @@ export function zeroCopyBufDesc(): ZeroCopyBufDesc {
  */
 export function validateFlags(flags: bigint): number {
   const excl = UBLK_F_NEED_GET_DATA | UBLK_F_USER_COPY;
-  if ((flags & UBLK_F_SUPPORT_ZERO_COPY) !== 0n && (flags & excl) !== 0n) return -EINVAL;
+  if ((flags & UBLK_F_RFC_FUSED_ZC) !== 0n && (flags & excl) !== 0n) return -EINVAL;
   if ((flags & UBLK_F_AUTO_BUF_REG) !== 0n && (flags & excl) !== 0n) return -EINVAL;
   return 0;
 }
@@ -105,8 +106,9 @@ export function bufModeFor(flags: bigint): BufMode | number {
   const r = validateFlags(flags);
   if (r < 0) return r;
   if ((flags & UBLK_F_AUTO_BUF_REG) !== 0n) return "auto-register";
-  if ((flags & UBLK_F_SUPPORT_ZERO_COPY) !== 0n) return "zero-copy";
-  if ((flags & UBLK_F_USER_COPY) !== 0n) return -EOPNOTSUPP;
+  if ((flags & UBLK_F_RFC_FUSED_ZC) !== 0n) return "zero-copy";
+  // USER_COPY and the upstream register design (bit 0) have no BufDesc here.
+  if ((flags & (UBLK_F_USER_COPY | UBLK_F_SUPPORT_ZERO_COPY)) !== 0n) return -EOPNOTSUPP;
   return "copy";
 }
 
@@ -114,10 +116,10 @@ export function bufModeFor(flags: bigint): BufMode | number {
  * Checks that a buffer mode fits a device, before any submit (libublk's
  * `validate_compatibility`).
  *
- * - copy: the device has none of UBLK_F_SUPPORT_ZERO_COPY, UBLK_F_USER_COPY,
+ * - copy: the device has none of UBLK_F_RFC_FUSED_ZC, UBLK_F_USER_COPY,
  *   UBLK_F_AUTO_BUF_REG, and the buffer is not empty.
  * - auto-register: the device has UBLK_F_AUTO_BUF_REG; `index` is a u16, `flags` a u8.
- * - zero-copy: the device has UBLK_F_SUPPORT_ZERO_COPY and not UBLK_F_AUTO_BUF_REG.
+ * - zero-copy: the device has UBLK_F_RFC_FUSED_ZC and not UBLK_F_AUTO_BUF_REG.
  *
  * @param desc The mode.
  * @param flags `dev_info.flags`.
@@ -127,9 +129,9 @@ export function bufModeFor(flags: bigint): BufMode | number {
  * @example Zero copy needs the flag
  * ```ts
  * import assert from "node:assert/strict";
- * import { UBLK_F_SUPPORT_ZERO_COPY } from "@ublk-ts/uapi";
+ * import { UBLK_F_RFC_FUSED_ZC } from "@ublk-ts/uapi";
  * import { validateCompatibility, zeroCopyBufDesc } from "@ublk-ts/rsrc";
- * assert.equal(validateCompatibility(zeroCopyBufDesc(), UBLK_F_SUPPORT_ZERO_COPY), 0);
+ * assert.equal(validateCompatibility(zeroCopyBufDesc(), UBLK_F_RFC_FUSED_ZC), 0);
  * assert.equal(validateCompatibility(zeroCopyBufDesc(), 0n), -95); // -EOPNOTSUPP
  * ```
  */
@@ -138,7 +140,8 @@ export function validateCompatibility(desc: BufDesc, flags: bigint): number {
   if (r < 0) return r;
   switch (desc.kind) {
     case "copy": {
-      const other = UBLK_F_SUPPORT_ZERO_COPY | UBLK_F_USER_COPY | UBLK_F_AUTO_BUF_REG;
+      const other = UBLK_F_RFC_FUSED_ZC | UBLK_F_SUPPORT_ZERO_COPY | UBLK_F_USER_COPY |
+        UBLK_F_AUTO_BUF_REG;
       if ((flags & other) !== 0n) return -EOPNOTSUPP;
       if (!(desc.buf instanceof Uint8Array) || desc.buf.length === 0) return -EINVAL;
       return 0;
@@ -151,7 +154,7 @@ export function validateCompatibility(desc: BufDesc, flags: bigint): number {
       return 0;
     }
     case "zero-copy":
-      if ((flags & UBLK_F_SUPPORT_ZERO_COPY) === 0n) return -EOPNOTSUPP;
+      if ((flags & UBLK_F_RFC_FUSED_ZC) === 0n) return -EOPNOTSUPP;
       if ((flags & UBLK_F_AUTO_BUF_REG) !== 0n) return -EOPNOTSUPP;
       return 0;
     default:

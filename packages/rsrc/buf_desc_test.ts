@@ -4,7 +4,7 @@ import {
   EOPNOTSUPP,
   UBLK_F_AUTO_BUF_REG,
   UBLK_F_NEED_GET_DATA,
-  UBLK_F_SUPPORT_ZERO_COPY,
+  UBLK_F_RFC_FUSED_ZC,
   UBLK_F_USER_COPY,
 } from "@ublk-ts/uapi";
 import {
@@ -17,13 +17,13 @@ import {
   zeroCopyBufDesc,
 } from "./buf_desc.ts";
 
-const ZC = UBLK_F_SUPPORT_ZERO_COPY;
+const ZC = UBLK_F_RFC_FUSED_ZC;
 const NGD = UBLK_F_NEED_GET_DATA;
 const UC = UBLK_F_USER_COPY;
 const AUTO = UBLK_F_AUTO_BUF_REG;
 
 Deno.test("buffer-mode flag values match ublk_cmd.h", () => {
-  assert.equal(ZC, 1n);
+  assert.equal(ZC, 1n << 63n); // model-only bit of the RFC design
   assert.equal(NGD, 4n);
   assert.equal(UC, 128n);
   assert.equal(AUTO, 2048n);
@@ -76,7 +76,7 @@ Deno.test("`validateCompatibility()` auto-register needs the flag and u16/u8 fie
   assert.equal(validateCompatibility(autoRegBufDesc(1), AUTO | NGD), -EINVAL);
 });
 
-Deno.test("`validateCompatibility()` zero copy needs SUPPORT_ZERO_COPY alone", () => {
+Deno.test("`validateCompatibility()` zero copy needs RFC_FUSED_ZC alone", () => {
   const z = zeroCopyBufDesc();
   assert.equal(z, zeroCopyBufDesc());
   assert.ok(Object.isFrozen(z));

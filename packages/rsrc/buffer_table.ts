@@ -39,6 +39,13 @@ export class RegisteredBuffer extends RsrcNode<Uint8Array> {
   readonly acctPages: number;
   /** The one-entry bvec table over `value`, for {@linkcode BufferTable.importFixedIter}. */
   readonly bvecs: readonly Uint8Array[];
+  /**
+   * Directions I/O may use the buffer in (`imu->dir`): bit `1 << ITER_DEST` (a READ fills it),
+   * bit `1 << ITER_SOURCE` (a WRITE drains it). User buffers allow both.
+   */
+  readonly dir: number;
+  /** Registered by a driver (`io_buffer_register_bvec`, `is_kbuf`): `addr` is an offset. */
+  readonly isKernel: boolean;
 
   /**
    * A registered buffer holding one reference (the table's).
@@ -47,14 +54,18 @@ export class RegisteredBuffer extends RsrcNode<Uint8Array> {
    * @param base Its user address.
    * @param index Its slot.
    * @param onFree Called when the last reference is dropped.
+   * @param dir Allowed directions (default both); `isKernel` is set when `dir` is given.
    */
   constructor(
     bytes: Uint8Array,
     base: bigint,
     index: number,
     onFree?: (node: RsrcNode<Uint8Array>) => void,
+    dir?: number,
   ) {
     super(bytes, index, onFree);
+    this.dir = dir ?? 3;
+    this.isKernel = dir !== undefined;
     this.base = base;
     this.baseNumber = base >= 0n && base <= MAX_SAFE_BIG ? Number(base) : NaN;
     this.len = bytes.length;
@@ -221,6 +232,43 @@ export class BufferTable {
    */
   update(offset: number, buffers: readonly (Uint8Array | null)[]): number {
     return this.#slots.update(offset, buffers);
+  }
+
+  /**
+   * `io_buffer_register_bvec`: a driver registers kernel pages (a ublk request's) in slot
+   * `index`; I/O addresses them by offset from 0 and only in the directions of `dir`.
+   *
+   * @param index Slot.
+   * @param bytes The pages (not copied).
+   * @param dir `1 << ITER_DEST` and/or `1 << ITER_SOURCE`.
+   * @param release Called once the slot and every request holding the buffer let go.
+   * @returns 0; -EINVAL outside the table (or none registered); -EBUSY when the slot is in use.
+   */
+  registerKernel(index: number, bytes: Uint8Array, dir: number, release: () => void): number {
+    if (!(index >= 0 && index < this.#slots.nr)) return -EINVAL;
+    if (this.#slots.lookup(index) !== null) return -EBUSY;
+    const node = new RegisteredBuffer(bytes, 0n, index, (n) => {
+      this.#freeNode(n);
+      release();
+    }, dir);
+    this.#live++;
+    this.#slots.replace(index, node);
+    return 0;
+  }
+
+  /**
+   * `io_buffer_unregister_bvec`: empties a slot a driver registered.
+   *
+   * @param index Slot.
+   * @returns 0; -EINVAL outside the table or for an empty slot; -EBUSY for a user buffer.
+   */
+  unregisterKernel(index: number): number {
+    if (!(index >= 0 && index < this.#slots.nr)) return -EINVAL;
+    const node = this.#slots.lookup(index);
+    if (node === null) return -EINVAL;
+    if (!node.isKernel) return -EBUSY;
+    this.#slots.replace(index, null);
+    return 0;
   }
 
   /**

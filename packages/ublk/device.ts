@@ -13,7 +13,7 @@ import {
   UBLK_CMD_DEL_DEV,
   UBLK_CMD_STOP_DEV,
   UBLK_F_NEED_GET_DATA,
-  UBLK_F_SUPPORT_ZERO_COPY,
+  UBLK_F_RFC_FUSED_ZC,
   UBLK_F_USER_RECOVERY,
   UBLK_F_USER_RECOVERY_FAIL_IO,
   UBLK_F_USER_RECOVERY_REISSUE,
@@ -206,7 +206,7 @@ function targetDevInfo(info: UblksrvCtrlDevInfoValue): TargetDevInfo {
     queueDepth: info.queueDepth,
     maxIoBufBytes: info.maxIoBufBytes,
     flags: info.flags,
-    zeroCopy: (info.flags & UBLK_F_SUPPORT_ZERO_COPY) !== 0n,
+    zeroCopy: (info.flags & UBLK_F_RFC_FUSED_ZC) !== 0n,
   };
 }
 
@@ -249,7 +249,7 @@ export async function createDevice(
   options: CreateDeviceOptions = {},
 ): Promise<UblkDevice> {
   let flags = options.flags ?? 0n;
-  if (options.zeroCopy) flags |= UBLK_F_SUPPORT_ZERO_COPY;
+  if (options.zeroCopy) flags |= UBLK_F_RFC_FUSED_ZC;
   if (options.needGetData) flags |= UBLK_F_NEED_GET_DATA;
   if (options.userRecovery) flags |= UBLK_F_USER_RECOVERY;
   if (options.userRecoveryReissue) flags |= UBLK_F_USER_RECOVERY | UBLK_F_USER_RECOVERY_REISSUE;

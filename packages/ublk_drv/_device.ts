@@ -9,6 +9,7 @@
  */
 
 import {
+  EACCES,
   EAGAIN,
   EBUSY,
   EILSEQ,
@@ -29,12 +30,15 @@ import {
   PROT_WRITE,
   UBLK_F_CMD_IOCTL_ENCODE,
   UBLK_F_NEED_GET_DATA,
+  UBLK_F_RFC_FUSED_ZC,
   UBLK_F_SUPPORT_ZERO_COPY,
   UBLK_F_UNPRIVILEGED_DEV,
   UBLK_F_URING_CMD_COMP_IN_TASK,
+  UBLK_F_USER_COPY,
   UBLK_F_USER_RECOVERY,
   UBLK_F_USER_RECOVERY_FAIL_IO,
   UBLK_F_USER_RECOVERY_REISSUE,
+  UBLK_IO_BUF_BITS_MASK,
   UBLK_IO_COMMIT_AND_FETCH_REQ,
   UBLK_IO_FETCH_REQ,
   UBLK_IO_FUSED_SUBMIT_IO,
@@ -47,12 +51,19 @@ import {
   UBLK_IOC_TYPE,
   UBLK_MAX_CMD_BUF_SIZE,
   UBLK_PAGE_SIZE,
+  UBLK_QID_BITS_MASK,
+  UBLK_QID_OFF,
   UBLK_S_DEV_DEAD,
   UBLK_S_DEV_FAIL_IO,
   UBLK_S_DEV_LIVE,
   UBLK_S_DEV_QUIESCED,
+  UBLK_TAG_BITS_MASK,
+  UBLK_TAG_OFF,
+  UBLK_U_IO_REGISTER_IO_BUF,
+  UBLK_U_IO_UNREGISTER_IO_BUF,
   UblkParams,
   ublkQueueDescSize,
+  UBLKSRV_IO_BUF_OFFSET,
   UblksrvCtrlDevInfo,
   type UblksrvCtrlDevInfoValue,
   UblksrvIoCmd,
@@ -81,6 +92,10 @@ const CMD_TAG = UblksrvIoCmd.OFFSET_TAG;
 const CMD_RESULT = UblksrvIoCmd.OFFSET_RESULT;
 const CMD_ADDR_LO = UblksrvIoCmd.OFFSET_ADDR;
 const CMD_ADDR_HI = UblksrvIoCmd.OFFSET_ADDR + 4;
+
+/** `_IOC_NR` of UBLK_U_IO_REGISTER_IO_BUF / UBLK_U_IO_UNREGISTER_IO_BUF (the switch is on it). */
+const NR_REGISTER_IO_BUF = UBLK_U_IO_REGISTER_IO_BUF & 0xff;
+const NR_UNREGISTER_IO_BUF = UBLK_U_IO_UNREGISTER_IO_BUF & 0xff;
 
 const F_ACTIVE = 1;
 const F_OWNED = 2;
@@ -399,9 +414,29 @@ export class UblkDev implements DeviceFileLike {
     }
   }
 
-  /** True with UBLK_F_SUPPORT_ZERO_COPY. */
+  /** True with UBLK_F_RFC_FUSED_ZC (the RFC's fused zero copy, model only). */
   get zeroCopy(): boolean {
+    return (this.info.flags & UBLK_F_RFC_FUSED_ZC) !== 0n;
+  }
+
+  /** True with UBLK_F_USER_COPY: the server copies with pread/pwrite on `/dev/ublkcN`. */
+  get userCopy(): boolean {
+    return (this.info.flags & UBLK_F_USER_COPY) !== 0n;
+  }
+
+  /** True with UBLK_F_SUPPORT_ZERO_COPY (6.15: REGISTER_IO_BUF / UNREGISTER_IO_BUF). */
+  get registerZc(): boolean {
     return (this.info.flags & UBLK_F_SUPPORT_ZERO_COPY) !== 0n;
+  }
+
+  /** `ublk_support_user_copy`: USER_COPY or SUPPORT_ZERO_COPY (requests are refcounted). */
+  get reqRef(): boolean {
+    return this.userCopy || this.registerZc;
+  }
+
+  /** The driver copies between the request pages and a server buffer (`ublk_need_map_io`). */
+  get mapIo(): boolean {
+    return !this.zeroCopy && !this.reqRef;
   }
 
   /** True with UBLK_F_NEED_GET_DATA. */
@@ -509,6 +544,62 @@ export class UblkDev implements DeviceFileLike {
   }
 
   /**
+   * `ublk_ch_read_iter` (USER_COPY): copies a WRITE request's pages out to the server.
+   *
+   * @param _file The open char device.
+   * @param buf Destination.
+   * @param pos `ublkUserCopyPos(q_id, tag, offset)`.
+   * @returns Bytes copied, or -EACCES / -EINVAL.
+   */
+  read(_file: ModelFile, buf: Uint8Array, pos: number): number {
+    const r = this.#userCopyReq(pos, false);
+    if (typeof r === "number") return r;
+    const n = Math.min(buf.length, r.rq.pages.length - r.off);
+    buf.set(r.rq.pages.subarray(r.off, r.off + n));
+    return n;
+  }
+
+  /**
+   * `ublk_ch_write_iter` (USER_COPY): copies the server's data into a READ request's pages.
+   *
+   * @param _file The open char device.
+   * @param buf Source.
+   * @param pos `ublkUserCopyPos(q_id, tag, offset)`.
+   * @returns Bytes copied, or -EACCES / -EINVAL.
+   */
+  write(_file: ModelFile, buf: Uint8Array, pos: number): number {
+    const r = this.#userCopyReq(pos, true);
+    if (typeof r === "number") return r;
+    const n = Math.min(buf.length, r.rq.pages.length - r.off);
+    r.rq.pages.set(buf.subarray(0, n), r.off);
+    return n;
+  }
+
+  /**
+   * `ublk_check_and_get_req`: the request a USER_COPY position names, with the kernel's
+   * order of checks (dead device -EACCES; queue, tag, not started, no data or offset beyond
+   * the request -EINVAL; wrong direction -EACCES).
+   */
+  #userCopyReq(pos: number, toReq: boolean): { rq: BlkRequest; off: number } | number {
+    if (this.info.state === UBLK_S_DEV_DEAD) return -EACCES;
+    const p = BigInt(pos) - BigInt(UBLKSRV_IO_BUF_OFFSET);
+    if (p < 0n) return -EINVAL;
+    const qid = Number((p >> BigInt(UBLK_QID_OFF)) & UBLK_QID_BITS_MASK);
+    const tag = Number((p >> BigInt(UBLK_TAG_OFF)) & UBLK_TAG_BITS_MASK);
+    const off = Number(p & UBLK_IO_BUF_BITS_MASK);
+    if (qid >= this.info.nrHwQueues) return -EINVAL;
+    const q = this.queues[qid]!;
+    if (tag >= q.depth) return -EINVAL;
+    if (!this.reqRef) return -EINVAL; // no request reference without user copy
+    const rq = q.rqs[tag]!;
+    if (!rq.inUse || !rq.started) return -EINVAL;
+    if (rq.op !== UBLK_IO_OP_READ && rq.op !== UBLK_IO_OP_WRITE) return -EINVAL;
+    if (rq.nr === 0 || off > rq.pages.length) return -EINVAL;
+    if (toReq !== (rq.op === UBLK_IO_OP_READ)) return -EACCES;
+    return { rq, off };
+  }
+
+  /**
    * `ublk_ch_uring_cmd`.
    *
    * @param req The command.
@@ -539,11 +630,17 @@ export class UblkDev implements DeviceFileLike {
     const addrHi = v.getUint32(o + CMD_ADDR_HI, true);
     const noAddr = addrLo === 0 && addrHi === 0;
     switch (nr) {
+      case NR_REGISTER_IO_BUF:
+        return this.#registerIoBuf(req, q, tag, addrLo);
+      case NR_UNREGISTER_IO_BUF:
+        return req.ring.buffers.unregisterKernel(addrLo);
       case UBLK_IO_FETCH_REQ: {
         if (q.dead) return UBLK_IO_RES_ABORT;
         if (q.ready) return -EBUSY;
         if ((io.flags & F_OWNED) !== 0) return -EINVAL;
-        if (noAddr && !this.needGetData && !this.zeroCopy) return -EINVAL;
+        if (this.reqRef) {
+          if (!noAddr) return -EINVAL; // user copy requires addr to be unset
+        } else if (noAddr && !this.needGetData && !this.zeroCopy) return -EINVAL;
         this.#arm(io, req, addrLo, addrHi);
         q.nrIoReady++;
         if (q.ready) {
@@ -560,7 +657,9 @@ export class UblkDev implements DeviceFileLike {
       case UBLK_IO_COMMIT_AND_FETCH_REQ: {
         if ((io.flags & F_OWNED) === 0) return -EINVAL;
         const rq = q.rqs[tag]!;
-        if (noAddr && !this.zeroCopy && (!this.needGetData || rq.op === UBLK_IO_OP_READ)) {
+        if (this.reqRef) {
+          if (!noAddr) return -EINVAL;
+        } else if (noAddr && !this.zeroCopy && (!this.needGetData || rq.op === UBLK_IO_OP_READ)) {
           return -EINVAL;
         }
         if (q.dead) {
@@ -586,7 +685,7 @@ export class UblkDev implements DeviceFileLike {
         const iod = q.iod;
         iod.setUint32(tag * IOD + IOD_ADDR_LO, addrLo, true);
         iod.setUint32(tag * IOD + IOD_ADDR_HI, addrHi, true);
-        if (!this.zeroCopy) {
+        if (this.mapIo) {
           const r = this.#copyToServer(io, rq);
           if (r < 0) return r;
         }
@@ -651,6 +750,31 @@ export class UblkDev implements DeviceFileLike {
     if (typeof b === "number") return b;
     b.set(rq.pages); // the request pages are exactly `nr * 512` bytes
     return 0;
+  }
+
+  // ---- buffer registration (UBLK_F_SUPPORT_ZERO_COPY) ---------------------------------------
+
+  /**
+   * `ublk_register_io_buf`: the request's pages go into the calling ring's buffer table at
+   * `index`; the request holds a reference until the buffer is unregistered and no I/O
+   * holds it, and completes only after that and its COMMIT.
+   */
+  #registerIoBuf(req: CmdReq, q: UblkQueueState, tag: number, index: number): number {
+    if (!this.reqRef) return -EINVAL;
+    const rq = q.rqs[tag]!;
+    if (!rq.inUse || !rq.started) return -EINVAL;
+    if (rq.op !== UBLK_IO_OP_READ && rq.op !== UBLK_IO_OP_WRITE) return -EINVAL;
+    if (rq.nr === 0 || rq.pages.length === 0) return -EINVAL;
+    // A READ request's pages are written into (ITER_DEST), a WRITE's read from (ITER_SOURCE).
+    const dir = rq.op === UBLK_IO_OP_READ ? 1 : 2;
+    rq.refs++;
+    const r = req.ring.buffers.registerKernel(index, rq.pages, dir, () => {
+      if (--rq.refs !== 0 || !rq.committed || !rq.inUse) return;
+      if (rq.requeue) this.#requeue(rq);
+      else this.#completeRq(q, rq);
+    });
+    if (r < 0) rq.refs--;
+    return r;
   }
 
   // ---- fused zero copy ----------------------------------------------------------------------
@@ -771,7 +895,7 @@ export class UblkDev implements DeviceFileLike {
         io.flags |= F_NEED_GET_DATA;
         return this.#completeIoCmd(io, UBLK_IO_RES_NEED_GET_DATA);
       }
-      if (!this.zeroCopy) {
+      if (this.mapIo) {
         const r = this.#copyToServer(io, rq);
         if (r < 0) {
           rq.started = false;
@@ -792,7 +916,7 @@ export class UblkDev implements DeviceFileLike {
     if (rq.op !== UBLK_IO_OP_READ && rq.op !== UBLK_IO_OP_WRITE) return this.#endRq(q, rq, 0);
     const bytes = rq.nr * 512;
     let n = res < bytes ? res : bytes;
-    if (rq.op === UBLK_IO_OP_READ && !this.zeroCopy) {
+    if (rq.op === UBLK_IO_OP_READ && this.mapIo) {
       const b = this.#serverBuf(io, n);
       if (typeof b === "number") return this.#endRq(q, rq, -EIO);
       rq.pages.set(n === b.length ? b : this.#head(io, b, n));
@@ -1037,7 +1161,7 @@ export class UblkDev implements DeviceFileLike {
 }
 
 /** Flags the model driver supports (`UBLK_F_ALL`). */
-export const UBLK_F_ALL_MODEL: bigint = UBLK_F_SUPPORT_ZERO_COPY |
+export const UBLK_F_ALL_MODEL: bigint = UBLK_F_RFC_FUSED_ZC |
   UBLK_F_URING_CMD_COMP_IN_TASK | UBLK_F_NEED_GET_DATA | UBLK_F_USER_RECOVERY |
   UBLK_F_USER_RECOVERY_REISSUE | UBLK_F_UNPRIVILEGED_DEV | UBLK_F_CMD_IOCTL_ENCODE |
-  UBLK_F_USER_RECOVERY_FAIL_IO;
+  UBLK_F_USER_RECOVERY_FAIL_IO | UBLK_F_USER_COPY | UBLK_F_SUPPORT_ZERO_COPY;

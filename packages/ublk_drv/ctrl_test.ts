@@ -5,6 +5,7 @@ import {
   UBLK_CMD_GET_DEV_INFO,
   UBLK_F_CMD_IOCTL_ENCODE,
   UBLK_F_NEED_GET_DATA,
+  UBLK_F_RFC_FUSED_ZC,
   UBLK_F_SUPPORT_ZERO_COPY,
   UBLK_F_USER_COPY,
   UBLK_F_USER_RECOVERY,
@@ -74,9 +75,10 @@ function params(p: ParamsInit): Uint8Array {
 Deno.test("GET_FEATURES reports the model's flags and checks its length", async () => {
   const { ctrl } = setup();
   const f = await ctrl.getFeatures();
-  assert.notEqual(f & UBLK_F_SUPPORT_ZERO_COPY, 0n);
+  assert.notEqual(f & UBLK_F_RFC_FUSED_ZC, 0n);
   assert.notEqual(f & UBLK_F_NEED_GET_DATA, 0n);
-  assert.equal(f & UBLK_F_USER_COPY, 0n);
+  assert.notEqual(f & UBLK_F_USER_COPY, 0n);
+  assert.notEqual(f & UBLK_F_SUPPORT_ZERO_COPY, 0n); // the 6.15 register design
   const buf = new Uint8Array(16);
   assert.equal(await ctrl.command(UBLK_U_CMD_GET_FEATURES, { buf }), EINVAL);
   assert.equal(await ctrl.command(UBLK_U_CMD_GET_FEATURES, { len: 8, addr: 0n }), EINVAL);
@@ -91,19 +93,19 @@ Deno.test("ADD_DEV allocates ids, negotiates flags, clamps queues and aligns the
     nrHwQueues: 8,
     queueDepth: 64,
     maxIoBufBytes: 100_000,
-    flags: UBLK_F_USER_COPY | UBLK_F_ZONED | UBLK_F_USER_RECOVERY | (1n << 40n),
+    flags: UBLK_F_ZONED | UBLK_F_USER_RECOVERY | (1n << 40n),
   });
   assert.equal(a.devId, 0);
   assert.equal(a.nrHwQueues, 4); // nr_cpu_ids
   assert.equal(a.maxIoBufBytes, 98304);
   assert.equal(a.state, UBLK_S_DEV_DEAD);
-  assert.equal(a.flags & (UBLK_F_USER_COPY | UBLK_F_ZONED | (1n << 40n)), 0n);
+  assert.equal(a.flags & (UBLK_F_ZONED | (1n << 40n)), 0n);
   assert.notEqual(a.flags & UBLK_F_CMD_IOCTL_ENCODE, 0n);
   assert.notEqual(a.flags & UBLK_F_USER_RECOVERY, 0n);
   const c2 = UblkCtrl.open(kernel);
-  const b = await c2.addDev({ flags: UBLK_F_SUPPORT_ZERO_COPY | UBLK_F_NEED_GET_DATA });
+  const b = await c2.addDev({ flags: UBLK_F_RFC_FUSED_ZC | UBLK_F_NEED_GET_DATA });
   assert.equal(b.devId, 1);
-  assert.notEqual(b.flags & UBLK_F_SUPPORT_ZERO_COPY, 0n);
+  assert.notEqual(b.flags & UBLK_F_RFC_FUSED_ZC, 0n);
   assert.equal(b.flags & UBLK_F_NEED_GET_DATA, 0n); // RFC: zero copy clears NEED_GET_DATA
   const c3 = UblkCtrl.open(kernel);
   await assert.rejects(c3.addDev({ devId: 1 }), (e: Error & { errno?: number }) => e.errno === 17);

@@ -7,7 +7,11 @@
  *
  * Kernel facts: drivers/block/ublk_drv.c (6.6 era, CONFIG_BLKDEV_UBLK_LEGACY_OPCODES=y: both
  * legacy and ioctl-encoded opcodes are accepted, the switch is on `_IOC_NR`) plus the RFC
- * (UBLK_F_SUPPORT_ZERO_COPY is kept and means fused zero copy; it clears NEED_GET_DATA).
+ * (its fused zero copy under the model-only UBLK_F_RFC_FUSED_ZC, which clears NEED_GET_DATA),
+ * and UBLK_F_USER_COPY as in 6.5+ (pread/pwrite on `/dev/ublkcN`; it clears NEED_GET_DATA).
+ * and UBLK_F_SUPPORT_ZERO_COPY as in 6.15 (UBLK_U_IO_REGISTER_IO_BUF / UNREGISTER_IO_BUF into
+ * the calling ring's buffer table; it implies user copy and clears NEED_GET_DATA).
+ * UBLK_F_AUTO_BUF_REG (6.16) is not modelled yet: ADD_DEV masks it.
  *
  * @module
  */
@@ -39,9 +43,11 @@ import {
   UBLK_CMD_STOP_DEV,
   UBLK_F_CMD_IOCTL_ENCODE,
   UBLK_F_NEED_GET_DATA,
+  UBLK_F_RFC_FUSED_ZC,
   UBLK_F_SUPPORT_ZERO_COPY,
   UBLK_F_UNPRIVILEGED_DEV,
   UBLK_F_URING_CMD_COMP_IN_TASK,
+  UBLK_F_USER_COPY,
   UBLK_FEATURES_LEN,
   UBLK_MAX_NR_QUEUES,
   UBLK_MAX_QUEUE_DEPTH,
@@ -375,7 +381,11 @@ export class UblkDriver {
     info.flags &= UBLK_F_ALL_MODEL;
     info.flags |= UBLK_F_CMD_IOCTL_ENCODE | UBLK_F_URING_CMD_COMP_IN_TASK;
     // RFC v6: fused zero copy makes NEED_GET_DATA pointless.
-    if ((info.flags & UBLK_F_SUPPORT_ZERO_COPY) !== 0n) info.flags &= ~UBLK_F_NEED_GET_DATA;
+    if ((info.flags & UBLK_F_RFC_FUSED_ZC) !== 0n) info.flags &= ~UBLK_F_NEED_GET_DATA;
+    // ublk_ctrl_add_dev: user copy never needs GET_DATA (the server reads the pages itself).
+    if ((info.flags & (UBLK_F_USER_COPY | UBLK_F_SUPPORT_ZERO_COPY)) !== 0n) {
+      info.flags &= ~UBLK_F_NEED_GET_DATA;
+    }
     info.nrHwQueues = Math.min(info.nrHwQueues, this.nrCpuIds);
     info.maxIoBufBytes = Math.min(
       info.maxIoBufBytes - (info.maxIoBufBytes % PAGE),
