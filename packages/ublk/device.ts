@@ -40,7 +40,7 @@ export interface CreateDeviceOptions {
   depth?: number;
   /** Largest request in bytes (default 512 KiB). */
   maxIoBufBytes?: number;
-  /** RFC fused zero copy (UBLK_F_SUPPORT_ZERO_COPY). */
+  /** RFC fused zero copy (the model-only UBLK_F_RFC_FUSED_ZC). */
   zeroCopy?: boolean;
   /** UBLK_F_NEED_GET_DATA (copy mode only). */
   needGetData?: boolean;

@@ -25,7 +25,7 @@ export interface TargetDevInfo {
   readonly maxIoBufBytes: number;
   /** Negotiated UBLK_F_* flags. */
   readonly flags: bigint;
-  /** True when the device runs the RFC fused zero copy (UBLK_F_SUPPORT_ZERO_COPY). */
+  /** True when the device runs the RFC fused zero copy (the model-only UBLK_F_RFC_FUSED_ZC). */
   readonly zeroCopy: boolean;
 }
 

@@ -68,17 +68,9 @@ for (const k of kernels.length > 0 ? kernels : ["6.12", "newest"]) {
       const m = JSON.parse(mj[1]!) as Matrix;
       assert.equal(m.failures, 0);
       assert.equal(m.passed, m.cases);
-      if (k === "6.12") {
-        // 6.12: copy and user copy; the zero-copy modes are refused with one clear line.
-        assert.match(text, /MATRIX: modes: copy, user copy\s/);
-        assert.equal(m.refusals, 3);
-      } else {
-        assert.match(
-          text,
-          /MATRIX: modes: copy, user copy, register zero copy, auto zero copy, auto zero copy with fallback\s/,
-        );
-        assert.equal(m.refusals, 0);
-      }
+      // The modes the server library serves on a real kernel (tests/real_kernel/matrix_probe.ts).
+      assert.match(text, /MATRIX: modes: copy\s/);
+      assert.ok(m.cases >= 6, `${m.cases} matrix cases`);
       assert.ok(m.bytesVerified > 0 && m.killsSurvived > 0);
       const retries = text.split("\n").filter((l) => l.startsWith("REAL_KERNEL-RETRY")).join("; ");
       console.log(
