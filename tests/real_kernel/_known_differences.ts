@@ -44,6 +44,7 @@ export const FEATURE_SINCE: Readonly<Record<number, string>> = {
 /** `UBLK_F_*` bits the model driver does not implement, with why. */
 export const MODEL_LACKS: Readonly<Record<number, string>> = {
   8: "UBLK_F_ZONED is not implemented by the model (zoned params get -EOPNOTSUPP)",
+  11: "UBLK_F_AUTO_BUF_REG is not implemented by the model driver yet (REGISTER_IO_BUF is)",
   10: "UBLK_F_UPDATE_SIZE is not implemented by the model",
   12: "UBLK_F_QUIESCE is not implemented by the model",
   13: "UBLK_F_PER_IO_DAEMON is not implemented by the model (one server task per queue)",
@@ -137,15 +138,18 @@ export function knownDifferencesFor(
         }
       } else if (lacks !== undefined) {
         const added = DRIVER_ADDED_FLAGS[bit];
-        if (field === "features" || (added !== undefined && compareVersions(release, added) >= 0)) {
-          out.push({
-            step: "*",
-            field: `${field} bit ${bit}`,
-            kind: "model",
-            onlyIn: "real",
-            why: field === "features" ? lacks : `${lacks}; the real driver adds it to every device`,
-          });
-        }
+        const always = added !== undefined && compareVersions(release, added) >= 0;
+        out.push({
+          step: "*",
+          field: `${field} bit ${bit}`,
+          kind: "model",
+          onlyIn: "real",
+          why: field === "features"
+            ? lacks
+            : always
+            ? `${lacks}; the real driver adds it to every device`
+            : `${lacks}; the real driver grants it when asked`,
+        });
       }
     }
     out.push({
