@@ -91,6 +91,8 @@ export async function main(args: string[], io: CliIo = defaultIo): Promise<numbe
         return await cmdRecover(rest, io);
       case "features":
         return await cmdFeatures(rest, io);
+      case "mirror-add":
+        return await (await import("./legs.ts")).cmdMirrorAdd(rest, io);
       case DAEMON_COMMAND:
         return await cmdDaemon(rest);
       default:
@@ -122,7 +124,9 @@ function cmdHelp(args: string[], io: CliIo): number {
   }
   const text = targetHelp(String(v.type));
   if (text === undefined) {
-    throw new UsageError(`help: unknown target type '${v.type}' (expected null, loop or nbd)`);
+    throw new UsageError(
+      `help: unknown target type '${v.type}' (expected null, loop, nbd, stripe, mirror or fault_inject)`,
+    );
   }
   out(io, text);
   return 0;
@@ -191,6 +195,9 @@ async function precheckWorkload(o: DeviceOptions, spec: WorkloadSpec): Promise<v
         );
       }
     }
+  }
+  if (o.legs !== undefined && isWriteWorkload(spec)) {
+    (await import("./legs.ts")).precheckLegWrites(o.legs, o.force, `rw=${spec.rw}`);
   }
   if (o.type === "nbd" && o.readOnly && isWriteWorkload(spec)) {
     throw new UsageError(

@@ -9,8 +9,10 @@
 
 /** A control request. */
 export interface ControlRequest {
-  /** What to do. */
-  cmd: "info" | "del" | "recover";
+  /** What to do (`mirror-add`: apps/ublk/legs.ts). */
+  cmd: "info" | "del" | "recover" | "mirror-add";
+  /** Request fields (`mirror-add`: `leg`, `replace`). */
+  [field: string]: unknown;
 }
 
 /** A control reply. */

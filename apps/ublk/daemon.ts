@@ -12,7 +12,7 @@
 import {
   ErrnoError,
   O_RDWR,
-  UBLK_F_SUPPORT_ZERO_COPY,
+  UBLK_F_RFC_FUSED_ZC,
   UBLK_S_DEV_FAIL_IO,
   UBLK_S_DEV_LIVE,
   UBLK_S_DEV_QUIESCED,
@@ -31,6 +31,7 @@ import {
 } from "./stack.ts";
 import { featureNames, probeRealUblk } from "./features.ts";
 import { type ControlServer, serveControl } from "./control.ts";
+import { legTargetStatus, mirrorAddRequest } from "./legs.ts";
 import { type NbdExport, parseExportSpec, startExport } from "./export.ts";
 import {
   controlPath,
@@ -118,7 +119,7 @@ async function recoverDevice(
       queueDepth: info.queueDepth,
       maxIoBufBytes: info.maxIoBufBytes,
       flags: info.flags,
-      zeroCopy: (info.flags & UBLK_F_SUPPORT_ZERO_COPY) !== 0n,
+      zeroCopy: (info.flags & UBLK_F_RFC_FUSED_ZC) !== 0n,
     });
     await ctrl.startUserRecovery({ retryBusyMs: 30_000 });
     fd = kernel.open(`/dev/ublkc${devId}`, O_RDWR);
@@ -159,6 +160,14 @@ function targetRecord(o: DeviceOptions): DeviceRecord["target"] {
         read_only: o.readOnly,
         ...(o.timeout !== undefined ? { timeout: o.timeout } : {}),
         reconnect: o.reconnect,
+      };
+    case "stripe":
+    case "mirror":
+    case "fault_inject":
+      return {
+        type: o.type,
+        legs: o.legs!.legs,
+        ...(o.type === "stripe" ? { chunk: o.legs!.chunk } : {}),
       };
   }
 }
@@ -304,9 +313,14 @@ export async function startDaemon(d: DaemonOptions): Promise<Daemon> {
             state: stateName(info.state),
             detail: dev.describe(info.state),
             ...(real ? {} : { inflight: dev.device.bdev.inflight }),
+            ...(legTargetStatus(dev.device.target)
+              ? { legs: legTargetStatus(dev.device.target) }
+              : {}),
           },
         };
       }
+      case "mirror-add":
+        return { reply: await mirrorAddRequest(dev.device.target, stack.kernel, req, o) };
       case "del":
         why = "del";
         await stop();

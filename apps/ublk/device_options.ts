@@ -8,6 +8,13 @@
 
 import { parseArgs, type ParseArgsConfig } from "node:util";
 import { parseSize } from "./units.ts";
+import {
+  checkLegOptions,
+  legOptionGiven,
+  type LegOptions,
+  type LegTargetType,
+  legTargetType,
+} from "./legs.ts";
 
 /** A command-line mistake: printed as one line, exit status 2. */
 export class UsageError extends Error {
@@ -21,7 +28,7 @@ export class UsageError extends Error {
 }
 
 /** The targets the CLI can run. */
-export type TargetType = "null" | "loop" | "nbd";
+export type TargetType = "null" | "loop" | "nbd" | LegTargetType;
 
 /** Checked device options. */
 export interface DeviceOptions {
@@ -53,8 +60,8 @@ export interface DeviceOptions {
   sendZc: boolean;
   /** NBD: I/O timeout in seconds (0 = none), when given. */
   timeout: number | undefined;
-  /** NBD: reconnect to the server when the connection drops. */
-  reconnect: boolean;
+  /** NBD (copy mode): reconnect attempts after the connection died (0 = none). */
+  reconnect: number;
   /** Read-only device (loop opens its file O_RDONLY; writes fail -EROFS). */
   readOnly: boolean;
   /** Write workloads may overwrite a non-empty backing file. */
@@ -69,6 +76,8 @@ export interface DeviceOptions {
   recoveryFailIo: boolean;
   /** `add -i 1`: UBLK_F_USER_RECOVERY_REISSUE. */
   recoveryReissue: boolean;
+  /** stripe, mirror, fault_inject: legs, chunk, fault rules (apps/ublk/legs.ts). */
+  legs?: LegOptions;
 }
 
 /** parseArgs option table of the device options. */
@@ -87,9 +96,19 @@ export const DEVICE_ARG_OPTIONS: NonNullable<ParseArgsConfig["options"]> = {
   "export-name": { type: "string" },
   "send-zc": { type: "boolean" },
   timeout: { type: "string" },
-  reconnect: { type: "boolean" },
+  reconnect: { type: "string" },
   "read-only": { type: "boolean" },
   force: { type: "boolean" },
+  // stripe, mirror, fault_inject (checked in legs.ts)
+  leg: { type: "string", multiple: true },
+  chunk: { type: "string" },
+  "delay-us": { type: "string" },
+  "delay-rate": { type: "string" },
+  "error-rate": { type: "string" },
+  "error-range": { type: "string", multiple: true },
+  errno: { type: "string" },
+  "fault-ops": { type: "string" },
+  "fault-seed": { type: "string" },
   help: { type: "boolean", short: "h" },
 };
 
@@ -156,7 +175,9 @@ export function parseStrict(
   }
   const seen = new Set<string>();
   for (const t of parsed.tokens ?? []) {
-    if (t.kind !== "option" || options[t.name]?.type !== "string") continue;
+    if (t.kind !== "option" || options[t.name]?.type !== "string" || options[t.name]?.multiple) {
+      continue;
+    }
     if (seen.has(t.name)) {
       throw new UsageError(`${command}: option '--${t.name}' given twice`);
     }
@@ -259,12 +280,14 @@ function str(v: RawValues, key: string): string | undefined {
  */
 export function checkDeviceOptions(v: RawValues, command: string): DeviceOptions {
   const type = str(v, "type");
-  if (type === undefined) throw new UsageError(`${command}: missing -t TYPE (null, loop or nbd)`);
-  if (type !== "null" && type !== "loop" && type !== "nbd") {
-    throw new UsageError(`${command}: unknown target type '${type}' (expected null, loop or nbd)`);
+  const TYPES = "null, loop, nbd, stripe, mirror or fault_inject";
+  if (type === undefined) throw new UsageError(`${command}: missing -t TYPE (${TYPES})`);
+  const legType = legTargetType(type);
+  if (type !== "null" && type !== "loop" && type !== "nbd" && legType === undefined) {
+    throw new UsageError(`${command}: unknown target type '${type}' (expected ${TYPES})`);
   }
   const opts: DeviceOptions = {
-    type,
+    type: legType ?? type as TargetType,
     queues: intOption(v, "queues", 1, 1, 32),
     depth: intOption(v, "depth", 128, 1, 4096),
     zeroCopy: v["zero-copy"] === true,
@@ -278,7 +301,7 @@ export function checkDeviceOptions(v: RawValues, command: string): DeviceOptions
     exportName: str(v, "export-name") ?? "",
     sendZc: v["send-zc"] === true,
     timeout: undefined,
-    reconnect: v.reconnect === true,
+    reconnect: v.reconnect === undefined ? 0 : intOption(v, "reconnect", 0, 0, 1000),
     readOnly: v["read-only"] === true,
     force: v.force === true,
     devId: v.number === undefined ? -1 : intOption(v, "number", -1, 0, 1 << 20),
@@ -301,6 +324,16 @@ export function checkDeviceOptions(v: RawValues, command: string): DeviceOptions
   if (opts.recoveryFailIo && opts.recoveryReissue) {
     throw new UsageError(`${command}: give either -e 1 or -i 1, not both`);
   }
+  if (legType !== undefined) {
+    opts.legs = checkLegOptions(v, legType, command);
+    if (opts.readOnly) {
+      throw new UsageError(`${command}: --read-only is for the loop and nbd targets`);
+    }
+  } else if (legOptionGiven(v) !== undefined) {
+    throw new UsageError(
+      `${command}: ${legOptionGiven(v)} is for the stripe, mirror and fault_inject targets`,
+    );
+  }
   const timeout = str(v, "timeout");
   if (timeout !== undefined) {
     if (type !== "nbd") throw new UsageError(`${command}: --timeout is for the nbd target`);
@@ -310,12 +343,12 @@ export function checkDeviceOptions(v: RawValues, command: string): DeviceOptions
     }
     opts.timeout = t;
   }
-  if (opts.reconnect && type !== "nbd") {
+  if (v.reconnect !== undefined && type !== "nbd") {
     throw new UsageError(`${command}: --reconnect is for the nbd target`);
   }
-  if (opts.reconnect) {
+  if (opts.reconnect > 0 && opts.zeroCopy) {
     throw new UsageError(
-      `${command}: --reconnect is not available yet: the nbd target has no reconnect policy`,
+      `${command}: --reconnect needs copy mode (with -z the kernel owns the socket)`,
     );
   }
   if (opts.readOnly && type === "null") {
@@ -395,6 +428,8 @@ export function describeDeviceOptions(o: DeviceOptions): string {
     ? ` ${o.file}${o.bufferedIo ? " (buffered)" : ""}`
     : o.type === "nbd"
     ? ` ${o.unix !== undefined ? `unix:${o.unix}` : `${o.host}:${o.port}`}`
+    : o.legs !== undefined
+    ? ` ${o.legs.legs.join(" + ")}${o.type === "stripe" ? ` (chunk ${o.legs.chunk / 1024}k)` : ""}`
     : "";
   return `${o.type}${where}, ${o.queues} queue${o.queues === 1 ? "" : "s"} x ${o.depth} tags, ${
     o.zeroCopy ? `zero copy${o.sendZc ? " (send_zc)" : ""}` : "copy"

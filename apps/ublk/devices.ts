@@ -267,6 +267,8 @@ interface Listed {
   alive: boolean;
   state: string;
   detail?: string;
+  /** Composite targets: legs and their states (apps/ublk/legs.ts). */
+  legs?: unknown;
 }
 
 async function realState(id: number): Promise<string> {
@@ -301,6 +303,7 @@ async function view(rec: DeviceRecord, verbose: boolean): Promise<Listed> {
         alive,
         state: String(r.state),
         ...(verbose && typeof r.detail === "string" ? { detail: r.detail } : {}),
+        ...(r.legs !== undefined ? { legs: r.legs } : {}),
       };
     }
   } catch {
@@ -336,7 +339,7 @@ export async function list(
       io,
       JSON.stringify(views.map((v) => {
         const { args: _args, pid_start: _ps, ...rest } = v.rec;
-        return { ...rest, state: v.state, alive: v.alive };
+        return { ...rest, state: v.state, alive: v.alive, ...(v.legs ? { legs: v.legs } : {}) };
       })),
     );
     return 0;
@@ -352,6 +355,8 @@ export async function list(
       ? ` ${t.file}`
       : t.type === "nbd"
       ? ` ${t.unix !== undefined ? `unix:${t.unix}` : `${t.host}:${t.port}`}`
+      : Array.isArray(t.legs)
+      ? ` ${t.legs.join(" + ")}`
       : "";
     out(
       io,

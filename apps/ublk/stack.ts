@@ -22,6 +22,7 @@ import { NativeBackend, NativeKernel } from "@ublk-ts/native";
 import { describeDeviceOptions, type DeviceOptions } from "./device_options.ts";
 import type { WorkloadDevice } from "./workload.ts";
 import { formatSize } from "./units.ts";
+import { describeLegTarget, makeLegTarget } from "./legs.ts";
 
 /** Options of {@linkcode openStack}. */
 export interface StackOptions {
@@ -146,9 +147,18 @@ export async function makeTarget(kernel: Kernel, o: DeviceOptions): Promise<Targ
         sendZc: o.sendZc,
         ...(kernel instanceof ModelKernel ? { kernel } : {}),
         ...(o.timeout !== undefined ? { timeout: o.timeout } : {}),
+        ...(o.reconnect > 0 ? { reconnect: o.reconnect } : {}),
         readOnly: o.readOnly,
       });
     }
+    case "stripe":
+    case "mirror":
+    case "fault_inject":
+      return await makeLegTarget(
+        kernel,
+        { type: o.type, legs: o.legs!, zeroCopy: o.zeroCopy, bufferedIo: o.bufferedIo },
+        (m) => console.error(`ublk: ${m}`),
+      );
   }
 }
 
@@ -262,6 +272,7 @@ export function openStack(options: StackOptions): Stack<Kernel> {
             formatSize(i.maxIoBufBytes)
           }`,
           `flags 0x${i.flags.toString(16)}  size ${formatSize(size)}  target ${device.target.name}`,
+          ...describeLegTarget(device.target),
         ].join("\n");
       },
       async delete(): Promise<void> {

@@ -6,6 +6,8 @@
  * @module
  */
 
+import { legTargetHelp } from "./legs.ts";
+
 /** The CLI's version. */
 export const VERSION = "0.1.0";
 
@@ -26,6 +28,7 @@ Commands:
   del       delete a device (-n ID) or every device (-a); a device whose daemon
             died is cleaned up
   recover   give a device whose server died a new one (USER_RECOVERY, add -r 1)
+  mirror-add  re-add a leg to a mirror device and resync it in the background
   features  print the UBLK_F_* feature flags (UBLK_U_CMD_GET_FEATURES) of the model
             driver, and of the real driver where /dev/ublk-control exists
   run       create a device in this process, run a workload on it with a progress
@@ -46,7 +49,8 @@ Exit status: 0 success, 1 failure, 2 usage error, 130 interrupted (Ctrl-C or SIG
 
 function deviceOptions(withZeroCopy: boolean): string {
   return `Device options:
-  -t, --type TYPE       target: null, loop or nbd (required; ublk help -t TYPE)
+  -t, --type TYPE       target: null, loop, nbd, stripe, mirror or fault_inject
+                        (required; ublk help -t TYPE)
   -q, --queues N        hardware queues (default 1; the driver grants at most
                         one per CPU and the output says when it did)
   -d, --depth N         tags per queue (default 128)
@@ -85,7 +89,9 @@ const NBD_OPTIONS = `NBD target:
       --send-zc         with -z over TCP: WRITE payloads go out with SEND_ZC
                         instead of SEND (AF_UNIX has no SEND_ZC)
       --timeout SECS    fail an I/O the server has not answered in SECS (0 = never)
-      --reconnect       (not available yet: refused)`;
+      --reconnect N     copy mode: after a timeout or a dead connection, up to N
+                        attempts to reconnect (requests in flight end -EIO,
+                        later ones use the new connection); default 0`;
 
 const WORKLOAD_KEYS = `                          rw=read|write|randread|randwrite|rw|randrw|verify
                           bs=SIZE  qd=N  n=COUNT  time=DURATION (5s, 250ms)
@@ -121,7 +127,7 @@ Start an NBD server first (nbdkit, qemu-nbd), then add it:
   ublk add -t nbd --unix /tmp/nbd.sock -z
 `;
     default:
-      return undefined;
+      return legTargetHelp(type);
   }
 }
 

@@ -234,13 +234,18 @@ Deno.test("`ublk -v`, `ublk help -t loop` and `ublk help -t nbd` show what users
   await usageError(["help", "-t", "bogus"], /unknown target type 'bogus'/);
 });
 
-Deno.test("nbd flags: --timeout is checked and passed on, --reconnect is refused until it exists", async () => {
+Deno.test("nbd flags: --timeout and --reconnect N are checked and passed on", async () => {
   await usageError(["run", "-t", "null", "--timeout", "5"], /--timeout is for the nbd target/);
   await usageError(
     ["run", "-t", "nbd", "--unix", "/x", "--timeout", "soon"],
     /--timeout must be seconds/,
   );
-  await usageError(["run", "-t", "nbd", "--unix", "/x", "--reconnect"], /not available yet/);
+  await usageError(["run", "-t", "nbd", "--unix", "/x", "--reconnect", "x"], /--reconnect/);
+  await usageError(["run", "-t", "null", "--reconnect", "2"], /--reconnect is for the nbd target/);
+  await usageError(
+    ["run", "-t", "nbd", "--unix", "/x", "-z", "--reconnect", "2"],
+    /needs copy mode/,
+  );
   // A valid --timeout reaches the target: the connect fails on the socket, not on the option.
   const r = await ublk("run", "-t", "nbd", "--unix", "/nonexistent/nbd.sock", "--timeout", "5");
   assert.equal(r.code, 1);
