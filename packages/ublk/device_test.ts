@@ -2,7 +2,7 @@ import assert from "node:assert/strict";
 import { ModelKernel } from "@ublk-ts/model";
 import { installUblk } from "@ublk-ts/ublk-drv";
 import { RamDiskTarget } from "@ublk-ts/testing";
-import { ENOENT, ErrnoError, UBLK_F_NEED_GET_DATA, UBLK_F_SUPPORT_ZERO_COPY } from "@ublk-ts/uapi";
+import { ENOENT, ErrnoError, UBLK_F_NEED_GET_DATA, UBLK_F_RFC_FUSED_ZC } from "@ublk-ts/uapi";
 import type { BlockDevice, Kernel } from "@ublk-ts/ring";
 import { createDevice } from "./mod.ts";
 
@@ -15,7 +15,7 @@ Deno.test("`createDevice()` refuses contradictory buffer-mode flags before it to
   );
   await assert.rejects(
     createDevice(kernel, new RamDiskTarget(1 << 20), {
-      flags: UBLK_F_SUPPORT_ZERO_COPY | UBLK_F_NEED_GET_DATA,
+      flags: UBLK_F_RFC_FUSED_ZC | UBLK_F_NEED_GET_DATA,
     }),
     TypeError,
   );
