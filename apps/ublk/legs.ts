@@ -10,6 +10,7 @@
 import type { Kernel } from "@ublk-ts/ring";
 import type { Target } from "@ublk-ts/ublk";
 import type { FaultOp, FaultRules, Leg, MirrorStatus } from "@ublk-ts/targets";
+import { errnoNumber } from "@ublk-ts/uapi/errno";
 import { parseSize } from "./units.ts";
 import { type RawValues, UsageError } from "./device_options.ts";
 import { type CliIo, err, out } from "./io.ts";
@@ -46,19 +47,8 @@ export interface LegOptions {
   fault: FaultRules;
 }
 
-const ERRNOS: Record<string, number> = {
-  EIO: 5,
-  ENXIO: 6,
-  EAGAIN: 11,
-  ENOMEM: 12,
-  EBUSY: 16,
-  EINVAL: 22,
-  ENOSPC: 28,
-  EROFS: 30,
-  ENODATA: 61,
-  ETIMEDOUT: 110,
-  EOPNOTSUPP: 95,
-};
+/** The errno names the usage text suggests (any name of uapi's errno table is taken). */
+const ERRNO_HINTS = ["EIO", "ENOSPC", "ENODATA", "ETIMEDOUT", "EAGAIN", "ENOMEM", "EROFS"];
 
 const FAULT_OPTIONS = [
   "delay-us",
@@ -93,14 +83,14 @@ function whole(v: RawValues, key: string, command: string, max: number): number 
 }
 
 function errnoOf(text: string, command: string): number {
-  const upper = text.toUpperCase();
-  if (ERRNOS[upper] !== undefined) return ERRNOS[upper]!;
+  const named = errnoNumber(text.toUpperCase());
+  if (named !== undefined) return named;
   const n = /^\d+$/.test(text) ? Number(text) : NaN;
   if (!(n > 0 && n < 4096)) {
     throw new UsageError(
-      `${command}: --errno must be a positive errno or one of ${
-        Object.keys(ERRNOS).join(", ")
-      }, got '${text}'`,
+      `${command}: --errno must be a positive errno or an errno name (${
+        ERRNO_HINTS.join(", ")
+      }, …), got '${text}'`,
     );
   }
   return n;

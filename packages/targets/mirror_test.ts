@@ -189,6 +189,63 @@ for (const mode of MODES) {
   });
 }
 
+for (const mode of MODES) {
+  Deno.test({
+    name:
+      `mirror over two nbdkit memory servers, ${mode.name}: one killed before the read-back, reads retried on the other`,
+    ignore: !haveNbdkit(),
+    async fn(): Promise<void> {
+      const kernel = modelKernel();
+      const dir = await Deno.makeTempDir();
+      const servers = [
+        await startMemoryServer(dir, 1 << 20),
+        await startMemoryServer(dir, 1 << 20),
+      ];
+      try {
+        const legs = await Promise.all(
+          servers.map((s) =>
+            nbdLeg({ path: s.socket, ...(mode.zeroCopy ? { zeroCopy: true, kernel } : {}) })
+          ),
+        );
+        const target = new MirrorTarget(legs);
+        await using d = await device(kernel, target, mode.zeroCopy);
+        const r = await verifyWorkload(d.bdev, { seed: 31, maxIo: 48 << 10, reads: 0 });
+        assert.deepEqual(r.errors, []);
+        assert.equal(target.status().degraded, false);
+        // Server b dies with both legs up to date; the read-back alternates between the legs,
+        // so reads reach the dead one, fail there and are served by leg 0.
+        await servers[1]!.kill();
+        const BS = 40 << 10, size = d.bdev.size;
+        const bufs = Array.from({ length: 4 }, () => allocIoMemory(BS));
+        let next = 0, mismatches = 0;
+        const errors: number[] = [];
+        await Promise.all(bufs.map(async (b) => {
+          while (next < size) {
+            const off = next, len = Math.min(BS, size - off);
+            next += len;
+            const view = b.subarray(0, len);
+            view.fill(0x5a);
+            const got = await d.bdev.read(off, view);
+            if (got !== len) errors.push(got);
+            else if (view.some((x, k) => x !== r.reference[off + k])) mismatches++;
+          }
+        }));
+        assert.deepEqual(errors, []);
+        assert.equal(mismatches, 0);
+        const st = target.status();
+        assert.equal(st.degraded, true);
+        assert.deepEqual(st.legs.map((l) => l.state), ["active", "failed"]);
+        assert.match(st.legs[1]!.reason, /^read at \d+: E[A-Z]+$/);
+        assert.ok(st.legs[0]!.reads >= Math.ceil(size / BS) - st.legs[1]!.reads);
+      } finally {
+        for (const s of servers) await s.kill();
+        kernel.close();
+        await Deno.remove(dir, { recursive: true });
+      }
+    },
+  });
+}
+
 Deno.test("mirror, copy: a failed leg is replaced and resynced in the background while writes go on", async () => {
   const kernel = modelKernel();
   try {

@@ -422,7 +422,9 @@ async function deleteUnderIoChecks(what: string, mode: Mode): Promise<void> {
       res.code !== 0 || /error/i.test(res.out + res.err),
       `${what}: fio saw errors (exit ${res.code})`,
     );}
-  if (failures === before) counts.passed++;
+  if (failures !== before) say(`${what}: checks failed`);
+  // A device left behind by a del that did not return: remove it so the guest ends cleanly.
+  for (const left of await list()) await ublk("del", "-n", String(left.dev_id));
 }
 
 /** A mode the kernel lacks: `ublk add` refuses it with one clear line. */
