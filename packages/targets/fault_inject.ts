@@ -161,6 +161,8 @@ export class FaultInjectTarget implements Target {
   readonly #stats: FaultStats = { requests: 0, errors: 0, delayed: 0 };
 
   /**
+   * Wraps a target with fault injection.
+   *
    * @param inner The target to serve requests that are not failed.
    * @param rules What to inject (none by default).
    * @throws {RangeError} for bad rules.

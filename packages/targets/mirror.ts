@@ -165,6 +165,8 @@ export class MirrorTarget implements Target {
   #closed = false;
 
   /**
+   * Makes a mirror (RAID 1) over the legs.
+   *
    * @param legs Two or more legs (their targets are initialised and closed by this target).
    * @param options Events, resync window.
    * @throws {RangeError} for fewer than 2 legs or a bad window.

@@ -702,6 +702,8 @@ export class StripeTarget implements Target {
   #closed = false;
 
   /**
+   * Makes a stripe (RAID 0) over the legs.
+   *
    * @param legs The legs (their targets are initialised and closed by this target).
    * @param options The chunk size.
    * @throws {RangeError} for fewer than 2 legs or a bad chunk size.
