@@ -1,6 +1,6 @@
 /**
  * `struct ublk_auto_buf_reg` (8 bytes, `UBLK_F_AUTO_BUF_REG`, 6.16) and its packing into the
- * FETCH/COMMIT `ublksrv_io_cmd.addr`: index in bits 0-15, flags in 16-23, `reserved0` in
+ * FETCH/COMMIT SQE's own `addr` field (`sqe->addr`; `ublksrv_io_cmd.addr` stays 0): index in bits 0-15, flags in 16-23, `reserved0` in
  * 24-31, `reserved1` in 32-63.
  *
  * @example Register the request buffer at slot 3

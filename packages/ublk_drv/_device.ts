@@ -28,6 +28,9 @@ import {
   IO_URING_F_FUSED_WRITE,
   IO_URING_F_SQE128,
   PROT_WRITE,
+  UBLK_AUTO_BUF_REG_F_MASK,
+  UBLK_AUTO_BUF_REG_FALLBACK,
+  UBLK_F_AUTO_BUF_REG,
   UBLK_F_CMD_IOCTL_ENCODE,
   UBLK_F_NEED_GET_DATA,
   UBLK_F_RFC_FUSED_ZC,
@@ -40,6 +43,7 @@ import {
   UBLK_F_USER_RECOVERY_REISSUE,
   UBLK_IO_BUF_BITS_MASK,
   UBLK_IO_COMMIT_AND_FETCH_REQ,
+  UBLK_IO_F_NEED_REG_BUF,
   UBLK_IO_FETCH_REQ,
   UBLK_IO_FUSED_SUBMIT_IO,
   UBLK_IO_NEED_GET_DATA,
@@ -61,6 +65,7 @@ import {
   UBLK_TAG_OFF,
   UBLK_U_IO_REGISTER_IO_BUF,
   UBLK_U_IO_UNREGISTER_IO_BUF,
+  UblkAutoBufReg,
   UblkParams,
   ublkQueueDescSize,
   UBLKSRV_IO_BUF_OFFSET,
@@ -258,6 +263,15 @@ export class IoSlot {
   head: Uint8Array | null = null;
   /** Cache key, high half. */
   cacheHi = -1;
+  /** UBLK_F_AUTO_BUF_REG: `index` of the last FETCH/COMMIT's `ublk_auto_buf_reg`. */
+  autoIndex = 0;
+  /** UBLK_F_AUTO_BUF_REG: its `flags` (UBLK_AUTO_BUF_REG_FALLBACK). */
+  autoFlags = 0;
+  /**
+   * UBLK_IO_FLAG_AUTO_BUF_REG: the ring whose buffer table holds the auto-registered request
+   * buffer at `autoIndex` (`buf_ctx_handle`), or null.
+   */
+  autoRing: CmdReq["ring"] | null = null;
   /** Cancels the pending command (ring exit). */
   readonly cancelFn: () => void;
 
@@ -434,9 +448,14 @@ export class UblkDev implements DeviceFileLike {
     return this.userCopy || this.registerZc;
   }
 
+  /** True with UBLK_F_AUTO_BUF_REG (6.16: the driver registers each request buffer itself). */
+  get autoBufReg(): boolean {
+    return (this.info.flags & UBLK_F_AUTO_BUF_REG) !== 0n;
+  }
+
   /** The driver copies between the request pages and a server buffer (`ublk_need_map_io`). */
   get mapIo(): boolean {
-    return !this.zeroCopy && !this.reqRef;
+    return !this.zeroCopy && !this.reqRef && !this.autoBufReg;
   }
 
   /** True with UBLK_F_NEED_GET_DATA. */
@@ -638,10 +657,16 @@ export class UblkDev implements DeviceFileLike {
         if (q.dead) return UBLK_IO_RES_ABORT;
         if (q.ready) return -EBUSY;
         if ((io.flags & F_OWNED) !== 0) return -EINVAL;
-        if (this.reqRef) {
+        if (this.reqRef || this.autoBufReg) {
           if (!noAddr) return -EINVAL; // user copy requires addr to be unset
         } else if (noAddr && !this.needGetData && !this.zeroCopy) return -EINVAL;
-        this.#arm(io, req, addrLo, addrHi);
+        if (this.autoBufReg) {
+          const r = this.#setAutoBufReg(io, req);
+          if (r < 0) return r;
+          this.#arm(io, req, req.addrLo, req.addrHi); // iod->addr is the union with `buf`
+        } else {
+          this.#arm(io, req, addrLo, addrHi);
+        }
         q.nrIoReady++;
         if (q.ready) {
           q.dead = false;
@@ -657,7 +682,7 @@ export class UblkDev implements DeviceFileLike {
       case UBLK_IO_COMMIT_AND_FETCH_REQ: {
         if ((io.flags & F_OWNED) === 0) return -EINVAL;
         const rq = q.rqs[tag]!;
-        if (this.reqRef) {
+        if (this.reqRef || this.autoBufReg) {
           if (!noAddr) return -EINVAL;
         } else if (noAddr && !this.zeroCopy && (!this.needGetData || rq.op === UBLK_IO_OP_READ)) {
           return -EINVAL;
@@ -666,6 +691,9 @@ export class UblkDev implements DeviceFileLike {
           // The queue was aborted (stop, server death): nothing to commit to, do not re-arm.
           io.flags = (io.flags & ~F_OWNED) | F_CANCELED;
           return UBLK_IO_RES_ABORT;
+        }
+        if (this.autoBufReg) {
+          return this.#commitAuto(req, q, io, rq, v.getInt32(o + CMD_RESULT, true));
         }
         this.#arm(io, req, addrLo, addrHi);
         io.flags &= ~F_OWNED;
@@ -775,6 +803,83 @@ export class UblkDev implements DeviceFileLike {
     });
     if (r < 0) rq.refs--;
     return r;
+  }
+
+  // ---- automatic buffer registration (UBLK_F_AUTO_BUF_REG) ---------------------------------
+
+  /**
+   * `ublk_set_auto_buf_reg`: the SQE's own `addr` (not `ublksrv_io_cmd.addr`) carries
+   * `struct ublk_auto_buf_reg`; reserved bits or unknown flags are -EINVAL.
+   */
+  #setAutoBufReg(io: IoSlot, req: CmdReq): number {
+    const b = UblkAutoBufReg.fromSqeAddr((BigInt(req.addrHi) << 32n) | BigInt(req.addrLo));
+    if (b.reserved0 !== 0 || b.reserved1 !== 0) return -EINVAL;
+    if ((b.flags & ~UBLK_AUTO_BUF_REG_F_MASK) !== 0) return -EINVAL;
+    io.autoIndex = b.index;
+    io.autoFlags = b.flags;
+    return 0;
+  }
+
+  /**
+   * `ublk_auto_buf_reg` at dispatch: registers the request pages in the buffer table of the ring
+   * that issued the pending FETCH/COMMIT, at the index it named. On failure with
+   * UBLK_AUTO_BUF_REG_FALLBACK the request is still delivered, with UBLK_IO_F_NEED_REG_BUF in
+   * the descriptor; without it the request ends with -EIO and the command stays pending.
+   *
+   * @returns True when the request is to be delivered.
+   */
+  #autoBufReg(q: UblkQueueState, io: IoSlot, rq: BlkRequest): boolean {
+    const ring = io.cmd!.ring;
+    const dir = rq.op === UBLK_IO_OP_READ ? 1 : 2; // ITER_DEST / ITER_SOURCE, as #registerIoBuf
+    rq.refs++;
+    const r = ring.buffers.registerKernel(io.autoIndex, rq.pages, dir, () => {
+      if (--rq.refs !== 0 || !rq.committed || !rq.inUse) return;
+      if (rq.requeue) this.#requeue(rq);
+      else this.#completeRq(q, rq);
+    });
+    if (r === 0) {
+      io.autoRing = ring;
+      return true;
+    }
+    rq.refs--;
+    if ((io.autoFlags & UBLK_AUTO_BUF_REG_FALLBACK) !== 0) {
+      const off = rq.tag * IOD + IOD_OP_FLAGS;
+      q.iod.setUint32(off, q.iod.getUint32(off, true) | UBLK_IO_F_NEED_REG_BUF, true);
+      return true;
+    }
+    rq.started = false;
+    this.#endRq(q, rq, -EIO);
+    return false;
+  }
+
+  /**
+   * COMMIT_AND_FETCH_REQ with UBLK_F_AUTO_BUF_REG (`ublk_handle_auto_buf_reg`): the buffer
+   * the driver registered is unregistered when this command comes from the ring that holds it
+   * (a server that already unregistered it, or commits from another ring, gets no error: the
+   * result of the unregistration is ignored, as the kernel does), the result is committed, and
+   * the new `ublk_auto_buf_reg` is read; a bad one fails the command with -EINVAL after the
+   * commit, and the tag is then not fetched again.
+   */
+  #commitAuto(req: CmdReq, q: UblkQueueState, io: IoSlot, rq: BlkRequest, res: number): number {
+    const ring = io.autoRing;
+    const index = io.autoIndex;
+    io.autoRing = null;
+    const bad = this.#setAutoBufReg(io, req);
+    if (bad < 0) {
+      io.flags &= ~F_OWNED;
+    } else {
+      this.#arm(io, req, req.addrLo, req.addrHi);
+      io.flags &= ~F_OWNED;
+    }
+    // Unregister first: the release then sees the request not yet committed and leaves its
+    // completion to the check below (one completion, whichever reference goes last).
+    if (ring !== null && ring === req.ring) ring.buffers.unregisterKernel(index);
+    if (rq.inUse && rq.started && !rq.committed) {
+      rq.committed = true;
+      rq.res = res;
+      if (rq.refs === 0) this.#completeRq(q, rq);
+    }
+    return bad < 0 ? bad : ISSUE_QUEUED;
   }
 
   // ---- fused zero copy ----------------------------------------------------------------------
@@ -903,6 +1008,10 @@ export class UblkDev implements DeviceFileLike {
         }
       }
     }
+    if (
+      this.autoBufReg && rq.nr > 0 && (rq.op === UBLK_IO_OP_READ || rq.op === UBLK_IO_OP_WRITE) &&
+      !this.#autoBufReg(q, io, rq)
+    ) return;
     this.#completeIoCmd(io, UBLK_IO_RES_OK);
   }
 
@@ -1145,6 +1254,9 @@ export class UblkDev implements DeviceFileLike {
         io.buf = null;
         io.cacheLo = -1;
         io.cacheHi = -1;
+        io.autoRing = null;
+        io.autoIndex = 0;
+        io.autoFlags = 0;
       }
     }
     this.nrQueuesReady = 0;
@@ -1164,4 +1276,5 @@ export class UblkDev implements DeviceFileLike {
 export const UBLK_F_ALL_MODEL: bigint = UBLK_F_RFC_FUSED_ZC |
   UBLK_F_URING_CMD_COMP_IN_TASK | UBLK_F_NEED_GET_DATA | UBLK_F_USER_RECOVERY |
   UBLK_F_USER_RECOVERY_REISSUE | UBLK_F_UNPRIVILEGED_DEV | UBLK_F_CMD_IOCTL_ENCODE |
-  UBLK_F_USER_RECOVERY_FAIL_IO | UBLK_F_USER_COPY | UBLK_F_SUPPORT_ZERO_COPY;
+  UBLK_F_USER_RECOVERY_FAIL_IO | UBLK_F_USER_COPY | UBLK_F_SUPPORT_ZERO_COPY |
+  UBLK_F_AUTO_BUF_REG;

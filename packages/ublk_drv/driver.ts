@@ -11,7 +11,11 @@
  * and UBLK_F_USER_COPY as in 6.5+ (pread/pwrite on `/dev/ublkcN`; it clears NEED_GET_DATA).
  * and UBLK_F_SUPPORT_ZERO_COPY as in 6.15 (UBLK_U_IO_REGISTER_IO_BUF / UNREGISTER_IO_BUF into
  * the calling ring's buffer table; it implies user copy and clears NEED_GET_DATA).
- * UBLK_F_AUTO_BUF_REG (6.16) is not modelled yet: ADD_DEV masks it.
+ * and UBLK_F_AUTO_BUF_REG as in 6.16 (the SQE `addr` of FETCH/COMMIT names a buffer-table
+ * slot; the driver registers each request's pages there before delivering it, with
+ * UBLK_AUTO_BUF_REG_FALLBACK → UBLK_IO_F_NEED_REG_BUF, and unregisters at COMMIT). Like the
+ * kernel, ADD_DEV grants it with or without UBLK_F_SUPPORT_ZERO_COPY (without it the fallback's
+ * REGISTER_IO_BUF is -EINVAL); it clears NEED_GET_DATA.
  *
  * @module
  */
@@ -41,6 +45,7 @@ import {
   UBLK_CMD_START_DEV,
   UBLK_CMD_START_USER_RECOVERY,
   UBLK_CMD_STOP_DEV,
+  UBLK_F_AUTO_BUF_REG,
   UBLK_F_CMD_IOCTL_ENCODE,
   UBLK_F_NEED_GET_DATA,
   UBLK_F_RFC_FUSED_ZC,
@@ -383,7 +388,7 @@ export class UblkDriver {
     // RFC v6: fused zero copy makes NEED_GET_DATA pointless.
     if ((info.flags & UBLK_F_RFC_FUSED_ZC) !== 0n) info.flags &= ~UBLK_F_NEED_GET_DATA;
     // ublk_ctrl_add_dev: user copy never needs GET_DATA (the server reads the pages itself).
-    if ((info.flags & (UBLK_F_USER_COPY | UBLK_F_SUPPORT_ZERO_COPY)) !== 0n) {
+    if ((info.flags & (UBLK_F_USER_COPY | UBLK_F_SUPPORT_ZERO_COPY | UBLK_F_AUTO_BUF_REG)) !== 0n) {
       info.flags &= ~UBLK_F_NEED_GET_DATA;
     }
     info.nrHwQueues = Math.min(info.nrHwQueues, this.nrCpuIds);

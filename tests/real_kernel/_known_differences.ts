@@ -44,7 +44,6 @@ export const FEATURE_SINCE: Readonly<Record<number, string>> = {
 /** `UBLK_F_*` bits the model driver does not implement, with why. */
 export const MODEL_LACKS: Readonly<Record<number, string>> = {
   8: "UBLK_F_ZONED is not implemented by the model (zoned params get -EOPNOTSUPP)",
-  11: "UBLK_F_AUTO_BUF_REG is not implemented by the model driver yet (REGISTER_IO_BUF is)",
   10: "UBLK_F_UPDATE_SIZE is not implemented by the model",
   12: "UBLK_F_QUIESCE is not implemented by the model",
   13: "UBLK_F_PER_IO_DAEMON is not implemented by the model (one server task per queue)",
