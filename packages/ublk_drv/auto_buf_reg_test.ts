@@ -1,10 +1,10 @@
 import assert from "node:assert/strict";
+import * as errno from "@ublk-ts/uapi/errno";
+import { drain, RawIoRing } from "./_test_util.ts";
 import { ModelKernel } from "@ublk-ts/model";
 import {
   IORING_OP_READ_FIXED,
   IORING_OP_WRITE_FIXED,
-  IORING_SETUP_SQE128,
-  IoUringSqe,
   UBLK_AUTO_BUF_REG_FALLBACK,
   UBLK_F_AUTO_BUF_REG,
   UBLK_F_NEED_GET_DATA,
@@ -15,17 +15,15 @@ import {
   UBLK_U_IO_REGISTER_IO_BUF,
   UBLK_U_IO_UNREGISTER_IO_BUF,
   UblkAutoBufReg,
-  UblksrvIoCmd,
   UblksrvIoDesc,
 } from "@ublk-ts/uapi";
 import { UblkCtrl } from "@ublk-ts/ublk";
 import { allocIoMemory } from "@ublk-ts/rsrc";
-import { fixed, prepRw, prepUringCmd, Ring } from "@ublk-ts/ring";
 import { installUblk, UblkDriver } from "./driver.ts";
 import type { UblkBlockDevice } from "./block_device.ts";
 
-const EFAULT = -14, EBUSY = -16, EINVAL = -22, EIO = -5;
-const CHAR = 0, FILE = 1;
+// Results as the kernel posts them: negative errno.
+const EFAULT = -errno.EFAULT, EBUSY = -errno.EBUSY, EINVAL = -errno.EINVAL, EIO = -errno.EIO;
 const TABLE = 4;
 
 /** `ublk_auto_buf_reg` packed for the SQE's own `addr`. */
@@ -33,51 +31,19 @@ function reg(index: number, flags = 0, reserved0 = 0, reserved1 = 0): bigint {
   return UblkAutoBufReg.toSqeAddr({ index, flags, reserved0, reserved1 });
 }
 
-/** A raw auto-buf-reg server: io commands and fixed-buffer I/O on one ring. */
-class Raw {
-  readonly ring: Ring;
-  readonly results: Map<number, number> = new Map();
-  seq = 1;
+/** Tag-only io commands on queue 0; `fixedIo` from offset 0 of the buffer. */
+class Raw extends RawIoRing {
   constructor(kernel: ModelKernel, charFd: number, fileFd: number) {
-    this.ring = Ring.create(kernel, 64, { flags: IORING_SETUP_SQE128 });
-    assert.equal(this.ring.registerFiles([charFd, fileFd]), 0);
-    assert.equal(this.ring.registerBuffersSparse(TABLE), 0);
+    super(kernel, [charFd, fileFd], TABLE);
   }
   /** An io command; `sqeAddr` goes into the SQE's `addr`, `addr` into `ublksrv_io_cmd.addr`. */
   cmd(op: number, tag: number, sqeAddr = 0n, result = 0, addr = 0n): number | undefined {
-    const seq = this.seq++;
-    const cmd = new Uint8Array(UblksrvIoCmd.SIZE);
-    UblksrvIoCmd.set(new DataView(cmd.buffer), 0, 0, tag, result, addr);
-    const sqe = this.ring.getSqe()!;
-    prepUringCmd(sqe, fixed(CHAR), op, { cmd, userData: BigInt(seq) });
-    sqe.view.setBigUint64(sqe.offset + IoUringSqe.OFFSET_ADDR, sqeAddr, true);
-    return this.#run(seq);
+    return this.ioCmd(op, 0, tag, addr, result, sqeAddr);
   }
   /** READ_FIXED / WRITE_FIXED on the file from offset 0 of buffer `index`. */
-  fixedIo(op: number, index: number, len: number, off: number): number | undefined {
-    const seq = this.seq++;
-    const sqe = this.ring.getSqe()!;
-    prepRw(sqe, op, fixed(FILE), 0n, len, off);
-    sqe.setBufIndex(index);
-    sqe.setUserData(BigInt(seq));
-    return this.#run(seq);
+  io(op: number, index: number, len: number, off: number): number | undefined {
+    return this.fixedIo(op, index, 0, len, off);
   }
-  #run(seq: number): number | undefined {
-    this.ring.submit();
-    this.reap();
-    return this.results.get(seq);
-  }
-  reap(): void {
-    for (let c = this.ring.peekCqe(); c !== null; c = this.ring.peekCqe()) {
-      this.results.set(Number(c.userData), c.res);
-      this.ring.cqeSeen();
-    }
-  }
-}
-
-/** Lets queued promise callbacks run (no timers). */
-async function drain(): Promise<void> {
-  for (let i = 0; i < 10; i++) await Promise.resolve();
 }
 
 interface Setup {
@@ -165,35 +131,35 @@ Deno.test("AUTO_BUF_REG: the request buffer is registered at the index, data bot
     raw.reap();
     assert.equal(raw.results.get(1), 0);
     assert.equal(s.opFlags(0) & UBLK_IO_F_NEED_REG_BUF, 0);
-    assert.equal(raw.fixedIo(IORING_OP_READ_FIXED, 2, 4096, 0), EFAULT); // WRITE pages: source only
-    assert.equal(raw.fixedIo(IORING_OP_WRITE_FIXED, 3, 4096, 0), EFAULT); // empty slot
-    assert.equal(raw.fixedIo(IORING_OP_WRITE_FIXED, 2, 8192, 4096), 8192);
+    assert.equal(raw.io(IORING_OP_READ_FIXED, 2, 4096, 0), EFAULT); // WRITE pages: source only
+    assert.equal(raw.io(IORING_OP_WRITE_FIXED, 3, 4096, 0), EFAULT); // empty slot
+    assert.equal(raw.io(IORING_OP_WRITE_FIXED, 2, 8192, 4096), 8192);
     await drain();
     assert.equal(wDone, null);
     assert.equal(raw.cmd(UBLK_U_IO_COMMIT_AND_FETCH_REQ, 0, reg(2), 8192), undefined);
     assert.equal(await pw, 8192);
     assert.deepEqual((await Deno.readFile(s.path)).subarray(4096, 12288), data);
     // COMMIT unregistered it: slot 2 is empty while the tag waits for the next request.
-    assert.equal(raw.fixedIo(IORING_OP_WRITE_FIXED, 2, 512, 0), EFAULT);
+    assert.equal(raw.io(IORING_OP_WRITE_FIXED, 2, 512, 0), EFAULT);
 
     // READ: the file goes straight into the request pages at slot 2.
     const out = allocIoMemory(8192);
     const pr = s.bdev.read(4096, out);
     raw.reap();
     assert.equal(s.opFlags(0) & UBLK_IO_F_NEED_REG_BUF, 0);
-    assert.equal(raw.fixedIo(IORING_OP_WRITE_FIXED, 2, 4096, 0), EFAULT); // READ pages: dest only
-    assert.equal(raw.fixedIo(IORING_OP_READ_FIXED, 2, 8192, 4096), 8192);
+    assert.equal(raw.io(IORING_OP_WRITE_FIXED, 2, 4096, 0), EFAULT); // READ pages: dest only
+    assert.equal(raw.io(IORING_OP_READ_FIXED, 2, 8192, 4096), 8192);
     assert.equal(raw.cmd(UBLK_U_IO_COMMIT_AND_FETCH_REQ, 0, reg(1), 8192), undefined);
     assert.equal(await pr, 8192);
     assert.deepEqual(out, data);
-    assert.equal(raw.fixedIo(IORING_OP_READ_FIXED, 2, 512, 0), EFAULT); // unregistered again
+    assert.equal(raw.io(IORING_OP_READ_FIXED, 2, 512, 0), EFAULT); // unregistered again
 
     // The next request goes to the index the last COMMIT named (1); the server unregisters it
     // itself before COMMIT, and the driver's own unregistration at COMMIT is no error.
     const out2 = allocIoMemory(4096);
     const pr2 = s.bdev.read(8192, out2);
     raw.reap();
-    assert.equal(raw.fixedIo(IORING_OP_READ_FIXED, 1, 4096, 8192), 4096);
+    assert.equal(raw.io(IORING_OP_READ_FIXED, 1, 4096, 8192), 4096);
     assert.equal(raw.cmd(UBLK_U_IO_UNREGISTER_IO_BUF, 0, 0n, 0, 1n), 0);
     assert.equal(raw.cmd(UBLK_U_IO_COMMIT_AND_FETCH_REQ, 0, reg(1), 4096), undefined);
     assert.equal(await pr2, 4096);
@@ -222,7 +188,7 @@ Deno.test("AUTO_BUF_REG: slot busy with FALLBACK → delivered with NEED_REG_BUF
     assert.equal(raw.cmd(UBLK_U_IO_REGISTER_IO_BUF, 0, 0n, 0, 1n), EBUSY);
     // Register by hand at slot 3, write, unregister, commit.
     assert.equal(raw.cmd(UBLK_U_IO_REGISTER_IO_BUF, 0, 0n, 0, 3n), 0);
-    assert.equal(raw.fixedIo(IORING_OP_WRITE_FIXED, 3, 4096, 0), 4096);
+    assert.equal(raw.io(IORING_OP_WRITE_FIXED, 3, 4096, 0), 4096);
     assert.equal(raw.cmd(UBLK_U_IO_UNREGISTER_IO_BUF, 0, 0n, 0, 3n), 0);
     assert.equal(raw.cmd(UBLK_U_IO_COMMIT_AND_FETCH_REQ, 0, reg(2), 4096), undefined);
     assert.equal(await pw, 4096);
@@ -234,7 +200,7 @@ Deno.test("AUTO_BUF_REG: slot busy with FALLBACK → delivered with NEED_REG_BUF
     assert.equal(s.opFlags(0) & UBLK_IO_F_NEED_REG_BUF, 0);
     // The user buffer survived the COMMIT (the driver unregisters only what it registered).
     assert.equal(raw.cmd(UBLK_U_IO_REGISTER_IO_BUF, 0, 0n, 0, 1n), EBUSY);
-    assert.equal(raw.fixedIo(IORING_OP_READ_FIXED, 2, 4096, 0), 4096);
+    assert.equal(raw.io(IORING_OP_READ_FIXED, 2, 4096, 0), 4096);
     assert.equal(raw.cmd(UBLK_U_IO_COMMIT_AND_FETCH_REQ, 0, reg(2), 4096), undefined);
     assert.equal(await pr, 4096);
     assert.deepEqual(out, data);
@@ -262,12 +228,12 @@ Deno.test("AUTO_BUF_REG: registration failure without FALLBACK fails the request
     raw.reap();
     assert.equal(raw.results.get(1), 0);
     assert.equal(s.opFlags(0) & UBLK_IO_F_NEED_REG_BUF, 0);
-    assert.equal(raw.fixedIo(IORING_OP_WRITE_FIXED, 1, 4096, 4096), 4096);
+    assert.equal(raw.io(IORING_OP_WRITE_FIXED, 1, 4096, 4096), 4096);
     // Index outside the table, no FALLBACK: the next request fails as well.
     assert.equal(raw.cmd(UBLK_U_IO_COMMIT_AND_FETCH_REQ, 0, reg(TABLE), 4096), undefined);
     assert.equal(await pw, 4096);
     assert.deepEqual((await Deno.readFile(s.path)).subarray(4096, 8192), data);
-    const seqBefore = raw.seq;
+    const seqBefore = raw.nextSeq;
     assert.equal(await s.bdev.read(0, allocIoMemory(4096)), EIO);
     raw.reap();
     assert.equal(raw.results.get(seqBefore - 1), undefined); // that COMMIT's fetch still pending
@@ -292,12 +258,12 @@ Deno.test("AUTO_BUF_REG: reserved bits, unknown flags and a non-zero ublksrv_io_
     const pw = s.bdev.write(0, data);
     raw.reap();
     const tag = raw.results.get(5) === 0 ? 0 : 1;
-    assert.equal(raw.fixedIo(IORING_OP_WRITE_FIXED, tag, 4096, 0), 4096);
+    assert.equal(raw.io(IORING_OP_WRITE_FIXED, tag, 4096, 0), 4096);
     // A bad ublk_auto_buf_reg at COMMIT: the result is still committed (as the kernel), the
     // command fails with -EINVAL, and the buffer was unregistered.
     assert.equal(raw.cmd(UBLK_U_IO_COMMIT_AND_FETCH_REQ, tag, reg(tag, 0, 0, 5), 4096), EINVAL);
     assert.equal(await pw, 4096);
-    assert.equal(raw.fixedIo(IORING_OP_WRITE_FIXED, tag, 512, 0), EFAULT);
+    assert.equal(raw.io(IORING_OP_WRITE_FIXED, tag, 512, 0), EFAULT);
     assert.deepEqual((await Deno.readFile(s.path)).subarray(0, 4096), data);
   } finally {
     await s.close();

@@ -1,7 +1,9 @@
 import assert from "node:assert/strict";
+import * as errno from "@ublk-ts/uapi/errno";
+import { UBLK_IO_RES_ABORT } from "@ublk-ts/uapi";
+import { RawIoRing } from "./_test_util.ts";
 import { ModelKernel } from "@ublk-ts/model";
 import {
-  IORING_SETUP_SQE128,
   UBLK_IO_COMMIT_AND_FETCH_REQ,
   UBLK_IO_FETCH_REQ,
   UBLK_IO_FUSED_SUBMIT_IO,
@@ -9,41 +11,27 @@ import {
   UBLK_IO_OP_READ,
   UBLK_U_IO_COMMIT_AND_FETCH_REQ,
   UBLK_U_IO_FETCH_REQ,
-  UblksrvIoCmd,
   UblksrvIoDesc,
 } from "@ublk-ts/uapi";
 import { UblkCtrl } from "@ublk-ts/ublk";
 import { installUblk, UblkDriver } from "./driver.ts";
 import { MAX_CMD_BUF } from "./_device.ts";
-import { fixed, prepUringCmd, Ring } from "@ublk-ts/ring";
 
-const EPERM = -1, EBUSY = -16, EINVAL = -22, EOPNOTSUPP = -95, ABORT = -19;
+// Results as the kernel posts them: negative errno.
+const EPERM = -errno.EPERM,
+  EBUSY = -errno.EBUSY,
+  EINVAL = -errno.EINVAL,
+  EOPNOTSUPP = -errno.EOPNOTSUPP,
+  ABORT = UBLK_IO_RES_ABORT;
 
-/** A raw server: one ring on /dev/ublkcN, commands sent one by one. */
-class Raw {
-  readonly ring: Ring;
-  readonly results: Map<number, number> = new Map();
-  #seq = 1;
+/** The io commands of these tests carry a buffer address unless told otherwise. */
+class Raw extends RawIoRing {
   constructor(readonly kernel: ModelKernel, fd: number) {
-    this.ring = Ring.create(kernel, 64, { flags: IORING_SETUP_SQE128 });
-    assert.equal(this.ring.registerFiles([fd]), 0);
+    super(kernel, [fd]);
   }
   /** Sends a command; returns its result if it completed at once, else undefined. */
   send(op: number, qid: number, tag: number, addr = 0x1000n, result = 0): number | undefined {
-    const sqe = this.ring.getSqe()!;
-    const seq = this.#seq++;
-    const cmd = new Uint8Array(UblksrvIoCmd.SIZE);
-    UblksrvIoCmd.set(new DataView(cmd.buffer), 0, qid, tag, result, addr);
-    prepUringCmd(sqe, fixed(0), op, { cmd, userData: BigInt(seq) });
-    this.ring.submit();
-    this.reap();
-    return this.results.get(seq);
-  }
-  reap(): void {
-    for (let c = this.ring.peekCqe(); c !== null; c = this.ring.peekCqe()) {
-      this.results.set(Number(c.userData), c.res);
-      this.ring.cqeSeen();
-    }
+    return this.ioCmd(op, qid, tag, addr, result);
   }
 }
 

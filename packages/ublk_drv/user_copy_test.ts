@@ -1,66 +1,28 @@
 import assert from "node:assert/strict";
+import * as errno from "@ublk-ts/uapi/errno";
+import { UBLK_IO_RES_ABORT } from "@ublk-ts/uapi";
+import { RawIoRing } from "./_test_util.ts";
 import { ModelKernel } from "@ublk-ts/model";
 import {
-  IORING_SETUP_SQE128,
   UBLK_F_NEED_GET_DATA,
   UBLK_F_USER_COPY,
   UBLK_IO_OP_READ,
   UBLK_U_IO_COMMIT_AND_FETCH_REQ,
   UBLK_U_IO_FETCH_REQ,
-  UblksrvIoCmd,
   UblksrvIoDesc,
   ublkUserCopyPos,
 } from "@ublk-ts/uapi";
 import { UblkCtrl } from "@ublk-ts/ublk";
 import { allocIoMemory } from "@ublk-ts/rsrc";
-import { fixed, prepRead, prepUringCmd, prepWrite, Ring } from "@ublk-ts/ring";
 import { installUblk, UblkDriver } from "./driver.ts";
 
-const EACCES = -13, EINVAL = -22, ABORT = -19;
-
-/** A raw USER_COPY server: io commands and pread/pwrite on /dev/ublkcN through one ring. */
-class Raw {
-  readonly ring: Ring;
-  readonly results: Map<number, number> = new Map();
-  #seq = 1;
-  constructor(kernel: ModelKernel, fd: number) {
-    this.ring = Ring.create(kernel, 64, { flags: IORING_SETUP_SQE128 });
-    assert.equal(this.ring.registerFiles([fd]), 0);
-  }
-  cmd(op: number, qid: number, tag: number, addr = 0n, result = 0): number | undefined {
-    const seq = this.#seq++;
-    const cmd = new Uint8Array(UblksrvIoCmd.SIZE);
-    UblksrvIoCmd.set(new DataView(cmd.buffer), 0, qid, tag, result, addr);
-    prepUringCmd(this.ring.getSqe()!, fixed(0), op, { cmd, userData: BigInt(seq) });
-    return this.#run(seq);
-  }
-  pread(buf: Uint8Array, pos: bigint): number | undefined {
-    const seq = this.#seq++;
-    prepRead(this.ring.getSqe()!, fixed(0), buf, { offset: pos, userData: BigInt(seq) });
-    return this.#run(seq);
-  }
-  pwrite(buf: Uint8Array, pos: bigint): number | undefined {
-    const seq = this.#seq++;
-    prepWrite(this.ring.getSqe()!, fixed(0), buf, { offset: pos, userData: BigInt(seq) });
-    return this.#run(seq);
-  }
-  #run(seq: number): number | undefined {
-    this.ring.submit();
-    this.reap();
-    return this.results.get(seq);
-  }
-  reap(): void {
-    for (let c = this.ring.peekCqe(); c !== null; c = this.ring.peekCqe()) {
-      this.results.set(Number(c.userData), c.res);
-      this.ring.cqeSeen();
-    }
-  }
-}
+// Results as the kernel posts them: negative errno.
+const EACCES = -errno.EACCES, EINVAL = -errno.EINVAL, ABORT = UBLK_IO_RES_ABORT;
 
 interface Setup {
   ctrl: UblkCtrl;
   info: Awaited<ReturnType<UblkCtrl["addDev"]>>;
-  raw: Raw;
+  raw: RawIoRing;
   drv: UblkDriver;
 }
 
@@ -75,7 +37,7 @@ async function setup(depth = 2): Promise<Setup> {
   });
   await ctrl.setParams({ devSize: 1 << 20 });
   const fd = kernel.open(`/dev/ublkc${info.devId}`, 2);
-  const raw = new Raw(kernel, fd);
+  const raw = new RawIoRing(kernel, [fd]);
   const drv = UblkDriver.of(kernel)!;
   return { ctrl, info, raw, drv };
 }
@@ -90,9 +52,9 @@ Deno.test("USER_COPY: granted, reported, and NEED_GET_DATA is cleared", async ()
 
 Deno.test("USER_COPY: FETCH and COMMIT must carry addr 0", async () => {
   const { raw, ctrl } = await setup(2);
-  assert.equal(raw.cmd(UBLK_U_IO_FETCH_REQ, 0, 0, 0x1000n), EINVAL);
-  assert.equal(raw.cmd(UBLK_U_IO_FETCH_REQ, 0, 0, 0n), undefined); // pending
-  assert.equal(raw.cmd(UBLK_U_IO_FETCH_REQ, 0, 1, 0n), undefined);
+  assert.equal(raw.ioCmd(UBLK_U_IO_FETCH_REQ, 0, 0, 0x1000n), EINVAL);
+  assert.equal(raw.ioCmd(UBLK_U_IO_FETCH_REQ, 0, 0, 0n), undefined); // pending
+  assert.equal(raw.ioCmd(UBLK_U_IO_FETCH_REQ, 0, 1, 0n), undefined);
   ctrl.close();
 });
 
@@ -102,8 +64,8 @@ Deno.test("USER_COPY: pread/pwrite errno paths and data integrity through the bl
   const small = allocIoMemory(512);
   // Before the device runs: the device is DEAD, -EACCES.
   assert.equal(raw.pread(small, ublkUserCopyPos(0, 0, 0)), EACCES);
-  assert.equal(raw.cmd(UBLK_U_IO_FETCH_REQ, 0, 0, 0n), undefined);
-  assert.equal(raw.cmd(UBLK_U_IO_FETCH_REQ, 0, 1, 0n), undefined);
+  assert.equal(raw.ioCmd(UBLK_U_IO_FETCH_REQ, 0, 0, 0n), undefined);
+  assert.equal(raw.ioCmd(UBLK_U_IO_FETCH_REQ, 0, 1, 0n), undefined);
   await ctrl.start();
   // No request on tag 0 yet: -EINVAL; bad queue / tag: -EINVAL.
   assert.equal(raw.pread(small, ublkUserCopyPos(0, 0, 0)), EINVAL);
@@ -129,8 +91,8 @@ Deno.test("USER_COPY: pread/pwrite errno paths and data integrity through the bl
   // Wrong direction: writing into a WRITE request is -EACCES.
   assert.equal(raw.pwrite(small, ublkUserCopyPos(0, 0, 0)), EACCES);
   // COMMIT with an address is refused under USER_COPY; with 0 it completes the write.
-  assert.equal(raw.cmd(UBLK_U_IO_COMMIT_AND_FETCH_REQ, 0, 0, 0x1000n, 8192), EINVAL);
-  assert.equal(raw.cmd(UBLK_U_IO_COMMIT_AND_FETCH_REQ, 0, 0, 0n, 8192), undefined);
+  assert.equal(raw.ioCmd(UBLK_U_IO_COMMIT_AND_FETCH_REQ, 0, 0, 0x1000n, 8192), EINVAL);
+  assert.equal(raw.ioCmd(UBLK_U_IO_COMMIT_AND_FETCH_REQ, 0, 0, 0n, 8192), undefined);
   assert.equal(await pw, 8192);
   // The committed request is gone: its tag reads -EINVAL again.
   assert.equal(raw.pread(small, ublkUserCopyPos(0, 0, 0)), EINVAL);
@@ -145,7 +107,7 @@ Deno.test("USER_COPY: pread/pwrite errno paths and data integrity through the bl
   assert.equal(raw.pread(small, ublkUserCopyPos(0, tag, 0)), EACCES); // wrong direction
   assert.equal(raw.pwrite(got.subarray(0, 4096), ublkUserCopyPos(0, tag, 0)), 4096);
   assert.equal(raw.pwrite(got.subarray(4096), ublkUserCopyPos(0, tag, 4096)), 4096);
-  assert.equal(raw.cmd(UBLK_U_IO_COMMIT_AND_FETCH_REQ, 0, tag, 0n, 8192), undefined);
+  assert.equal(raw.ioCmd(UBLK_U_IO_COMMIT_AND_FETCH_REQ, 0, tag, 0n, 8192), undefined);
   assert.equal(await pr, 8192);
   assert.deepEqual(out, data);
 
