@@ -33,17 +33,10 @@
  */
 
 import { parseArgs } from "node:util";
-import process from "node:process";
 import { allocIoMemory, ioMemoryInfo, isIoAligned } from "@ublk-ts/rsrc";
-import { checkDeviceOptions } from "../apps/ublk/device_options.ts";
-import { openStack } from "../apps/ublk/stack.ts";
+import { type DeviceRun, loadAvg, onDevice } from "./_device_run.ts";
 import { formatSize, parseDuration, parseSize } from "../apps/ublk/units.ts";
-import {
-  parseWorkloadSpec,
-  runWorkload,
-  type WorkloadDevice,
-  type WorkloadResult,
-} from "../apps/ublk/workload.ts";
+import { parseWorkloadSpec, runWorkload, type WorkloadDevice } from "../apps/ublk/workload.ts";
 
 const libc = Deno.dlopen("libc.so.6", {
   pread: { parameters: ["i32", "buffer", "usize", "i64"], result: "isize" },
@@ -247,44 +240,7 @@ function memcpy(bs: number, ms: number, src: Uint8Array, set: Uint8Array): numbe
   return (n * bs) / ((now - t0) / 1000) / 1e9;
 }
 
-interface Run {
-  r: WorkloadResult;
-  cpuSec: number;
-}
-
-async function onDevice(
-  raw: Record<string, string | boolean>,
-  native: boolean,
-  spec: string,
-): Promise<Run> {
-  const o = checkDeviceOptions({ ...raw, force: true }, "bench");
-  o.native = native;
-  const stack = openStack({ native });
-  try {
-    const dev = await stack.addDevice(o);
-    try {
-      const c0 = process.cpuUsage();
-      const r = await runWorkload(dev.bdev, parseWorkloadSpec(spec));
-      const c = process.cpuUsage(c0);
-      if (r.errors > 0) {
-        throw new Error(`${JSON.stringify(raw)} ${spec}: ${r.errors} errors (${r.firstError})`);
-      }
-      return { r, cpuSec: (c.user + c.system) / 1e6 };
-    } finally {
-      await dev.delete();
-    }
-  } finally {
-    await stack.close();
-  }
-}
-
-function loadAvg(): string {
-  try {
-    return Deno.readTextFileSync("/proc/loadavg").split(" ").slice(0, 3).join(" ");
-  } catch {
-    return "?";
-  }
-}
+type Run = DeviceRun;
 
 function machine(): HeadlineReport["machine"] {
   let cpu = "unknown";

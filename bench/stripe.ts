@@ -19,11 +19,8 @@
  */
 
 import { parseArgs } from "node:util";
-import process from "node:process";
-import { checkDeviceOptions } from "../apps/ublk/device_options.ts";
-import { openStack } from "../apps/ublk/stack.ts";
 import { formatSize, parseDuration, parseSize } from "../apps/ublk/units.ts";
-import { parseWorkloadSpec, runWorkload } from "../apps/ublk/workload.ts";
+import { loadAvg, onDevice } from "./_device_run.ts";
 
 interface Side {
   name: string;
@@ -58,43 +55,18 @@ function median(xs: number[]): number {
   return s.length % 2 === 1 ? s[m]! : (s[m - 1]! + s[m]!) / 2;
 }
 
-function loadAvg(): string {
-  try {
-    return Deno.readTextFileSync("/proc/loadavg").split(" ").slice(0, 3).join(" ");
-  } catch {
-    return "?";
-  }
-}
-
 async function once(
   raw: Record<string, string | boolean | string[]>,
   native: boolean,
   spec: string,
 ): Promise<Figures> {
-  const o = checkDeviceOptions({ ...raw, force: true }, "bench");
-  o.native = native;
-  const stack = openStack({ native });
-  try {
-    const dev = await stack.addDevice(o);
-    try {
-      const c0 = process.cpuUsage();
-      const r = await runWorkload(dev.bdev, parseWorkloadSpec(spec));
-      const c = process.cpuUsage(c0);
-      if (r.errors > 0) {
-        throw new Error(`${JSON.stringify(raw)} ${spec}: ${r.errors} errors (${r.firstError})`);
-      }
-      return {
-        mbps: r.mbps,
-        cpuPerGb: ((c.user + c.system) / 1e6) / (r.bytes / 1e9),
-        p50Us: r.latP50Ns / 1000,
-        p99Us: r.latP99Ns / 1000,
-      };
-    } finally {
-      await dev.delete();
-    }
-  } finally {
-    await stack.close();
-  }
+  const { r, cpuSec } = await onDevice(raw, native, spec);
+  return {
+    mbps: r.mbps,
+    cpuPerGb: cpuSec / (r.bytes / 1e9),
+    p50Us: r.latP50Ns / 1000,
+    p99Us: r.latP99Ns / 1000,
+  };
 }
 
 /** The bench's options. */
