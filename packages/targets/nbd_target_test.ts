@@ -11,8 +11,8 @@ import {
 } from "@ublk-ts/uapi";
 import { NbdTarget, type NbdTargetClient } from "./nbd_target.ts";
 import { installFusedCmd } from "@ublk-ts/fused-cmd";
-import { NBD_CMD_READ } from "@ublk-ts/nbd";
-import { startFakeServer } from "@ublk-ts/testing";
+import { NBD_CMD_READ, type NbdDecodedRequest } from "@ublk-ts/nbd";
+import { type FakeServer, type FakeServerOptions, startFakeServer } from "@ublk-ts/testing";
 import type { NbdExportInfo } from "@ublk-ts/nbd";
 import type { NbdWriteZeroesOptions } from "@ublk-ts/nbd";
 
@@ -265,79 +265,81 @@ async function within<T>(p: Promise<T>, ms: number): Promise<T | "hung"> {
   }
 }
 
+interface FakeNbdDevice {
+  srv: FakeServer;
+  kernel: ModelKernel;
+  target: NbdTarget;
+  dev: UblkDevice;
+  bdev: UblkBlockDevice;
+}
+
+/**
+ * A one-queue model device served by an nbd target connected to a fake server (zero copy when
+ * `zeroCopy`); everything is closed after `fn`.
+ */
+async function withFakeNbd(
+  server: FakeServerOptions,
+  connect: { zeroCopy?: boolean; timeout?: number; reconnect?: number },
+  fn: (d: FakeNbdDevice) => Promise<void>,
+): Promise<void> {
+  const srv = startFakeServer({ structured: false, ...server });
+  const kernel = new ModelKernel();
+  const zeroCopy = connect.zeroCopy ?? false;
+  if (zeroCopy) installFusedCmd(kernel);
+  installUblk(kernel, { nrCpuIds: 4 });
+  try {
+    const target = await NbdTarget.connect({
+      port: srv.port,
+      structuredReplies: false,
+      kernel,
+      ...connect,
+    });
+    const dev = await createDevice(kernel, target, {
+      queues: 1,
+      depth: 4,
+      maxIoBufBytes: 1 << 16,
+      zeroCopy,
+    });
+    const bdev = UblkDriver.of(kernel)!.blockDevice(dev.id)!;
+    await fn({ srv, kernel, target, dev, bdev });
+  } finally {
+    kernel.close();
+    await srv.close();
+  }
+}
+
 for (const zeroCopy of [false, true]) {
   const mode = zeroCopy ? "zero copy" : "copy";
   Deno.test(`\`NbdTarget\` (${mode}): a silent server's request ends -EIO after \`timeout\`, then the device deletes`, async () => {
-    const srv = startFakeServer({
-      structured: false,
-      onRequest: (r) => r.type === NBD_CMD_READ && r.offset === 65536 ? "ignore" : undefined,
+    const ignore65536 = (r: NbdDecodedRequest) =>
+      r.type === NBD_CMD_READ && r.offset === 65536 ? "ignore" as const : undefined;
+    await withFakeNbd({ onRequest: ignore65536 }, { zeroCopy, timeout: 0.2 }, async (d) => {
+      assert.equal(await d.bdev.read(0, new Uint8Array(4096)), 4096);
+      assert.equal(await within(d.bdev.read(65536, new Uint8Array(4096)), 5000), -EIO);
+      assert.equal(d.target.timedOut, true);
+      assert.equal(await within(d.dev.stop().then(() => "deleted"), 5000), "deleted");
     });
-    const kernel = new ModelKernel();
-    installFusedCmd(kernel);
-    installUblk(kernel, { nrCpuIds: 4 });
-    try {
-      const target = await NbdTarget.connect({
-        port: srv.port,
-        structuredReplies: false,
-        zeroCopy,
-        kernel,
-        timeout: 0.2,
-      });
-      const dev = await createDevice(kernel, target, {
-        queues: 1,
-        depth: 4,
-        maxIoBufBytes: 1 << 16,
-        zeroCopy,
-      });
-      const bdev = UblkDriver.of(kernel)!.blockDevice(dev.id)!;
-      assert.equal(await bdev.read(0, new Uint8Array(4096)), 4096);
-      assert.equal(await within(bdev.read(65536, new Uint8Array(4096)), 5000), -EIO);
-      assert.equal(target.timedOut, true);
-      assert.equal(await within(dev.stop().then(() => "deleted"), 5000), "deleted");
-    } finally {
-      kernel.close();
-      await srv.close();
-    }
   });
 }
 
 for (const zeroCopy of [false, true]) {
   const mode = zeroCopy ? "zero copy" : "copy";
   Deno.test(`\`NbdTarget\` (${mode}): a READ answered with a short payload ends -EIO, never a success with wrong contents`, async () => {
-    const srv = startFakeServer({
-      structured: false,
-      onRequest: (r) => r.type === NBD_CMD_READ && r.offset === 65536 ? "short" : undefined,
-    });
-    const kernel = new ModelKernel();
-    installFusedCmd(kernel);
-    installUblk(kernel, { nrCpuIds: 4 });
-    try {
-      const target = await NbdTarget.connect({
-        port: srv.port,
-        structuredReplies: false,
-        zeroCopy,
-        kernel,
-        timeout: 0.5,
-      });
-      const dev = await createDevice(kernel, target, {
-        queues: 1,
-        depth: 4,
-        maxIoBufBytes: 1 << 16,
-        zeroCopy,
-      });
-      const bdev = UblkDriver.of(kernel)!.blockDevice(dev.id)!;
+    const short65536 = (r: NbdDecodedRequest) =>
+      r.type === NBD_CMD_READ && r.offset === 65536 ? "short" as const : undefined;
+    await withFakeNbd({ onRequest: short65536 }, { zeroCopy, timeout: 0.5 }, async (d) => {
       // The short READ and one the server serves afterwards, both in flight.
       const got = await within(
-        Promise.all([bdev.read(65536, new Uint8Array(4096)), bdev.read(0, new Uint8Array(4096))]),
+        Promise.all([
+          d.bdev.read(65536, new Uint8Array(4096)),
+          d.bdev.read(0, new Uint8Array(4096)),
+        ]),
         10000,
       );
       assert.notEqual(got, "hung");
       assert.equal((got as number[])[0], -EIO, `short READ returned ${(got as number[])[0]}`);
-      assert.equal(await within(dev.stop().then(() => "deleted"), 5000), "deleted");
-    } finally {
-      kernel.close();
-      await srv.close();
-    }
+      assert.equal(await within(d.dev.stop().then(() => "deleted"), 5000), "deleted");
+    });
   });
 }
 
@@ -358,67 +360,35 @@ Deno.test("`NbdTarget.connect()` zero copy gives up a handshake the server never
 for (const cause of ["a closed connection", "a request timeout"] as const) {
   Deno.test(`\`NbdTarget\` (copy, reconnect 3): after ${cause} the in-flight request ends -EIO and the next ones go to a new connection`, async () => {
     let n = 0;
-    const srv = startFakeServer({
-      structured: false,
-      onRequest: (r) => {
-        if (r.type !== NBD_CMD_READ || r.offset !== 65536 || n++ > 0) return undefined;
-        return cause === "a closed connection" ? "close" : "ignore";
-      },
-    });
-    srv.mem.fill(0x7e, 8192, 12288);
-    const kernel = new ModelKernel();
-    installUblk(kernel, { nrCpuIds: 4 });
-    try {
-      const target = await NbdTarget.connect({
-        port: srv.port,
-        structuredReplies: false,
-        timeout: 0.3,
-        reconnect: 3,
-      });
-      const dev = await createDevice(kernel, target, {
-        queues: 1,
-        depth: 4,
-        maxIoBufBytes: 1 << 16,
-      });
-      const bdev = UblkDriver.of(kernel)!.blockDevice(dev.id)!;
-      assert.equal(await bdev.read(0, new Uint8Array(4096)), 4096);
-      assert.equal(await within(bdev.read(65536, new Uint8Array(4096)), 5000), -EIO);
+    const onRequest = (r: NbdDecodedRequest) => {
+      if (r.type !== NBD_CMD_READ || r.offset !== 65536 || n++ > 0) return undefined;
+      return cause === "a closed connection" ? "close" as const : "ignore" as const;
+    };
+    await withFakeNbd({ onRequest }, { timeout: 0.3, reconnect: 3 }, async (d) => {
+      d.srv.mem.fill(0x7e, 8192, 12288);
+      assert.equal(await d.bdev.read(0, new Uint8Array(4096)), 4096);
+      assert.equal(await within(d.bdev.read(65536, new Uint8Array(4096)), 5000), -EIO);
       const buf = new Uint8Array(4096);
-      assert.equal(await within(bdev.read(8192, buf), 5000), 4096, "read after the reconnect");
+      assert.equal(await within(d.bdev.read(8192, buf), 5000), 4096, "read after the reconnect");
       assert.ok(buf.every((b) => b === 0x7e), "the new connection serves the same export");
-      assert.equal(target.reconnects, 1);
-      assert.equal(await within(dev.stop().then(() => "deleted"), 5000), "deleted");
-    } finally {
-      kernel.close();
-      await srv.close();
-    }
+      assert.equal(d.target.reconnects, 1);
+      assert.equal(await within(d.dev.stop().then(() => "deleted"), 5000), "deleted");
+    });
   });
 }
 
 Deno.test("`NbdTarget` without reconnect keeps failing -EIO after the connection died; zero copy refuses reconnect", async () => {
   let n = 0;
-  const srv = startFakeServer({
-    structured: false,
-    onRequest: (
-      r,
-    ) => (r.type === NBD_CMD_READ && r.offset === 65536 && n++ === 0 ? "close" : undefined),
-  });
-  const kernel = new ModelKernel();
-  installUblk(kernel, { nrCpuIds: 4 });
-  try {
-    const target = await NbdTarget.connect({ port: srv.port, structuredReplies: false });
-    const dev = await createDevice(kernel, target, { queues: 1, depth: 4, maxIoBufBytes: 1 << 16 });
-    const bdev = UblkDriver.of(kernel)!.blockDevice(dev.id)!;
-    assert.equal(await within(bdev.read(65536, new Uint8Array(4096)), 5000), -EIO);
-    assert.equal(await within(bdev.read(8192, new Uint8Array(4096)), 5000), -EIO);
-    assert.equal(target.reconnects, 0);
-    await dev.stop();
+  const onRequest = (r: NbdDecodedRequest) =>
+    r.type === NBD_CMD_READ && r.offset === 65536 && n++ === 0 ? "close" as const : undefined;
+  await withFakeNbd({ onRequest }, {}, async (d) => {
+    assert.equal(await within(d.bdev.read(65536, new Uint8Array(4096)), 5000), -EIO);
+    assert.equal(await within(d.bdev.read(8192, new Uint8Array(4096)), 5000), -EIO);
+    assert.equal(d.target.reconnects, 0);
+    await d.dev.stop();
     await assert.rejects(
-      NbdTarget.connect({ port: srv.port, zeroCopy: true, kernel, reconnect: 1 }),
+      NbdTarget.connect({ port: d.srv.port, zeroCopy: true, kernel: d.kernel, reconnect: 1 }),
       /Cannot reconnect a zero-copy nbd target/,
     );
-  } finally {
-    kernel.close();
-    await srv.close();
-  }
+  });
 });
