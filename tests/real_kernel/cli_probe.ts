@@ -12,8 +12,20 @@
  * @module
  */
 
+import {
+  alive,
+  exists,
+  firstDiff,
+  guestCli,
+  type Listed,
+  run as runIn,
+  waitFor,
+} from "./_guest.ts";
+
 const UBLK = Deno.env.get("CLI_UBLK") ?? "/test/ublk.js";
 const RUN_DIR = "/tmp/ublk-run";
+const { ublk, list } = guestCli(UBLK, RUN_DIR);
+const run = (cmd: string, args: string[]): ReturnType<typeof runIn> => runIn(cmd, args, RUN_DIR);
 const t0 = performance.now();
 let failures = 0;
 let stage = "start";
@@ -36,76 +48,6 @@ const watchdog = setTimeout(() => {
   console.log(`CLI: FAIL timeout in stage "${stage}"`);
   Deno.exit(3);
 }, 240_000);
-
-interface Out {
-  code: number;
-  out: string;
-  err: string;
-}
-
-async function run(cmd: string, args: string[]): Promise<Out> {
-  const o = await new Deno.Command(cmd, {
-    args,
-    stdout: "piped",
-    stderr: "piped",
-    stdin: "null",
-    env: { UBLK_RUN_DIR: RUN_DIR },
-  }).output();
-  const dec = new TextDecoder();
-  return { code: o.code, out: dec.decode(o.stdout).trim(), err: dec.decode(o.stderr).trim() };
-}
-
-function ublk(...args: string[]): Promise<Out> {
-  return run(Deno.execPath(), ["run", "-A", "--no-prompt", UBLK, ...args]);
-}
-
-interface Listed {
-  dev_id: number;
-  state: string;
-  kernel: string;
-  pid: number;
-  size: number;
-  alive: boolean;
-  path: string;
-}
-
-async function list(): Promise<Listed[]> {
-  const r = await ublk("list", "--json");
-  if (r.code !== 0) throw new Error(`ublk list --json: exit ${r.code}: ${r.err}`);
-  return JSON.parse(r.out) as Listed[];
-}
-
-function exists(path: string): boolean {
-  try {
-    Deno.statSync(path);
-    return true;
-  } catch {
-    return false;
-  }
-}
-
-async function waitFor(what: () => boolean, ms: number): Promise<boolean> {
-  const end = Date.now() + ms;
-  while (!what()) {
-    if (Date.now() > end) return false;
-    await new Promise((r) => setTimeout(r, 50));
-  }
-  return true;
-}
-
-function alive(pid: number): boolean {
-  try {
-    return !/\) [ZX] /.test(Deno.readTextFileSync(`/proc/${pid}/stat`));
-  } catch {
-    return false;
-  }
-}
-
-function firstDiff(a: Uint8Array, b: Uint8Array): number {
-  if (a.length !== b.length) return Math.min(a.length, b.length);
-  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return i;
-  return -1;
-}
 
 const SIZE = 16 << 20;
 const IMG = "/tmp/cli.img";
