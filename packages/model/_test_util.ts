@@ -18,6 +18,14 @@ export function reap(ring: Ring): [number, number, number][] {
   return out;
 }
 
+/**
+ * Every ready CQE, consumed, sorted by user_data: for unlinked requests whose CQE order depends
+ * on what io-wq runs (io_wq.ts: on tmpfs reads and writes punt, bad-fd failures complete inline).
+ */
+export function reapByUd(ring: Ring): [number, number, number][] {
+  return reap(ring).sort((a, b) => a[0] - b[0]);
+}
+
 /** Waits for `n` CQEs and returns them consumed. */
 export async function reapN(ring: Ring, n: number): Promise<[number, number, number][]> {
   await ring.waitCqes(n);

@@ -8,6 +8,7 @@
 
 import type { BackendFile, IoBackend, IoResult } from "@ublk-ts/ring";
 import type { DeviceFile } from "./device_file.ts";
+import type { PuntFile } from "./io_wq.ts";
 
 /** What kind of object an open file is. */
 export type ModelFileKind = "file" | "dir" | "device" | "socket" | "ring";
@@ -104,6 +105,11 @@ export class ModelFile {
   refs = 1;
   /** Driver-private data (device files). */
   privateData: unknown = null;
+  /**
+   * Overrides the io-wq punt class of this file (`io_wq.ts`): null (default) derives it from the
+   * kind and, for regular files, the backend's file system type.
+   */
+  punt: PuntFile | null = null;
 
   /**
    * Builds an open file with one reference.

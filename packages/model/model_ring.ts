@@ -56,6 +56,7 @@ import type { ModelFile } from "./model_file.ts";
 import type { ModelKernel } from "./model_kernel.ts";
 import { ISSUE_QUEUED } from "./device_file.ts";
 import { Request } from "./request.ts";
+import { puntsReq, wqHashOf, wqOrder } from "./io_wq.ts";
 
 const LINK_FLAGS = IOSQE_IO_LINK | IOSQE_IO_HARDLINK;
 const VALID_SQE_FLAGS = 0x7f;
@@ -222,6 +223,11 @@ export class ModelRing implements KernelRing {
   #pool: Request[] = [];
   #inflight: Set<Request> = new Set();
   #tw: TaskWork[] = [];
+  /** io-wq: punted requests with their hash key, run by `#runWq` (see io_wq.ts). */
+  #wq: { item: Request; hash: string | null }[] = [];
+  #inWq = false;
+  /** The link member a worker runs next, right after the head it just completed. */
+  #wqNext: Request | null = null;
   #twHead = 0;
   #inTw = false;
   #depth = 0;
@@ -436,7 +442,58 @@ export class ModelRing implements KernelRing {
     if (req.failed || (req.flags & (IOSQE_ASYNC | IOSQE_IO_DRAIN)) || this.#drainActive) {
       this.#queueFallback(req);
     } else {
-      this.issueReq(req);
+      this.#issueOrPunt(req);
+    }
+  }
+
+  /**
+   * io_queue_sqe: issues the request inline, or — when io-wq would run it on Linux 6.18
+   * (`puntsReq`: by opcode, IOSQE_ASYNC and the file's punt class) — queues it to the model's
+   * io-wq, which runs after the current submit (or round of task work) was issued. The kernel
+   * races here (a warm worker may finish before the submit's inline CQEs are flushed,
+   * ORDERING.md "WR", "Wr"); the model picks one legal outcome: punted work runs after every
+   * inline request of the same submit completed and posted its CQE.
+   */
+  #issueOrPunt(req: Request): void {
+    const def = this.kernel.ops.get(req.opcode)!;
+    if (def.needsFile && !this.assignFile(req)) {
+      this.issueReq(req); // fails -EBADF inline
+      return;
+    }
+    if (puntsReq(req)) this.#punt(req);
+    else this.issueReq(req);
+  }
+
+  /** io_queue_iowq: hashes the request (buffered writes by inode) and queues it. */
+  #punt(req: Request): void {
+    const def = this.kernel.ops.get(req.opcode);
+    if (def?.needsFile) this.assignFile(req);
+    this.#wq.push({ item: req, hash: wqHashOf(req) });
+  }
+
+  /**
+   * Runs the queued io-wq work in {@linkcode wqOrder} (hashed work in queueing order, then
+   * unhashed), each request followed at once by the link members it releases (link continuation
+   * on the same worker: `io_wq_free_work` hands the next member to the worker that ran the head).
+   */
+  #runWq(): void {
+    if (this.#inWq) return;
+    this.#inWq = true;
+    try {
+      while (this.#wq.length > 0) {
+        for (const r of wqOrder(this.#wq.splice(0))) {
+          let w: Request | null = r;
+          while (w) {
+            w.onWorker = true;
+            if (this.#closed) this.completeReq(w, -ECANCELED, 0);
+            else this.issueReq(w);
+            w = this.#wqNext;
+            this.#wqNext = null;
+          }
+        }
+      }
+    } finally {
+      this.#inWq = false;
     }
   }
 
@@ -451,7 +508,8 @@ export class ModelRing implements KernelRing {
       this.#drainReq(req);
       return;
     }
-    this.#tw.push(req);
+    // IOSQE_ASYNC: io_queue_iowq.
+    this.#punt(req);
   }
 
   /**
@@ -702,6 +760,8 @@ export class ModelRing implements KernelRing {
           this.#tw.push(next);
           next = n;
         }
+      } else if (req.onWorker && this.#inWq && !this.#wqNext) {
+        this.#wqNext = next;
       } else {
         this.#tw.push(next);
       }
@@ -750,12 +810,23 @@ export class ModelRing implements KernelRing {
     if (this.#inTw) return;
     this.#inTw = true;
     try {
-      while (this.#twHead < this.#tw.length) {
-        const w = this.#tw[this.#twHead++]!;
-        if (typeof w === "function") w();
-        else if (w.failPending) this.completeReq(w, w.res, 0);
-        else if (this.#closed) this.completeReq(w, -ECANCELED, 0);
-        else this.issueReq(w);
+      // Punted work first (its workers start as soon as it is queued), then task work, until
+      // neither has anything left.
+      for (;;) {
+        if (this.#wq.length > 0) {
+          this.#runWq();
+          continue;
+        }
+        if (this.#twHead >= this.#tw.length) break;
+        while (this.#twHead < this.#tw.length) {
+          const w = this.#tw[this.#twHead++]!;
+          if (typeof w === "function") w();
+          else if (w.failPending) this.completeReq(w, w.res, 0);
+          else if (this.#closed) this.completeReq(w, -ECANCELED, 0);
+          else this.#issueOrPunt(w);
+        }
+        this.#tw.length = 0;
+        this.#twHead = 0;
       }
     } finally {
       this.#tw.length = 0;

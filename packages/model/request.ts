@@ -137,6 +137,8 @@ export class Request {
   guarded: Request | null = null;
   /** An armed LINK_TIMEOUT guarding this request. */
   linkTimeout: Request | null = null;
+  /** Issued by the model's io-wq (a worker): its next link member runs on the same worker. */
+  onWorker = false;
   /** Incremented at every reuse: a late completion of an old generation is ignored. */
   gen = 0;
 
@@ -236,6 +238,7 @@ export class Request {
     this.guarded = null;
     this.failPending = false;
     this.noFail = false;
+    this.onWorker = false;
     this.gen++;
   }
 }

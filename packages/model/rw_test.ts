@@ -2,7 +2,7 @@ import assert from "node:assert/strict";
 import { IOSQE_IO_LINK, IoUringSqe, RWF_HIPRI, RWF_NOWAIT } from "@ublk-ts/uapi";
 import { O_RDONLY, O_RDWR, O_WRONLY } from "@ublk-ts/ring";
 import { Iovecs, prepRead, prepReadv, prepWrite, prepWritev } from "@ublk-ts/ring";
-import { reap, setup, tmpFile } from "./_test_util.ts";
+import { reap, reapByUd, setup, tmpFile } from "./_test_util.ts";
 
 const enc = new TextEncoder();
 const dec = new TextDecoder();
@@ -15,7 +15,7 @@ Deno.test("prepRead() reads at an offset and prepWrite() writes at one", () => {
   prepRead(ring.getSqe()!, fd, buf, { offset: 6, userData: 1n });
   prepWrite(ring.getSqe()!, fd, enc.encode("HE"), { offset: 0, userData: 2n });
   assert.equal(ring.submit(), 2);
-  assert.deepEqual(reap(ring), [[1, 5, 0], [2, 2, 0]]);
+  assert.deepEqual(reapByUd(ring), [[1, 5, 0], [2, 2, 0]]);
   assert.equal(dec.decode(buf), "world");
   assert.equal(Deno.readTextFileSync(path), "HEllo world");
   ring.close();
@@ -76,7 +76,7 @@ Deno.test("READ of an unknown address fails -EFAULT, of a bad fd -EBADF, and bot
   prepRead(ring.getSqe()!, 999, new Uint8Array(4), { userData: 2n });
   prepRead(ring.getSqe()!, fd, new Uint8Array(4), { userData: 3n });
   assert.equal(ring.submit(), 3);
-  assert.deepEqual(reap(ring), [[1, -14, 0], [2, -9, 0], [3, 3, 0]]);
+  assert.deepEqual(reapByUd(ring), [[1, -14, 0], [2, -9, 0], [3, 3, 0]]);
   ring.close();
   Deno.removeSync(path);
 });
@@ -91,7 +91,7 @@ Deno.test("READ of a directory fails -EISDIR; access modes give -EBADF", () => {
   prepRead(ring.getSqe()!, wfd, new Uint8Array(4), { userData: 2n });
   prepWrite(ring.getSqe()!, rfd, new Uint8Array(4), { userData: 3n });
   ring.submit();
-  assert.deepEqual(reap(ring), [[1, -21, 0], [2, -9, 0], [3, -9, 0]]);
+  assert.deepEqual(reapByUd(ring), [[1, -21, 0], [2, -9, 0], [3, -9, 0]]);
   ring.close();
   Deno.removeSync(path);
 });
