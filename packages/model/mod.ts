@@ -23,3 +23,4 @@ export * from "./ops_net.ts";
 export * from "./ops_timeout.ts";
 export * from "./ops_uring_cmd.ts";
 export * from "./ops_cancel.ts";
+export type { PuntFile } from "./io_wq.ts";
