@@ -52,6 +52,8 @@ function ctxOf(conn: FakeConn, tag: number, request: Uint8Array, seen: FusedIo[]
     tag,
     buf: new Uint8Array(0),
     zeroCopy: true,
+    dataMode: "fused",
+    bufAddr: 0,
     dev: {
       devId: 0,
       nrHwQueues: 1,

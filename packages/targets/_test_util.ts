@@ -4,16 +4,42 @@
 import assert from "node:assert/strict";
 import { installFusedCmd } from "@ublk-ts/fused-cmd";
 import { ModelKernel } from "@ublk-ts/model";
-import { createDevice, type Target, type TargetIoCtx, type UblkDevice } from "@ublk-ts/ublk";
+import {
+  createDevice,
+  type CreateDeviceOptions,
+  type Target,
+  type TargetIoCtx,
+  type UblkDevice,
+} from "@ublk-ts/ublk";
 import type { Leg } from "./stripe.ts";
 import { installUblk, type UblkBlockDevice, UblkDriver } from "@ublk-ts/ublk-drv";
 import { allocIoMemory } from "@ublk-ts/rsrc";
 
-/** The data modes the composite tests run in. */
-export const MODES = [
-  { name: "copy", zeroCopy: false },
-  { name: "fused zero copy", zeroCopy: true },
-] as const;
+/** One data mode the target tests run in: its name, and what `createDevice` gets for it. */
+export interface ModeCase {
+  readonly name: string;
+  /** The target sees an empty buffer and moves data with `ctx.fused`. */
+  readonly zeroCopy: boolean;
+  /** The `createDevice` options of the mode. */
+  readonly options: Pick<CreateDeviceOptions, "dataMode" | "autoFallback">;
+}
+
+/**
+ * Every data mode of the model driver: copy, user copy, the RFC's fused command, register-buf
+ * zero copy, auto-buf-reg zero copy, and auto with every request taking the fallback.
+ */
+export const MODES: readonly ModeCase[] = [
+  { name: "copy", zeroCopy: false, options: { dataMode: "copy" } },
+  { name: "user copy", zeroCopy: false, options: { dataMode: "user-copy" } },
+  { name: "fused zero copy", zeroCopy: true, options: { dataMode: "fused" } },
+  { name: "register zero copy", zeroCopy: true, options: { dataMode: "register" } },
+  { name: "auto zero copy", zeroCopy: true, options: { dataMode: "auto" } },
+  {
+    name: "auto zero copy (fallback on every request)",
+    zeroCopy: true,
+    options: { dataMode: "auto", autoFallback: "always" },
+  },
+];
 
 /** A deterministic xorshift32 generator. */
 export class Rng {
@@ -76,10 +102,11 @@ export async function legFiles(
 export async function device(
   kernel: ModelKernel,
   target: Target,
-  zeroCopy: boolean,
+  mode: boolean | ModeCase,
   maxIoBufBytes = 64 << 10,
 ): Promise<{ dev: UblkDevice; bdev: UblkBlockDevice } & AsyncDisposable> {
-  const dev = await createDevice(kernel, target, { queues: 2, depth: 16, zeroCopy, maxIoBufBytes });
+  const m = typeof mode === "boolean" ? { zeroCopy: mode } : mode.options;
+  const dev = await createDevice(kernel, target, { queues: 2, depth: 16, ...m, maxIoBufBytes });
   const bdev = UblkDriver.of(kernel)!.blockDevice(dev.id)!;
   return {
     dev,

@@ -31,7 +31,7 @@ for (const mode of MODES) {
           { start: 131072, end: 135168, errno: ENOSPC, ops: ["write"] },
         ],
       });
-      await using d = await device(kernel, t, mode.zeroCopy);
+      await using d = await device(kernel, t, mode);
       const buf = allocIoMemory(8192);
       // Every 4 KiB read of the first 256 KiB: only the one over byte 65536 fails.
       const failed: number[] = [];
@@ -108,7 +108,7 @@ for (const mode of MODES) {
         delayUs: 200,
         delayRate: 0.5,
       });
-      await using d = await device(kernel, t, mode.zeroCopy);
+      await using d = await device(kernel, t, mode);
       const b = fillPattern(allocIoMemory(65536), 12);
       const writes = [];
       for (let i = 0; i < 8; i++) writes.push(d.bdev.write(i * 65536, b));

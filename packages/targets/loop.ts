@@ -342,7 +342,7 @@ export class LoopTarget implements Target {
       return ctx.fused(f);
     }
     s.opcode = opcode;
-    s.addr = iod.addrHi * 4294967296 + iod.addrLo;
+    s.addr = ctx.bufAddr;
     s.len = iod.bytes;
     s.off = iod.offset;
     return ctx.submit(s.prepRw);

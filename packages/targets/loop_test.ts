@@ -23,11 +23,11 @@ import {
   O_RDONLY,
   O_RDWR,
 } from "@ublk-ts/uapi";
+import { type ModeCase, MODES } from "./_test_util.ts";
 import { checkBackingFile, existingDataBytes, LoopTarget, type LoopTargetOptions } from "./loop.ts";
 
 /** Backing-file directories: tmpfs (no ZERO_RANGE) and the root file system (ext4 here). */
 const DIRS = ["/dev/shm", "/tmp"] as const;
-const MODES = [{ name: "copy", zeroCopy: false }, { name: "zero copy", zeroCopy: true }] as const;
 const SIZE = 1 << 20;
 const MAX_IO = 64 << 10;
 
@@ -75,7 +75,7 @@ interface Loop extends AsyncDisposable {
 /** A loop device over a fresh patterned file in `dir`, served in this process. */
 async function loopDevice(
   dir: string,
-  zeroCopy: boolean,
+  mode: boolean | ModeCase,
   options: LoopTargetOptions = {},
 ): Promise<Loop> {
   const backend = new FaultBackend();
@@ -92,7 +92,7 @@ async function loopDevice(
     dev = await createDevice(kernel, target, {
       queues: 2,
       depth: 8,
-      zeroCopy,
+      ...(typeof mode === "boolean" ? { zeroCopy: mode } : mode.options),
       maxIoBufBytes: MAX_IO,
     });
   } catch (e) {
@@ -272,11 +272,12 @@ for (const dir of DIRS) {
     assert.equal(l.calls("write").length, 0);
   });
 
-  for (const { name, zeroCopy } of MODES) {
+  for (const mode of MODES) {
+    const { name } = mode;
     const where = `${name} on ${dir} (${fs})`;
 
     Deno.test(`\`LoopTarget\` ${where}: READ and WRITE reach the file at start_sector << 9`, async () => {
-      await using l = await loopDevice(dir, zeroCopy);
+      await using l = await loopDevice(dir, mode);
       const buf = new Uint8Array(8192);
       assert.equal(await l.bdev.read(4096, buf), 8192);
       assert.deepEqual(buf, l.data.subarray(4096, 12288));
@@ -320,7 +321,7 @@ for (const dir of DIRS) {
     });
 
     Deno.test(`\`LoopTarget\` ${where}: FLUSH is fdatasync; a FUA WRITE writes then fdatasyncs`, async () => {
-      await using l = await loopDevice(dir, zeroCopy);
+      await using l = await loopDevice(dir, mode);
       assert.equal(await l.bdev.flush(), 0);
       assert.deepEqual(l.calls("fsync").map((c) => c.datasync), [true]);
       l.backend.calls.length = 0;
@@ -336,7 +337,7 @@ for (const dir of DIRS) {
     });
 
     Deno.test(`\`LoopTarget\` ${where}: DISCARD punches a hole, WRITE_ZEROES zeroes a range`, async () => {
-      await using l = await loopDevice(dir, zeroCopy);
+      await using l = await loopDevice(dir, mode);
       const zero = new Uint8Array(8192);
       const buf = new Uint8Array(8192);
       assert.equal(await l.bdev.discard(4096, 8192), 0);
@@ -365,7 +366,7 @@ for (const dir of DIRS) {
     });
 
     Deno.test(`\`LoopTarget\` ${where}: WRITE_ZEROES falls back to PUNCH_HOLE on -EOPNOTSUPP only`, async () => {
-      await using l = await loopDevice(dir, zeroCopy);
+      await using l = await loopDevice(dir, mode);
       // Any other fallocate error is the request's result, without a fallback.
       l.backend.fault = faultOnce((c) => c.op === "fallocate", -ENOSPC);
       assert.equal(await l.bdev.writeZeroes(8192, 4096), -ENOSPC);
@@ -390,7 +391,7 @@ for (const dir of DIRS) {
     });
 
     Deno.test(`\`LoopTarget\` ${where}: a failed file op's errno is the request's result`, async () => {
-      await using l = await loopDevice(dir, zeroCopy);
+      await using l = await loopDevice(dir, mode);
       const buf = new Uint8Array(4096);
       l.backend.fault = faultOnce((c) => c.op === "read", -EIO);
       assert.equal(await l.bdev.read(0, buf), -EIO);
@@ -415,7 +416,7 @@ for (const dir of DIRS) {
     });
 
     Deno.test(`\`LoopTarget\` ${where}: a backend error fails only its own request with -EIO`, async () => {
-      await using l = await loopDevice(dir, zeroCopy);
+      await using l = await loopDevice(dir, mode);
       // EBADF is no block status: the block layer reports -EIO.
       l.backend.fault = (c) => c.op === "read" && c.off === MAX_IO ? -EBADF : undefined;
       const bufs = [0, 1, 2, 3].map(() => new Uint8Array(MAX_IO));
@@ -440,7 +441,7 @@ for (const dir of DIRS) {
     });
 
     Deno.test(`\`LoopTarget\` ${where}: short transfers complete by requeue; past EOF is -EIO`, async () => {
-      await using l = await loopDevice(dir, zeroCopy);
+      await using l = await loopDevice(dir, mode);
       l.backend.fault = faultOnce((c) => c.op === "read", 1536);
       const buf = new Uint8Array(8192);
       assert.equal(await l.bdev.read(16384, buf), 8192);

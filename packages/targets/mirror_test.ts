@@ -34,7 +34,7 @@ for (const mode of MODES) {
       const target = new MirrorTarget(
         files.paths.map((p, i) => spyLeg(fileLeg(kernel, p, { direct: false }), i, seen)),
       );
-      await using d = await device(kernel, target, mode.zeroCopy);
+      await using d = await device(kernel, target, mode);
       assert.equal(d.bdev.size, LEG_SIZE);
       const r = await verifyWorkload(d.bdev, { seed: 21, maxIo: 64 << 10, qd: 8 });
       assert.deepEqual(r.errors, []);
@@ -69,7 +69,7 @@ for (const mode of MODES) {
         fileLeg(kernel, files.paths[0]!, { direct: false }),
         { uri: "dying", target: dying },
       ], { onEvent: (m) => events.push(m) });
-      await using d = await device(kernel, target, mode.zeroCopy);
+      await using d = await device(kernel, target, mode);
       const r = await verifyWorkload(d.bdev, {
         seed: 22,
         maxIo: 64 << 10,
@@ -117,7 +117,7 @@ for (const mode of MODES) {
         uri: "other",
         target: other,
       }]);
-      await using d = await device(kernel, target, mode.zeroCopy);
+      await using d = await device(kernel, target, mode);
       const want = Deno.readFileSync(files.paths[1]!);
       const buf = allocIoMemory(8192);
       // Reads alternate: whichever leg the first lands on, both reads succeed.
@@ -159,7 +159,7 @@ for (const mode of MODES) {
         ));
         const events: string[] = [];
         const target = new MirrorTarget(legs, { onEvent: (m) => events.push(m) });
-        await using d = await device(kernel, target, mode.zeroCopy);
+        await using d = await device(kernel, target, mode);
         assert.equal(d.bdev.size, 2 << 20);
         const r = await verifyWorkload(d.bdev, {
           seed: 23,
@@ -208,7 +208,7 @@ for (const mode of MODES) {
           ),
         );
         const target = new MirrorTarget(legs);
-        await using d = await device(kernel, target, mode.zeroCopy);
+        await using d = await device(kernel, target, mode);
         const r = await verifyWorkload(d.bdev, { seed: 31, maxIo: 48 << 10, reads: 0 });
         assert.deepEqual(r.errors, []);
         assert.equal(target.status().degraded, false);

@@ -41,7 +41,7 @@ import {
   type TargetIoCtx,
   type TargetParams,
 } from "@ublk-ts/ublk";
-import type { FusedIo, PrepSqe } from "@ublk-ts/ublk";
+import type { DataMode, FusedIo, PrepSqe } from "@ublk-ts/ublk";
 import {
   EIO,
   EOPNOTSUPP,
@@ -332,6 +332,7 @@ export class LegCtx implements TargetIoCtx {
   readonly tag: number;
   readonly dev: TargetDevInfo;
   readonly zeroCopy: boolean;
+  readonly dataMode: DataMode;
   /** The piece's descriptor. */
   readonly iod: IoDesc = new IoDesc();
   buf: Uint8Array = new Uint8Array(0);
@@ -355,6 +356,12 @@ export class LegCtx implements TargetIoCtx {
     this.tag = tag;
     this.dev = dev;
     this.zeroCopy = dev.zeroCopy;
+    this.dataMode = dev.dataMode ?? (dev.zeroCopy ? "fused" : "copy");
+  }
+
+  /** The piece's place in the tag buffer (copy modes), 0 with zero copy. */
+  get bufAddr(): number {
+    return this.#base === null || this.zeroCopy ? 0 : this.#base.bufAddr + this.#bufOff;
   }
 
   /**

@@ -37,7 +37,7 @@ for (const mode of MODES) {
           files.paths.map((p, i) => spyLeg(fileLeg(kernel, p, { direct: false }), i, seen)),
           { chunkSize: chunk },
         );
-        await using d = await device(kernel, target, mode.zeroCopy);
+        await using d = await device(kernel, target, mode);
         const perLeg = Math.floor(LEG_SIZE / chunk) * chunk;
         assert.equal(d.bdev.size, perLeg * legs);
         const r = await verifyWorkload(d.bdev, { seed: legs * chunk, maxIo: 64 << 10, qd: 8 });
@@ -126,7 +126,7 @@ for (const mode of MODES) {
         { uri: files.paths[1]!, target: faulty },
       ];
       const target = new StripeTarget(legs, { chunkSize: 4096 });
-      await using d = await device(kernel, target, mode.zeroCopy);
+      await using d = await device(kernel, target, mode);
       const buf = fillPattern(allocIoMemory(16384), 3);
       // 16 KiB at 12 KiB: chunks 3, 4, 5, 6, the third on the failing range.
       assert.equal(await d.bdev.write(12288, buf), -ENOSPC);
@@ -193,7 +193,7 @@ for (const mode of MODES) {
         spyLeg(fileLeg(kernel, p, { direct: false }), i, seen)
       );
       const target = new StripeTarget(legs, { chunkSize: 4096 });
-      await using d = await device(kernel, target, mode.zeroCopy);
+      await using d = await device(kernel, target, mode);
       seen.length = 0;
       assert.equal(await d.bdev.flush(), 0);
       assert.deepEqual(seen.map((s) => s.leg).sort(), [0, 1, 2]);
@@ -240,7 +240,7 @@ for (const mode of MODES) {
           )
         ));
         const target = new StripeTarget(legs, { chunkSize: 4096 });
-        await using d = await device(kernel, target, mode.zeroCopy);
+        await using d = await device(kernel, target, mode);
         assert.equal(d.bdev.size, 2 << 20);
         const r = await verifyWorkload(d.bdev, { seed: 51, maxIo: 64 << 10, qd: 8 });
         assert.deepEqual(r.errors, []);

@@ -13,7 +13,6 @@ import {
   UBLK_CMD_DEL_DEV,
   UBLK_CMD_STOP_DEV,
   UBLK_F_NEED_GET_DATA,
-  UBLK_F_RFC_FUSED_ZC,
   UBLK_F_USER_RECOVERY,
   UBLK_F_USER_RECOVERY_FAIL_IO,
   UBLK_F_USER_RECOVERY_REISSUE,
@@ -24,6 +23,13 @@ import {
 import type { BlockDevice, Kernel } from "@ublk-ts/ring";
 import { validateFlags } from "@ublk-ts/rsrc";
 import { UblkCtrl } from "./ctrl.ts";
+import {
+  assertDataMode,
+  type DataMode,
+  dataModeFlags,
+  dataModeOf,
+  isZeroCopyMode,
+} from "./data_mode.ts";
 import { UblkQueue } from "./queue.ts";
 import type { Target, TargetDevInfo } from "./target.ts";
 
@@ -40,7 +46,22 @@ export interface CreateDeviceOptions {
   depth?: number;
   /** Largest request in bytes (default 512 KiB). */
   maxIoBufBytes?: number;
-  /** RFC fused zero copy (the model-only UBLK_F_RFC_FUSED_ZC). */
+  /**
+   * How data moves (default "copy"): "user-copy" (UBLK_F_USER_COPY), "register"
+   * (UBLK_F_SUPPORT_ZERO_COPY), "auto" (UBLK_F_AUTO_BUF_REG), "fused" (the model's RFC).
+   * Checked against GET_FEATURES first: a mode the kernel lacks throws a `DataModeError`
+   * with the one-line reason.
+   */
+  dataMode?: DataMode;
+  /**
+   * With `dataMode: "auto"`: `true` asks for UBLK_AUTO_BUF_REG_FALLBACK (adds
+   * UBLK_F_SUPPORT_ZERO_COPY so the server can register by hand); `"always"` also names a
+   * buffer index no table has, so every request takes the fallback (a test of that path).
+   */
+  autoFallback?: boolean | "always";
+  /** How to name the kernel in a refusal (e.g. "6.12"). */
+  kernelName?: string;
+  /** RFC fused zero copy (the model-only UBLK_F_RFC_FUSED_ZC): `dataMode: "fused"`. */
   zeroCopy?: boolean;
   /** UBLK_F_NEED_GET_DATA (copy mode only). */
   needGetData?: boolean;
@@ -67,6 +88,7 @@ export class UblkDevice {
   #charFd: number;
   readonly #kernel: Kernel;
   readonly #legacy: boolean;
+  readonly #forceFallback: boolean;
   #stopped = false;
 
   /** @internal */
@@ -78,6 +100,7 @@ export class UblkDevice {
     queues: UblkQueue[],
     charFd: number,
     legacy: boolean,
+    forceFallback = false,
   ) {
     this.#kernel = kernel;
     this.ctrl = ctrl;
@@ -86,6 +109,12 @@ export class UblkDevice {
     this.#queues = queues;
     this.#charFd = charFd;
     this.#legacy = legacy;
+    this.#forceFallback = forceFallback;
+  }
+
+  /** The device's data mode (from the negotiated flags). */
+  get dataMode(): DataMode {
+    return dataModeOf(this.info.flags);
   }
 
   /** The target of the current server (the new one after a {@linkcode UblkDevice.recover}). */
@@ -187,7 +216,14 @@ export class UblkDevice {
     const fd = this.#kernel.open(`/dev/ublkc${this.id}`, O_RDWR);
     if (fd < 0) throw ErrnoError.fromResult(fd, "open /dev/ublkc" + this.id);
     this.#charFd = fd;
-    this.#queues = startQueues(this.#kernel, this.info, fd, target, this.#legacy);
+    this.#queues = startQueues(
+      this.#kernel,
+      this.info,
+      fd,
+      target,
+      this.#legacy,
+      this.#forceFallback,
+    );
     this.#target = target;
     await this.ctrl.endUserRecovery();
   }
@@ -206,7 +242,8 @@ function targetDevInfo(info: UblksrvCtrlDevInfoValue): TargetDevInfo {
     queueDepth: info.queueDepth,
     maxIoBufBytes: info.maxIoBufBytes,
     flags: info.flags,
-    zeroCopy: (info.flags & UBLK_F_RFC_FUSED_ZC) !== 0n,
+    dataMode: dataModeOf(info.flags),
+    zeroCopy: isZeroCopyMode(dataModeOf(info.flags)),
   };
 }
 
@@ -216,10 +253,18 @@ function startQueues(
   fd: number,
   target: Target,
   legacy: boolean,
+  forceAutoFallback: boolean,
 ): UblkQueue[] {
   const qs: UblkQueue[] = [];
-  for (let q = 0; q < info.nrHwQueues; q++) {
-    qs.push(new UblkQueue(kernel, info, q, fd, target, { legacyOpcodes: legacy }));
+  try {
+    for (let q = 0; q < info.nrHwQueues; q++) {
+      qs.push(
+        new UblkQueue(kernel, info, q, fd, target, { legacyOpcodes: legacy, forceAutoFallback }),
+      );
+    }
+  } catch (e) {
+    for (const q of qs) q.close();
+    throw e;
   }
   for (const q of qs) q.start();
   return qs;
@@ -249,7 +294,14 @@ export async function createDevice(
   options: CreateDeviceOptions = {},
 ): Promise<UblkDevice> {
   let flags = options.flags ?? 0n;
-  if (options.zeroCopy) flags |= UBLK_F_RFC_FUSED_ZC;
+  const mode: DataMode = options.dataMode ?? (options.zeroCopy ? "fused" : "copy");
+  const fallback = mode === "auto" && options.autoFallback !== undefined &&
+    options.autoFallback !== false;
+  if (options.autoFallback === "always" && mode !== "auto") {
+    throw new TypeError('Cannot force the auto-registration fallback: dataMode is not "auto"');
+  }
+  const modeFlags = dataModeFlags(mode, fallback);
+  flags |= modeFlags;
   if (options.needGetData) flags |= UBLK_F_NEED_GET_DATA;
   if (options.userRecovery) flags |= UBLK_F_USER_RECOVERY;
   if (options.userRecoveryReissue) flags |= UBLK_F_USER_RECOVERY | UBLK_F_USER_RECOVERY_REISSUE;
@@ -262,10 +314,20 @@ export async function createDevice(
     );
   }
   const legacy = options.legacyOpcodes === true;
+  const forceFallback = options.autoFallback === "always";
   const ctrl = UblkCtrl.open(kernel, { legacyOpcodes: legacy });
   let info: UblksrvCtrlDevInfoValue;
   let fd = -1;
   let queues: UblkQueue[] = [];
+  if (modeFlags !== 0n) {
+    // The real driver drops flags it does not know: ask first, refuse with the reason.
+    try {
+      assertDataMode(mode, await ctrl.getFeatures(), fallback, options.kernelName);
+    } catch (e) {
+      ctrl.close();
+      throw e;
+    }
+  }
   try {
     info = await ctrl.addDev({
       devId: options.devId ?? -1,
@@ -278,7 +340,12 @@ export async function createDevice(
     await ctrl.setParams(params);
     fd = kernel.open(`/dev/ublkc${info.devId}`, O_RDWR);
     if (fd < 0) throw ErrnoError.fromResult(fd, "open /dev/ublkc" + info.devId);
-    queues = startQueues(kernel, info, fd, target, legacy);
+    if ((info.flags & modeFlags) !== modeFlags) {
+      throw new TypeError(
+        `Cannot serve data mode ${mode}: ADD_DEV granted flags 0x${info.flags.toString(16)}`,
+      );
+    }
+    queues = startQueues(kernel, info, fd, target, legacy, forceFallback);
     await ctrl.start();
   } catch (e) {
     for (const q of queues) q.close();
@@ -287,5 +354,5 @@ export async function createDevice(
     ctrl.close();
     throw e;
   }
-  return new UblkDevice(kernel, ctrl, info, target, queues, fd, legacy);
+  return new UblkDevice(kernel, ctrl, info, target, queues, fd, legacy, forceFallback);
 }

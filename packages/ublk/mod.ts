@@ -25,6 +25,7 @@ export * from "./target.ts";
 export * from "./ctrl.ts";
 export * from "./queue.ts";
 export * from "./device.ts";
+export * from "./data_mode.ts";
 // The types of the public API that come from the packages below (so `deno doc` and users see
 // them through this entry point): the Kernel contract of @ublk-ts/ring and uapi value types.
 export type {

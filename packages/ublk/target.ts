@@ -12,6 +12,7 @@
  */
 
 import { UblksrvIoDesc } from "@ublk-ts/uapi";
+import type { DataMode } from "./data_mode.ts";
 
 /** What a target learns about the device at `init` (from `ublksrv_ctrl_dev_info`). */
 export interface TargetDevInfo {
@@ -25,7 +26,16 @@ export interface TargetDevInfo {
   readonly maxIoBufBytes: number;
   /** Negotiated UBLK_F_* flags. */
   readonly flags: bigint;
-  /** True when the device runs the RFC fused zero copy (the model-only UBLK_F_RFC_FUSED_ZC). */
+  /**
+   * How data moves ({@linkcode DataMode}: copy, user-copy, register, auto, fused). The queue
+   * always sets it; absent (hand-made infos in tests) means "fused" with `zeroCopy`, else
+   * "copy".
+   */
+  readonly dataMode?: DataMode;
+  /**
+   * True in the zero-copy modes (fused, register, auto): the target gets no server buffer and
+   * moves data with {@linkcode TargetIoCtx.fused}.
+   */
   readonly zeroCopy: boolean;
 }
 
@@ -142,7 +152,13 @@ export class IoDesc {
   }
 }
 
-/** One slave of a fused command (zero copy): a data op over a sub-range of the request. */
+/**
+ * One zero-copy data op over a sub-range of the request pages. The queue runs it in the
+ * device's mode: `fused` as the RFC's FUSED_CMD slave; `register` and `auto` as READ_FIXED /
+ * WRITE_FIXED with `buf_index` = the tag's registered request buffer and `addr` = `bufOff`
+ * (RECV and SEND on a socket become READ_FIXED / WRITE_FIXED on it, continued until `len`
+ * moved when SEND or RECV with MSG_WAITALL comes back short).
+ */
 export interface FusedIo {
   /** IORING_OP_READ, WRITE, SEND, RECV or SEND_ZC. */
   opcode: number;
@@ -171,9 +187,11 @@ export type PrepSqe = (sqe: DataView, off: number) => void;
 /**
  * The per-tag context of a queue, handed to `handleIo`. One object per tag, reused.
  *
- * Copy mode: `buf` is the tag's server buffer (`max_io_buf_bytes` of the queue's arena);
- * for WRITE it holds the data to write, for READ the target fills it and returns the bytes.
- * Zero copy: `buf` is empty; the target moves data with {@linkcode TargetIoCtx.fused}.
+ * Copy and user copy: `buf` is the tag's server buffer (`max_io_buf_bytes` of the queue's
+ * page-aligned arena); for WRITE it holds the data to write, for READ the target fills it and
+ * returns the bytes (in user copy the queue moves them with pread/pwrite on `/dev/ublkcN`).
+ * Zero copy (fused, register, auto): `buf` is empty; the target moves data with
+ * {@linkcode TargetIoCtx.fused}.
  */
 export interface TargetIoCtx {
   /** Queue id. */
@@ -182,8 +200,12 @@ export interface TargetIoCtx {
   readonly tag: number;
   /** The tag's server buffer (copy mode); empty with zero copy. */
   readonly buf: Uint8Array;
-  /** The device's negotiated zero-copy mode. */
+  /** True in the zero-copy modes (`buf` is empty; use `fused`). */
   readonly zeroCopy: boolean;
+  /** The device's data mode. */
+  readonly dataMode: DataMode;
+  /** The address of `buf` for SQEs (`kernel.addressOf(buf)`); 0 with zero copy. */
+  readonly bufAddr: number;
   /** The device. */
   readonly dev: TargetDevInfo;
   /**
@@ -196,10 +218,13 @@ export interface TargetIoCtx {
    */
   submit(prep: PrepSqe): Promise<number>;
   /**
-   * Zero copy: issues `FUSED_CMD` = master `UBLK_IO_FUSED_SUBMIT_IO(qid, tag)` + the slave
-   * described by `io`, whose buffer is `[bufOff, bufOff + len)` of the request pages. Resolves
-   * with the slave's result, or the master's error when the driver refused the buffer
-   * (-EINVAL for a wrong direction or a request without data).
+   * Zero copy: moves data between `[bufOff, bufOff + len)` of the request pages and `io.fd`.
+   * Fused: `FUSED_CMD` = master `UBLK_IO_FUSED_SUBMIT_IO(qid, tag)` + the slave described by
+   * `io`; resolves with the slave's result, or the master's error when the driver refused the
+   * buffer (-EINVAL for a wrong direction or a request without data). Register/auto: see
+   * {@linkcode FusedIo}; resolves with the bytes moved, or the registration's error (-EINVAL
+   * for a request without data, -EBUSY for a slot in use) or the op's (-EFAULT for a wrong
+   * direction).
    *
    * @param io The slave.
    * @returns The slave's result or the master's negative errno.

@@ -117,6 +117,13 @@ export interface InstallUblkOptions {
    * commands off (-EOPNOTSUPP).
    */
   provideBuffer?: ProvideBuffer | null;
+  /**
+   * The UBLK_F_* bits this driver has, to model an older kernel (e.g. 6.12's 0x1fe, without
+   * SUPPORT_ZERO_COPY and AUTO_BUF_REG): GET_FEATURES answers them and ADD_DEV drops the rest,
+   * as the real driver drops flags it does not know. Default: every bit the model implements.
+   * Only bits the model implements count.
+   */
+  features?: bigint;
 }
 
 /** `/dev/ublkcN` as the driver exposes it: the device file plus the descriptor mmap. */
@@ -194,6 +201,8 @@ export class UblkDriver {
   /** The disks registered with the kernel (`/dev/ublkbN`), by device id. */
   readonly #disks: Map<number, UblkBlockDevice> = new Map();
   readonly #control: DeviceFileLike;
+  /** What GET_FEATURES answers and ADD_DEV keeps. */
+  readonly #features: bigint;
 
   /**
    * A driver for `kernel` (use {@linkcode installUblk}).
@@ -205,6 +214,7 @@ export class UblkDriver {
     this.#kernel = kernel;
     this.nrCpuIds = options.nrCpuIds ?? (navigator.hardwareConcurrency || 1);
     this.provideBuffer = options.provideBuffer === undefined ? fusedProvide : options.provideBuffer;
+    this.#features = (options.features ?? UBLK_F_ALL_MODEL) & UBLK_F_ALL_MODEL;
     this.#control = { uringCmd: (req, flags) => this.#ctrlCmd(req, flags) };
   }
 
@@ -350,7 +360,7 @@ export class UblkDriver {
     if (typeof b === "number") return b;
     new DataView(b.buffer, b.byteOffset, UBLK_FEATURES_LEN).setBigUint64(
       0,
-      UBLK_F_ALL_MODEL,
+      this.#features,
       true,
     );
     return 0;
@@ -383,7 +393,7 @@ export class UblkDriver {
       while (this.#devices.has(id)) id++;
     }
     info.devId = id;
-    info.flags &= UBLK_F_ALL_MODEL;
+    info.flags &= this.#features;
     info.flags |= UBLK_F_CMD_IOCTL_ENCODE | UBLK_F_URING_CMD_COMP_IN_TASK;
     // RFC v6: fused zero copy makes NEED_GET_DATA pointless.
     if ((info.flags & UBLK_F_RFC_FUSED_ZC) !== 0n) info.flags &= ~UBLK_F_NEED_GET_DATA;
