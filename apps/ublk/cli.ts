@@ -260,6 +260,7 @@ async function resultJson(r: WorkloadResult, o: DeviceOptions): Promise<Record<s
   const { formatWorkloadSpec } = await import("./workload.ts");
   return {
     target: o.type,
+    dataMode: o.dataMode,
     zeroCopy: o.zeroCopy,
     native: o.native,
     queues: o.queues,
@@ -333,8 +334,28 @@ async function cmdBench(args: string[], io: CliIo): Promise<number> {
     out(io, BENCH_HELP);
     return 0;
   }
-  if (v["zero-copy"]) throw new UsageError("bench: -z is implied (bench runs copy and -z)");
+  for (
+    const [k, name] of [["zero-copy", "-z"], ["user-copy", "-u"], ["auto-zc", "--auto-zc"], [
+      "auto-zc-fallback",
+      "--auto-zc-fallback",
+    ]] as const
+  ) {
+    if (v[k]) {
+      throw new UsageError(
+        `bench: ${name} is not for bench (it runs copy and one zero copy: --zc-mode MODE, default fused)`,
+      );
+    }
+  }
   const base = checkDeviceOptions(v, "bench");
+  const copyOptions: DeviceOptions = {
+    ...base,
+    dataMode: "copy",
+    autoFallback: false,
+    zeroCopy: false,
+  };
+  const zcOptions: DeviceOptions = v["zc-mode"] !== undefined
+    ? base
+    : { ...base, dataMode: "fused", autoFallback: false, zeroCopy: true };
   const spec = await parseSpec(
     v.bench === undefined ? DEFAULT_BENCH_SPEC : String(v.bench),
     "bench",
@@ -351,7 +372,7 @@ async function cmdBench(args: string[], io: CliIo): Promise<number> {
   const best: (WorkloadResult | undefined)[] = [undefined, undefined];
   for (let round = 0; round < rounds; round++) {
     for (const zeroCopy of [false, true]) {
-      const o = { ...base, zeroCopy };
+      const o = zeroCopy ? zcOptions : copyOptions;
       const label = zeroCopy ? "zero copy " : "copy      ";
       const r = await withDevice(o, io, (dev) => runOne(dev, spec, io, intr.signal, label));
       if (statusOf(r) !== 0) {
@@ -375,15 +396,25 @@ async function cmdBench(args: string[], io: CliIo): Promise<number> {
     out(
       io,
       JSON.stringify({
-        copy: await resultJson(copy, { ...base, zeroCopy: false }),
-        zeroCopy: await resultJson(zc, { ...base, zeroCopy: true }),
+        copy: await resultJson(copy, copyOptions),
+        zeroCopy: await resultJson(zc, zcOptions),
         ratio,
       }),
     );
   } else {
-    out(io, `ratio zero copy / copy: ${ratio.toFixed(2)}x`);
+    out(io, `ratio zero copy / copy: ${ratio.toFixed(2)}x (${zcModeName(zcOptions)})`);
   }
   return 0;
+}
+
+/** The `--zc-mode` spelling of a zero-copy option set. */
+function zcModeName(o: DeviceOptions): string {
+  if (o.dataMode !== "auto") return String(o.dataMode);
+  return o.autoFallback === "always"
+    ? "auto-forced-fallback"
+    : o.autoFallback
+    ? "auto-fallback"
+    : "auto";
 }
 
 async function cmdAdd(args: string[], io: CliIo): Promise<number> {

@@ -12,15 +12,21 @@
 import {
   ErrnoError,
   O_RDWR,
-  UBLK_F_RFC_FUSED_ZC,
   UBLK_S_DEV_FAIL_IO,
   UBLK_S_DEV_LIVE,
   UBLK_S_DEV_QUIESCED,
   type UblksrvCtrlDevInfoValue,
 } from "@ublk-ts/uapi";
 import type { Kernel } from "@ublk-ts/ring";
-import { type Target, UblkCtrl, UblkDevice, UblkQueue } from "@ublk-ts/ublk";
 import type { DeviceOptions } from "./device_options.ts";
+import {
+  dataModeOf,
+  isZeroCopyMode,
+  type Target,
+  UblkCtrl,
+  UblkDevice,
+  UblkQueue,
+} from "@ublk-ts/ublk";
 import {
   describeRunning,
   makeTarget,
@@ -119,7 +125,8 @@ async function recoverDevice(
       queueDepth: info.queueDepth,
       maxIoBufBytes: info.maxIoBufBytes,
       flags: info.flags,
-      zeroCopy: (info.flags & UBLK_F_RFC_FUSED_ZC) !== 0n,
+      dataMode: dataModeOf(info.flags),
+      zeroCopy: isZeroCopyMode(dataModeOf(info.flags)),
     });
     await ctrl.startUserRecovery({ retryBusyMs: 30_000 });
     fd = kernel.open(`/dev/ublkc${devId}`, O_RDWR);

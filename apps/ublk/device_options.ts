@@ -8,6 +8,7 @@
 
 import { parseArgs, type ParseArgsConfig } from "node:util";
 import { parseSize } from "./units.ts";
+import type { DataMode } from "@ublk-ts/ublk";
 import {
   checkLegOptions,
   legOptionGiven,
@@ -27,6 +28,18 @@ export class UsageError extends Error {
   }
 }
 
+/** A data mode as the command line asks for it: a library mode, or the best zero copy. */
+export type DataModeChoice = DataMode | "best";
+
+/** `--zc-mode` values and what they mean. */
+const ZC_MODES: Record<string, { mode: DataMode; fallback: boolean | "always" }> = {
+  fused: { mode: "fused", fallback: false },
+  register: { mode: "register", fallback: false },
+  auto: { mode: "auto", fallback: false },
+  "auto-fallback": { mode: "auto", fallback: true },
+  "auto-forced-fallback": { mode: "auto", fallback: "always" },
+};
+
 /** The targets the CLI can run. */
 export type TargetType = "null" | "loop" | "nbd" | LegTargetType;
 
@@ -38,7 +51,15 @@ export interface DeviceOptions {
   queues: number;
   /** Tags per queue. */
   depth: number;
-  /** Fused-command zero copy. */
+  /**
+   * The data mode asked for: copy (default), user copy (`-u`), or zero copy — `best` (`-z`:
+   * what the kernel has, AUTO_BUF_REG > SUPPORT_ZERO_COPY > the model's fused command),
+   * `auto` (`--auto-zc`, `--auto-zc-fallback`), `register`, `fused` (`--zc-mode`).
+   */
+  dataMode: DataModeChoice;
+  /** With auto: UBLK_AUTO_BUF_REG_FALLBACK (`true`), and on every request (`"always"`). */
+  autoFallback: boolean | "always";
+  /** A zero-copy mode was asked for (`dataMode` is best, auto, register or fused). */
   zeroCopy: boolean;
   /** Native io_uring data backend. */
   native: boolean;
@@ -86,6 +107,10 @@ export const DEVICE_ARG_OPTIONS: NonNullable<ParseArgsConfig["options"]> = {
   queues: { type: "string", short: "q" },
   depth: { type: "string", short: "d" },
   "zero-copy": { type: "boolean", short: "z" },
+  "user-copy": { type: "boolean", short: "u" },
+  "auto-zc": { type: "boolean" },
+  "auto-zc-fallback": { type: "boolean" },
+  "zc-mode": { type: "string" },
   native: { type: "boolean" },
   size: { type: "string" },
   file: { type: "string", short: "f" },
@@ -116,7 +141,6 @@ export const DEVICE_ARG_OPTIONS: NonNullable<ParseArgsConfig["options"]> = {
 export const ADD_ARG_OPTIONS: NonNullable<ParseArgsConfig["options"]> = {
   ...DEVICE_ARG_OPTIONS,
   number: { type: "string", short: "n" },
-  "user-copy": { type: "boolean", short: "u" },
   "need-get-data": { type: "boolean", short: "g" },
   recovery: { type: "string", short: "r" },
   "recovery-fail-io": { type: "string", short: "e" },
@@ -256,6 +280,70 @@ function flag01(v: RawValues, key: string, command: string): boolean {
   return s === "1";
 }
 
+/**
+ * The data mode options: at most one of `-u`, `-z`, `--auto-zc`, `--auto-zc-fallback`,
+ * `--zc-mode MODE`.
+ */
+function dataModeOption(
+  v: RawValues,
+  command: string,
+): { dataMode: DataModeChoice; autoFallback: boolean | "always"; zeroCopy: boolean } {
+  const given: string[] = [];
+  if (v["user-copy"] === true) given.push("-u");
+  if (v["zero-copy"] === true) given.push("-z");
+  if (v["auto-zc"] === true) given.push("--auto-zc");
+  if (v["auto-zc-fallback"] === true) given.push("--auto-zc-fallback");
+  const zc = str(v, "zc-mode");
+  if (zc !== undefined) given.push("--zc-mode");
+  if (given.length > 1) {
+    throw new UsageError(`${command}: give one data mode, not ${given.join(" and ")}`);
+  }
+  if (zc !== undefined) {
+    const m = ZC_MODES[zc];
+    if (m === undefined) {
+      throw new UsageError(
+        `${command}: unknown --zc-mode '${zc}' (expected ${Object.keys(ZC_MODES).join(", ")})`,
+      );
+    }
+    return { dataMode: m.mode, autoFallback: m.fallback, zeroCopy: true };
+  }
+  if (v["user-copy"] === true) {
+    return { dataMode: "user-copy", autoFallback: false, zeroCopy: false };
+  }
+  if (v["zero-copy"] === true) return { dataMode: "best", autoFallback: false, zeroCopy: true };
+  if (v["auto-zc"] === true) return { dataMode: "auto", autoFallback: false, zeroCopy: true };
+  if (v["auto-zc-fallback"] === true) {
+    return { dataMode: "auto", autoFallback: true, zeroCopy: true };
+  }
+  return { dataMode: "copy", autoFallback: false, zeroCopy: false };
+}
+
+/**
+ * The name of a data mode choice for summaries: `copy`, `user copy`, `zero copy (auto-buf-reg)`.
+ *
+ * @param mode The mode.
+ * @param fallback With auto, the fallback.
+ * @returns The text.
+ */
+export function dataModeLabel(mode: DataModeChoice, fallback: boolean | "always" = false): string {
+  switch (mode) {
+    case "copy":
+      return "copy";
+    case "user-copy":
+      return "user copy";
+    case "best":
+      return "zero copy";
+    case "fused":
+      return "zero copy (fused)";
+    case "register":
+      return "zero copy (register-buf)";
+    case "auto":
+      return `zero copy (auto-buf-reg${
+        fallback === "always" ? ", forced fallback" : fallback ? ", fallback" : ""
+      })`;
+  }
+}
+
 function str(v: RawValues, key: string): string | undefined {
   const raw = v[key];
   return raw === undefined ? undefined : String(raw);
@@ -290,7 +378,7 @@ export function checkDeviceOptions(v: RawValues, command: string): DeviceOptions
     type: legType ?? type as TargetType,
     queues: intOption(v, "queues", 1, 1, 32),
     depth: intOption(v, "depth", 128, 1, 4096),
-    zeroCopy: v["zero-copy"] === true,
+    ...dataModeOption(v, command),
     native: v.native === true,
     size: undefined,
     file: str(v, "file"),
@@ -310,13 +398,10 @@ export function checkDeviceOptions(v: RawValues, command: string): DeviceOptions
     recoveryFailIo: flag01(v, "recovery-fail-io", command),
     recoveryReissue: flag01(v, "recovery-reissue", command),
   };
-  if (v["user-copy"]) {
+  if (opts.needGetData && opts.dataMode !== "copy") {
     throw new UsageError(
-      `${command}: -u (UBLK_F_USER_COPY) is not supported: this server copies through its buffers (default) or uses -z`,
+      `${command}: -g (NEED_GET_DATA) is for copy mode (not with -u, -z, --auto-zc or --zc-mode)`,
     );
-  }
-  if (opts.needGetData && opts.zeroCopy) {
-    throw new UsageError(`${command}: -g (NEED_GET_DATA) and -z cannot be combined`);
   }
   if ((opts.recoveryFailIo || opts.recoveryReissue) && !opts.userRecovery) {
     throw new UsageError(`${command}: -e and -i need -r 1 (user recovery)`);
@@ -400,8 +485,10 @@ export function checkDeviceOptions(v: RawValues, command: string): DeviceOptions
     if (opts.host !== undefined && opts.unix !== undefined) {
       throw new UsageError(`${command}: give either --host or --unix, not both`);
     }
-    if (opts.sendZc && !opts.zeroCopy && command !== "bench") {
-      throw new UsageError(`${command}: --send-zc needs -z`);
+    if (opts.sendZc && opts.dataMode !== "fused" && command !== "bench") {
+      throw new UsageError(
+        `${command}: --send-zc needs --zc-mode fused (SEND_ZC from a registered ublk buffer is not modelled)`,
+      );
     }
     if (opts.sendZc && opts.unix !== undefined) {
       throw new UsageError(`${command}: --send-zc needs a TCP connection (--host), not --unix`);
@@ -432,6 +519,8 @@ export function describeDeviceOptions(o: DeviceOptions): string {
     ? ` ${o.legs.legs.join(" + ")}${o.type === "stripe" ? ` (chunk ${o.legs.chunk / 1024}k)` : ""}`
     : "";
   return `${o.type}${where}, ${o.queues} queue${o.queues === 1 ? "" : "s"} x ${o.depth} tags, ${
-    o.zeroCopy ? `zero copy${o.sendZc ? " (send_zc)" : ""}` : "copy"
+    o.sendZc
+      ? dataModeLabel(o.dataMode, o.autoFallback).replace(/\)$/, ", send_zc)")
+      : dataModeLabel(o.dataMode, o.autoFallback)
   }${o.readOnly ? ", read-only" : ""}${o.native ? ", native io_uring backend" : ""}`;
 }

@@ -15,7 +15,16 @@ import {
 } from "@ublk-ts/uapi";
 import { ModelKernel } from "@ublk-ts/model";
 import { installFusedCmd } from "@ublk-ts/fused-cmd";
-import { createDevice, type Target, UblkCtrl, type UblkDevice } from "@ublk-ts/ublk";
+import {
+  bestZeroCopy,
+  createDevice,
+  type DataMode,
+  DataModeError,
+  dataModeRefusal,
+  type Target,
+  UblkCtrl,
+  type UblkDevice,
+} from "@ublk-ts/ublk";
 import { installUblk } from "@ublk-ts/ublk-drv";
 import { LoopTarget, NbdTarget, NullTarget } from "@ublk-ts/targets";
 import { NativeBackend, NativeKernel } from "@ublk-ts/native";
@@ -138,7 +147,9 @@ export async function makeTarget(kernel: Kernel, o: DeviceOptions): Promise<Targ
       return new LoopTarget(kernel, o.file!, { direct: !o.bufferedIo, readOnly: o.readOnly });
     case "nbd": {
       if (o.zeroCopy && !(kernel instanceof ModelKernel)) {
-        throw new Error("Cannot serve nbd with -z on this kernel: fused SEND/RECV is the model's");
+        throw new Error(
+          "Cannot serve nbd with zero copy on the real ublk driver: the connection is Deno's socket, which the queue's ring cannot name (use copy or -u)",
+        );
       }
       return await NbdTarget.connect({
         ...(o.unix !== undefined ? { path: o.unix } : { hostname: o.host!, port: o.port }),
@@ -200,12 +211,28 @@ export function openStack(options: StackOptions): Stack<Kernel> {
         ctrl.close();
       }
     },
-    async addDevice(o: DeviceOptions): Promise<RunningDevice> {
-      if (real && o.zeroCopy) {
+    async addDevice(asked: DeviceOptions): Promise<RunningDevice> {
+      const kernelName = real ? (/^\d+\.\d+/.exec(Deno.osRelease())?.[0] ?? "this") : "model";
+      let mode: DataMode;
+      if (asked.dataMode === "best") {
+        const features = await this.features();
+        const best = bestZeroCopy(features);
+        if (best === null) {
+          throw new DataModeError(
+            "register",
+            dataModeRefusal("register", features, false, kernelName)!,
+          );
+        }
+        mode = best;
+      } else {
+        mode = asked.dataMode;
+      }
+      if (real && mode === "fused") {
         throw new Error(
-          "Cannot use -z on the real ublk driver: it has no IORING_OP_FUSED_CMD (use --model)",
+          "Cannot use --zc-mode fused on the real ublk driver: IORING_OP_FUSED_CMD is the 2023 RFC, never merged (use --model, or -z for the kernel's zero copy)",
         );
       }
+      const o: DeviceOptions = { ...asked, dataMode: mode };
       const target = await makeTarget(kernel, o);
       let device: UblkDevice;
       try {
@@ -213,7 +240,9 @@ export function openStack(options: StackOptions): Stack<Kernel> {
           devId: o.devId,
           queues: o.queues,
           depth: o.depth,
-          zeroCopy: o.zeroCopy,
+          dataMode: mode,
+          ...(mode === "auto" && o.autoFallback !== false ? { autoFallback: o.autoFallback } : {}),
+          kernelName,
           needGetData: o.needGetData,
           userRecovery: o.userRecovery,
           userRecoveryFailIo: o.recoveryFailIo,

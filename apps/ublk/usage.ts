@@ -56,10 +56,8 @@ function deviceOptions(withZeroCopy: boolean): string {
   -d, --depth N         tags per queue (default 128)
 ${
     withZeroCopy
-      ? `  -z, --zero-copy       zero copy: serve data with IORING_OP_FUSED_CMD
-                        (master UBLK_IO_FUSED_SUBMIT_IO + slave READ/WRITE/SEND/RECV)
-`
-      : ""
+      ? ""
+      : BENCH_MODE_OPTIONS
   }      --native          the model's data ops run on the real io_uring (liburing)
                         instead of positional syscalls; ublk itself stays modelled
       --read-only       read-only device: loop opens its file O_RDONLY, writes
@@ -68,9 +66,33 @@ ${
                         verify) overwrite a loop file that is not empty
       --size SIZE       null target: device size (default 250g)
 
-${LOOP_OPTIONS}
+${withZeroCopy ? DATA_MODE_OPTIONS + "\n" : ""}${LOOP_OPTIONS}
 ${NBD_OPTIONS}`;
 }
+
+const DATA_MODE_OPTIONS =
+  `Data modes (default copy: the driver copies into the server's buffers; give one):
+  -u, --user-copy       UBLK_F_USER_COPY (6.5+): the server copies with pread/pwrite
+                        on /dev/ublkcN
+  -z, --zero-copy       the best zero copy the kernel has: auto-buf-reg, else
+                        register-buf, else (model only) the RFC's fused command;
+                        refused with the reason when it has none
+      --auto-zc         UBLK_F_AUTO_BUF_REG (6.16+): the driver registers each
+                        request's pages in the queue's ring; READ_FIXED/WRITE_FIXED
+      --auto-zc-fallback
+                        --auto-zc with UBLK_AUTO_BUF_REG_FALLBACK (+ SUPPORT_ZERO_COPY):
+                        a failed registration is done by the server instead
+      --zc-mode MODE    register (UBLK_F_SUPPORT_ZERO_COPY, 6.15+: REGISTER_IO_BUF /
+                        UNREGISTER_IO_BUF around READ_FIXED/WRITE_FIXED), auto,
+                        auto-fallback, auto-forced-fallback (every request takes the
+                        fallback, as kublk's null target under --auto_zc_fallback),
+                        or fused (the 2023 RFC IORING_OP_FUSED_CMD: model only)
+`;
+
+const BENCH_MODE_OPTIONS =
+  `      --zc-mode MODE    the zero-copy side: fused (default), register, auto,
+                        auto-fallback or auto-forced-fallback
+`;
 
 const LOOP_OPTIONS = `Loop target:
   -f, --file FILE       backing file; its size (a multiple of 512) is the device size
@@ -86,7 +108,7 @@ const NBD_OPTIONS = `NBD target:
       --port PORT       NBD server port (default 10809)
       --unix PATH       NBD server Unix socket, instead of --host/--port
       --export-name N   export name (default "")
-      --send-zc         with -z over TCP: WRITE payloads go out with SEND_ZC
+      --send-zc         with --zc-mode fused over TCP: WRITE payloads go out with SEND_ZC
                         instead of SEND (AF_UNIX has no SEND_ZC)
       --timeout SECS    fail an I/O the server has not answered in SECS (0 = never)
       --reconnect N     copy mode: after a timeout or a dead connection, up to N
@@ -158,9 +180,10 @@ ${WORKLOAD_KEYS}
 /** `ublk bench --help`. */
 export const BENCH_HELP: string = `Usage: ublk bench -t TYPE [options] [--bench SPEC]
 
-Runs the workload twice, each time on a fresh device: first in copy mode, then with
-zero copy (-z), and prints both figures and the ratio zero-copy / copy. Takes every
-option of 'ublk run' except -z (it runs both).
+Runs the workload twice, each time on a fresh device: first in copy mode, then in
+one zero-copy mode (--zc-mode, default fused), and prints both figures and the
+ratio zero-copy / copy. Takes every option of 'ublk run' except the data modes
+(-u, -z, --auto-zc, --auto-zc-fallback: it runs copy and --zc-mode).
 
 ${deviceOptions(false)}
 
@@ -173,7 +196,8 @@ ${WORKLOAD_KEYS}
 `;
 
 /** `ublk add --help`. */
-export const ADD_HELP: string = `Usage: ublk add -t TYPE [-n DEV_ID] [-q N] [-d DEPTH] [-z] [-g]
+export const ADD_HELP: string =
+  `Usage: ublk add -t TYPE [-n DEV_ID] [-q N] [-d DEPTH] [-u | -z | --auto-zc | -g]
                 [-r 0|1 [-e 0|1 | -i 0|1]] [--read-only] [--foreground] [options]
 
 Starts a daemon for a new device and returns once the device is live, printing it;
@@ -191,7 +215,6 @@ NBD: 'ublk list --json' shows the URI (nbd+unix:///?socket=… or nbd://…).
                         with -r 1: fail I/O while no server runs (FAIL_IO)
   -i, --recovery-reissue 0|1
                         with -r 1: reissue the I/O the dead server held
-  -u, --user-copy       UBLK_F_USER_COPY: refused (this server does not do it)
       --foreground      serve in this process until Ctrl-C (exit 130) or del
       --export WHERE    model devices: unix (default, in the run directory),
                         unix:PATH, tcp:PORT or tcp:HOST:PORT (port 0: any)

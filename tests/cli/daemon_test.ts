@@ -100,7 +100,7 @@ for (const z of [false, true]) {
           assert.equal(d.size, 16 << 20);
           assert.equal(d.queues, 1);
           assert.equal(d.depth, 128);
-          assert.equal(d.flags.includes("UBLK_F_RFC_FUSED_ZC"), z);
+          assert.equal(d.flags.includes("UBLK_F_AUTO_BUF_REG"), z); // -z on the model: its best zero copy
           assert.ok(alive(d.pid), "the daemon runs");
           assert.ok(d.pid !== 0);
           const uri = d.nbd!;

@@ -133,16 +133,26 @@ Deno.test("`-q -1` is a range error, not 'argument is ambiguous'", async () => {
 Deno.test("ublksrv spellings with underscores are accepted", async () => {
   // Recognised (so it reaches the target check) rather than an unknown option.
   await usageError(["run", "-t", "null", "--buffered_io"], /--buffered-io is for the loop target/);
-  await usageError(["add", "-t", "null", "--need_get_data", "-z"], /-g \(NEED_GET_DATA\) and -z/);
+  await usageError(
+    ["add", "-t", "null", "--need_get_data", "-z"],
+    /-g \(NEED_GET_DATA\) is for copy mode/,
+  );
+  await usageError(
+    ["add", "-t", "null", "--user_copy", "--auto_zc"],
+    /give one data mode, not -u and --auto-zc/,
+  );
 });
 
 Deno.test("`ublk bench --help` does not list -z, and the help says what O_DIRECT really does", async () => {
   const b = await ublk("bench", "--help");
   assert.equal(b.code, 0);
-  assert.match(b.stdout, /except -z/);
+  assert.match(b.stdout, /except the data modes/);
   assert.doesNotMatch(b.stdout, /-z, --zero-copy/);
+  assert.match(b.stdout, /--zc-mode MODE +the zero-copy side: fused \(default\)/);
   const r = await ublk("run", "--help");
   assert.match(r.stdout, /-z, --zero-copy/);
+  assert.match(r.stdout, /-u, --user-copy +UBLK_F_USER_COPY/);
+  assert.match(r.stdout, /--auto-zc-fallback/);
   assert.match(r.stdout, /sync backend of the\s+model always goes through the page cache/);
   assert.doesNotMatch(r.stdout, /default O_DIRECT, as ublksrv/);
 });

@@ -175,7 +175,7 @@ Deno.test("`ublk bench -t null` prints copy, zero copy and their ratio", async (
   assert.equal(r.stderr.match(/ublk: deleted/g)?.length, 4, "each run on a fresh device");
   assert.match(out[0]!, /^copy +read bs=512k/);
   assert.match(out[1]!, /^zero copy +read bs=512k/);
-  assert.match(out[2]!, /^ratio zero copy \/ copy: [\d.]+x$/);
+  assert.match(out[2]!, /^ratio zero copy \/ copy: [\d.]+x \(fused\)$/);
 });
 
 Deno.test({
@@ -227,7 +227,7 @@ Deno.test({
 });
 
 Deno.test({
-  name: "`ublk run -t nbd -z --send-zc` over TCP passes the verify workload",
+  name: "`ublk run -t nbd --zc-mode fused --send-zc` over TCP passes the verify workload",
   ignore: !have("nbdkit"),
   async fn(): Promise<void> {
     const port = 20000 + Math.floor(Math.random() * 20000);
@@ -253,14 +253,15 @@ Deno.test({
         "127.0.0.1",
         "--port",
         String(port),
-        "-z",
+        "--zc-mode",
+        "fused",
         "--send-zc",
         "--bench",
         "rw=verify,bs=128k,qd=16,n=300,seed=4",
       );
       assert.equal(r.code, 0, r.stderr);
       assert.match(r.stdout, /, 0 mismatches\n$/);
-      assert.match(r.stderr, /zero copy \(send_zc\)/);
+      assert.match(r.stderr, /zero copy \(fused, send_zc\)/);
     } finally {
       srv.kill("SIGTERM");
       await srv.status;

@@ -33,9 +33,16 @@ Deno.test("`ublk run` rejects bad device options with one line and exit 2", asyn
   await usageError(["run", "-t", "null", "-f", "/tmp/x"], /-f is for the loop target/);
   await usageError(["run", "-t", "nbd"], /needs --host HOST/);
   await usageError(["run", "-t", "nbd", "--host", "a", "--unix", "/b"], /either --host or --unix/);
-  await usageError(["run", "-t", "nbd", "--unix", "/b", "--send-zc"], /--send-zc needs -z/);
+  await usageError(
+    ["run", "-t", "nbd", "--unix", "/b", "--send-zc"],
+    /--send-zc needs --zc-mode fused/,
+  );
   await usageError(
     ["run", "-t", "nbd", "-z", "--unix", "/b", "--send-zc"],
+    /--send-zc needs --zc-mode fused/,
+  );
+  await usageError(
+    ["run", "-t", "nbd", "--zc-mode", "fused", "--unix", "/b", "--send-zc"],
     /needs a TCP connection/,
   );
   await usageError(["run", "-t", "loop", "-f", "x", "--port", "1"], /--port is for the nbd/);
@@ -53,7 +60,8 @@ Deno.test("`ublk del` and `ublk list` check their options", async () => {
   await usageError(["del"], /give -n ID or -a/);
   await usageError(["del", "-n", "x"], /needs a device id/);
   await usageError(["list", "-n", "x"], /needs a device id/);
-  await usageError(["bench", "-t", "null", "-z"], /-z is implied/);
+  await usageError(["bench", "-t", "null", "-z"], /-z is not for bench/);
+  await usageError(["bench", "-t", "null", "-u"], /-u is not for bench/);
   await usageError(["bench", "-t", "null", "--rounds", "0"], /--rounds must be a whole number/);
 });
 
