@@ -9,8 +9,8 @@
  *   - copy floor: the same plus one `TypedArray.set` into/from a 64 MiB aligned working set
  *     (what copy mode must pay: two copies per byte);
  *   - memcpy: `TypedArray.set` alone over that working set (GB/s);
- * - the loop target in each data mode of {@linkcode MODES} (copy, fused = RFC zero copy; a new
- *   mode is one entry), sequential, QD 16, through the block device's O_DIRECT handle with
+ * - the loop target in each data mode of {@linkcode MODES} (copy, user copy, the RFC's fused
+ *   zero copy, register-buf and auto-buf-reg zero copy; a new mode is one entry), sequential, QD 16, through the block device's O_DIRECT handle with
  *   page-aligned buffers (the workload's default): MB/s, CPU seconds per GB (user + system of
  *   the whole process: workload, model kernel and server share it), p50/p99 latency, the ratio
  *   to copy and to the ceiling;
@@ -64,7 +64,26 @@ export interface ModeSpec {
  */
 export const MODES: readonly ModeSpec[] = [
   { name: "copy", label: "copy (server buffer, two copies per byte)", options: {} },
-  { name: "fused", label: "fused zero copy (RFC, -z)", options: { "zero-copy": true } },
+  {
+    name: "user-copy",
+    label: "user copy (pread/pwrite on /dev/ublkcN, -u)",
+    options: { "user-copy": true },
+  },
+  {
+    name: "fused",
+    label: "fused zero copy (the RFC, --zc-mode fused)",
+    options: { "zc-mode": "fused" },
+  },
+  {
+    name: "register",
+    label: "register-buf zero copy (REGISTER_IO_BUF, --zc-mode register)",
+    options: { "zc-mode": "register" },
+  },
+  {
+    name: "auto",
+    label: "auto-buf-reg zero copy (AUTO_BUF_REG, --auto-zc)",
+    options: { "auto-zc": true },
+  },
 ];
 
 /** The chart's colour per mode (by position; grey for copy). */
