@@ -47,6 +47,9 @@ function ioprio(sqe: DataView, off: number): number {
 }
 
 /** One buffer: the lent kbuf range, a fixed buffer (SEND_ZC), or `addr`. */
+/** `ITER_SOURCE`: a buffer that may be read from (rsrc's direction bit). */
+const DIR_SOURCE = 2;
+
 function importOne(req: Request, fixed: boolean): Uint8Array | number {
   if (req.kbuf) {
     if (req.addrHi !== 0) return -EFAULT;
@@ -65,8 +68,12 @@ function importOne(req: Request, fixed: boolean): Uint8Array | number {
     return bounce;
   }
   if (fixed) {
+    // SEND_ZC with IORING_RECVSEND_FIXED_BUF (the only fixed user here) reads the buffer: a
+    // driver-registered one allows that only for its request's direction (a ublk WRITE's pages;
+    // a READ's are ITER_DEST): -EFAULT as io_import_fixed.
     const fb = req.ring.fixedBuffer(req, req.bufIndex);
     if (typeof fb === "number") return fb;
+    if ((fb.dir & DIR_SOURCE) === 0) return -EFAULT;
     const v = req.ring.buffers.importFixed(fb, req.addr, req.len);
     if (typeof v === "number") return v;
     return v;

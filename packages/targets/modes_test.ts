@@ -34,7 +34,8 @@ import {
 } from "@ublk-ts/uapi";
 import { allocIoMemory } from "@ublk-ts/rsrc";
 import { LoopTarget } from "./loop.ts";
-import { fillPattern, MODES, Rng } from "./_test_util.ts";
+import { NbdTarget } from "./nbd_target.ts";
+import { device, fillPattern, haveNbdkit, MODES, Rng, verifyWorkload } from "./_test_util.ts";
 
 /** GET_FEATURES of Debian's 6.12.117 (tests/real_kernel/testdata/ctrl_6.12.json). */
 const FEATURES_6_12 = 0x1fen;
@@ -271,3 +272,60 @@ Deno.test("`dataModeRefusal` names the missing bits and what the kernel has inst
     "fused zero copy (the RFC) needs UBLK_F_RFC_FUSED_ZC: it exists only in the model kernel (--model)",
   );
 });
+
+/** `nbdkit memory` on a loopback TCP port the kernel picked for us (a free one, probed first). */
+async function tcpMemoryServer(size: number): Promise<{ port: number } & AsyncDisposable> {
+  const probe = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+  const port = (probe.addr as Deno.NetAddr).port;
+  probe.close();
+  const child = new Deno.Command("nbdkit", {
+    args: ["-f", "-i", "127.0.0.1", "-p", String(port), "memory", `size=${size}`],
+    stdin: "null",
+    stdout: "null",
+    stderr: "null",
+  }).spawn();
+  const dispose = async (): Promise<void> => {
+    try {
+      child.kill("SIGKILL");
+    } catch { /* gone */ }
+    await child.status;
+  };
+  for (let i = 0;; i++) {
+    try {
+      (await Deno.connect({ hostname: "127.0.0.1", port })).close();
+      return { port, [Symbol.asyncDispose]: dispose };
+    } catch { /* not yet */ }
+    if (i > 1500) {
+      await dispose();
+      throw new Error("nbdkit did not start listening");
+    }
+    await new Promise((r) => setTimeout(r, 20));
+  }
+}
+
+for (const mode of MODES.filter((m) => m.zeroCopy)) {
+  for (const sendZc of [false, true]) {
+    Deno.test({
+      name: `nbd over TCP in ${mode.name}${
+        sendZc ? " with SEND_ZC" : ""
+      }: random writes then reads against nbdkit memory verify`,
+      ignore: !haveNbdkit(),
+      async fn(): Promise<void> {
+        const kernel = kernelOf();
+        await using srv = await tcpMemoryServer(8 << 20);
+        const target = await NbdTarget.connect({
+          hostname: "127.0.0.1",
+          port: srv.port,
+          zeroCopy: true,
+          sendZc,
+          kernel,
+        });
+        await using d = await device(kernel, target, mode, 128 << 10);
+        const r = await verifyWorkload(d.bdev, { seed: 5, maxIo: 128 << 10, qd: 8, reads: 200 });
+        assert.deepEqual(r.errors, []);
+        assert.equal(r.mismatches, 0);
+        assert.ok(r.writes > 0 && r.reads === 200);
+      },
+    });
+  }
+}

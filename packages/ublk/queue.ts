@@ -35,8 +35,10 @@ import {
   IORING_OP_READ,
   IORING_OP_READ_FIXED,
   IORING_OP_RECV,
+  IORING_OP_SEND_ZC,
   IORING_OP_WRITE,
   IORING_OP_WRITE_FIXED,
+  IORING_RECVSEND_FIXED_BUF,
   IORING_SETUP_SQE128,
   IOSQE_CQE_SKIP_SUCCESS,
   IOSQE_FIXED_FILE,
@@ -83,6 +85,7 @@ import {
   Ring,
   sqeSetBufIndex,
   sqeSetFlags,
+  sqeSetIoprio,
   sqeSetOpFlags,
   sqeSetUserData32,
 } from "@ublk-ts/ring";
@@ -721,13 +724,20 @@ export class UblkQueue {
     const op = io.opcode;
     const rw = op === IORING_OP_READ || op === IORING_OP_WRITE;
     const toPages = op === IORING_OP_READ || op === IORING_OP_RECV;
-    s.op = toPages ? IORING_OP_READ_FIXED : IORING_OP_WRITE_FIXED;
+    // SEND_ZC keeps its opcode (IORING_RECVSEND_FIXED_BUF on the registered pages: the request
+    // completes when the notification has released them); the rest become READ/WRITE_FIXED.
+    s.op = op === IORING_OP_SEND_ZC
+      ? IORING_OP_SEND_ZC
+      : toPages
+      ? IORING_OP_READ_FIXED
+      : IORING_OP_WRITE_FIXED;
     s.fd = io.fd;
     // every CQE is needed (continuations, the registration's error): no CQE_SKIP_SUCCESS
     s.sqeFlags = ((io.flags ?? 0) & ~IOSQE_CQE_SKIP_SUCCESS) |
       (io.fixed !== false ? IOSQE_FIXED_FILE : 0);
-    // rw_flags (RWF_*) go through for files; socket msg flags have no READ/WRITE equivalent
-    s.opFlags = rw ? io.opFlags ?? 0 : 0;
+    // rw_flags (RWF_*) go through for files, msg_flags for SEND_ZC; READ/WRITE on a socket
+    // have no msg flags
+    s.opFlags = rw || op === IORING_OP_SEND_ZC ? io.opFlags ?? 0 : 0;
     s.bufOff = io.bufOff ?? 0;
     s.len = io.len ?? iod.bytes;
     s.fileOff = rw ? io.off ?? iod.offset : 0;
@@ -772,6 +782,7 @@ export class UblkQueue {
     sqeSetFlags(v, off, s.sqeFlags);
     sqeSetOpFlags(v, off, s.opFlags);
     sqeSetBufIndex(v, off, c.tag);
+    if (s.op === IORING_OP_SEND_ZC) sqeSetIoprio(v, off, IORING_RECVSEND_FIXED_BUF);
     sqeSetUserData32(v, off, userDataLo(c.tag, s.op, slot), userDataHi(slot, true));
     return true;
   }

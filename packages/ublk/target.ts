@@ -156,8 +156,9 @@ export class IoDesc {
  * One zero-copy data op over a sub-range of the request pages. The queue runs it in the
  * device's mode: `fused` as the RFC's FUSED_CMD slave; `register` and `auto` as READ_FIXED /
  * WRITE_FIXED with `buf_index` = the tag's registered request buffer and `addr` = `bufOff`
- * (RECV and SEND on a socket become READ_FIXED / WRITE_FIXED on it, continued until `len`
- * moved when SEND or RECV with MSG_WAITALL comes back short).
+ * (RECV and SEND on a socket become READ_FIXED / WRITE_FIXED on it; SEND_ZC stays SEND_ZC with
+ * IORING_RECVSEND_FIXED_BUF; continued until `len` moved when a send or a RECV with MSG_WAITALL
+ * comes back short).
  */
 export interface FusedIo {
   /** IORING_OP_READ, WRITE, SEND, RECV or SEND_ZC. */
