@@ -485,10 +485,8 @@ export function checkDeviceOptions(v: RawValues, command: string): DeviceOptions
     if (opts.host !== undefined && opts.unix !== undefined) {
       throw new UsageError(`${command}: give either --host or --unix, not both`);
     }
-    if (opts.sendZc && opts.dataMode !== "fused" && command !== "bench") {
-      throw new UsageError(
-        `${command}: --send-zc needs --zc-mode fused (SEND_ZC from a registered ublk buffer is not modelled)`,
-      );
+    if (opts.sendZc && !opts.zeroCopy && command !== "bench") {
+      throw new UsageError(`${command}: --send-zc needs zero copy (-z, --auto-zc or --zc-mode)`);
     }
     if (opts.sendZc && opts.unix !== undefined) {
       throw new UsageError(`${command}: --send-zc needs a TCP connection (--host), not --unix`);

@@ -108,7 +108,7 @@ const NBD_OPTIONS = `NBD target:
       --port PORT       NBD server port (default 10809)
       --unix PATH       NBD server Unix socket, instead of --host/--port
       --export-name N   export name (default "")
-      --send-zc         with --zc-mode fused over TCP: WRITE payloads go out with SEND_ZC
+      --send-zc         with zero copy over TCP: WRITE payloads go out with SEND_ZC
                         instead of SEND (AF_UNIX has no SEND_ZC)
       --timeout SECS    fail an I/O the server has not answered in SECS (0 = never)
       --reconnect N     copy mode: after a timeout or a dead connection, up to N

@@ -35,14 +35,11 @@ Deno.test("`ublk run` rejects bad device options with one line and exit 2", asyn
   await usageError(["run", "-t", "nbd", "--host", "a", "--unix", "/b"], /either --host or --unix/);
   await usageError(
     ["run", "-t", "nbd", "--unix", "/b", "--send-zc"],
-    /--send-zc needs --zc-mode fused/,
+    /--send-zc needs zero copy \(-z, --auto-zc or --zc-mode\)/,
   );
+  await usageError(["run", "-t", "nbd", "-u", "--unix", "/b", "--send-zc"], /needs zero copy/);
   await usageError(
     ["run", "-t", "nbd", "-z", "--unix", "/b", "--send-zc"],
-    /--send-zc needs --zc-mode fused/,
-  );
-  await usageError(
-    ["run", "-t", "nbd", "--zc-mode", "fused", "--unix", "/b", "--send-zc"],
     /needs a TCP connection/,
   );
   await usageError(["run", "-t", "loop", "-f", "x", "--port", "1"], /--port is for the nbd/);
