@@ -14,6 +14,7 @@ interface Matrix {
   passed: number;
   bytesVerified: number;
   killsSurvived: number;
+  refusals: number;
   knownBugs: number;
   failures: number;
 }
@@ -68,14 +69,35 @@ for (const k of kernels.length > 0 ? kernels : ["6.12", "newest"]) {
       const m = JSON.parse(mj[1]!) as Matrix;
       assert.equal(m.failures, 0);
       assert.equal(m.passed, m.cases);
-      // The modes the server library serves on a real kernel (tests/real_kernel/matrix_probe.ts).
-      assert.match(text, /MATRIX: modes: copy\s/);
-      assert.ok(m.cases >= 6, `${m.cases} matrix cases`);
-      assert.ok(m.bytesVerified > 0 && m.killsSurvived > 0);
+      // Every mode both the kernel and the server library have (tests/real_kernel/matrix_probe.ts):
+      // 6.12 has USER_COPY (bit 7) but no buffer registration; 6.16+ has all of them.
+      const modes = /MATRIX: modes: ([^\[\n]*) \[/.exec(text)?.[1];
+      const newest = Number(release.split(".")[0]) >= 7;
+      assert.equal(
+        modes,
+        newest
+          ? "copy, user copy, register zero copy, auto zero copy, auto zero copy with fallback"
+          : "copy, user copy",
+      );
+      const nModes = modes!.split(", ").length;
+      // per mode: null, loop, kill, recovery; nbd in the two copy modes; delete under I/O;
+      // refusals: the modes the kernel lacks, -z on 6.12, the RFC fused mode
+      const refusals = newest ? 1 : 5 - nModes + 2;
+      assert.equal(m.refusals, refusals);
+      assert.equal(m.cases, nModes * 4 + 2 + 1 + refusals);
+      assert.equal(m.killsSurvived, nModes * 2);
+      if (!newest) {
+        assert.match(
+          text,
+          /MATRIX: ok refused -z: [^\n]*zero copy needs UBLK_F_SUPPORT_ZERO_COPY: this kernel \(6\.12\) has USER_COPY; use -u/,
+        );
+      }
+      assert.ok(m.bytesVerified > 0);
       const retries = text.split("\n").filter((l) => l.startsWith("REAL_KERNEL-RETRY")).join("; ");
       console.log(
         `real_kernel.sh on ${release} passed in ${secs}s: matrix ${m.cases} cases, ` +
           `${m.bytesVerified} bytes verified, ${m.killsSurvived} kills survived, ` +
+          `${m.refusals} refusals (modes: ${modes}), ` +
           `${m.knownBugs} known-bug lines${retries === "" ? "" : `; ${retries}`}`,
       );
     },
