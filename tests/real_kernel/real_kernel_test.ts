@@ -80,11 +80,12 @@ for (const k of kernels.length > 0 ? kernels : ["6.12", "newest"]) {
           : "copy, user copy",
       );
       const nModes = modes!.split(", ").length;
-      // per mode: null, loop, kill, recovery; nbd in the two copy modes; delete under I/O;
+      // per mode: null, loop, stripe, mirror, kill, recovery; nbd in the two copy modes; delete
+      // under I/O;
       // refusals: the modes the kernel lacks, -z on 6.12, the RFC fused mode
       const refusals = newest ? 1 : 5 - nModes + 2;
       assert.equal(m.refusals, refusals);
-      assert.equal(m.cases, nModes * 4 + 2 + 1 + refusals);
+      assert.equal(m.cases, nModes * 6 + 2 + 1 + refusals);
       assert.equal(m.killsSurvived, nModes * 2);
       if (!newest) {
         assert.match(
