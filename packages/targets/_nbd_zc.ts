@@ -1,7 +1,7 @@
 /**
  * The zero-copy NBD transmission engine of the nbd target (private). One connection, simple
- * replies only (structured replies are not negotiated), many requests in flight with the ublk
- * (queue, tag) as the cookie.
+ * replies or, when negotiated, structured reply chunks (checked as copy mode checks them), many
+ * requests in flight with the ublk (queue, tag) as the cookie.
  *
  * Headers go through small preallocated buffers written to and read from the connection
  * directly; payloads never pass through a server buffer: a WRITE's payload is a fused SEND
@@ -20,14 +20,21 @@
 import type { FusedIo, TargetIoCtx } from "@ublk-ts/ublk";
 import { EIO, IORING_OP_RECV, IORING_OP_SEND, IORING_OP_SEND_ZC } from "@ublk-ts/uapi";
 import {
+  getU64,
   NBD_CMD_DISC,
   NBD_CMD_READ,
   NBD_CMD_WRITE,
   NBD_DEFAULT_TIMEOUT_MS,
+  NBD_REPLY_FLAG_DONE,
+  NBD_REPLY_TYPE_ERROR_BIT,
+  NBD_REPLY_TYPE_NONE,
+  NBD_REPLY_TYPE_OFFSET_DATA,
   NBD_REQUEST_MAGIC,
   NBD_REQUEST_SIZE,
   NBD_SIMPLE_REPLY_MAGIC,
   NBD_SIMPLE_REPLY_SIZE,
+  NBD_STRUCTURED_REPLY_MAGIC,
+  NBD_STRUCTURED_REPLY_SIZE,
   nbdErrorToErrno,
   nbdWatchdogPeriod,
   setU64,
@@ -46,7 +53,12 @@ export interface ZcConn {
   write(p: Uint8Array): Promise<number>;
   /** Closes the connection (pending reads and writes end). */
   close?(): void;
+  /** Shuts the sending side (`shutdown(SHUT_WR)`): the server reads EOF after our bytes. */
+  closeWrite?(): Promise<void>;
 }
+
+/** How long {@linkcode NbdZeroCopy.disconnect} waits for the server to close its side. */
+export const NBD_ZC_DRAIN_MS = 5000;
 
 /** One tag's request state, preallocated and reused. */
 class Slot {
@@ -63,6 +75,12 @@ class Slot {
   ctx: TargetIoCtx | null = null;
   type = 0;
   length = 0;
+  /** Export offset (structured OFFSET_DATA chunks are placed relative to it). */
+  offset = 0;
+  /** Structured replies: READ bytes the chunks covered so far. */
+  covered = 0;
+  /** Structured replies: the errno of an error chunk (0 = none so far). */
+  error = 0;
   busy = false;
   startedAt = 0;
   resolve: ((res: number) => void) | null = null;
@@ -80,12 +98,14 @@ export class NbdZeroCopy {
   readonly #conn: ZcConn;
   readonly #sendOp: number;
   readonly #slots: Map<number, Slot> = new Map();
-  readonly #reply: Uint8Array = new Uint8Array(NBD_SIMPLE_REPLY_SIZE);
+  readonly #reply: Uint8Array = new Uint8Array(NBD_STRUCTURED_REPLY_SIZE);
   readonly #replyView: DataView = new DataView(this.#reply.buffer);
   #sendChain: Promise<void> = Promise.resolve();
   #dead = 0;
   #loop: Promise<void> | null = null;
   readonly #timeoutMs: number;
+  readonly #structured: boolean;
+  readonly #scratch: Uint8Array = new Uint8Array(512);
   #watchdog: ReturnType<typeof setInterval> | null = null;
   #busy = 0;
   #timedOut = false;
@@ -95,11 +115,20 @@ export class NbdZeroCopy {
    * @param sendZc Send WRITE payloads with SEND_ZC instead of SEND.
    * @param timeoutMs Per-request timeout (0 = none): a request unanswered this long tears the
    *   connection down, and it and every request in flight complete with -EIO.
+   * @param structured Structured replies were negotiated: chunks are accepted besides simple
+   *   replies (READs should then carry NBD_CMD_FLAG_DF: an OFFSET_HOLE chunk, which cannot be
+   *   zero-filled into pages only fused commands reach, fails its READ with -EIO).
    */
-  constructor(conn: ZcConn, sendZc: boolean, timeoutMs: number = NBD_DEFAULT_TIMEOUT_MS) {
+  constructor(
+    conn: ZcConn,
+    sendZc: boolean,
+    timeoutMs: number = NBD_DEFAULT_TIMEOUT_MS,
+    structured = false,
+  ) {
     this.#conn = conn;
     this.#sendOp = sendZc ? IORING_OP_SEND_ZC : IORING_OP_SEND;
     this.#timeoutMs = timeoutMs;
+    this.#structured = structured;
   }
 
   /** True once a request timed out and the connection was torn down for it. */
@@ -175,6 +204,9 @@ export class NbdZeroCopy {
     s.ctx = ctx;
     s.type = type;
     s.length = length;
+    s.offset = offset;
+    s.covered = 0;
+    s.error = 0;
     const v = s.view;
     v.setUint32(0, NBD_REQUEST_MAGIC);
     v.setUint16(4, flags);
@@ -199,6 +231,9 @@ export class NbdZeroCopy {
       this.#fail();
       return;
     }
+    // Dead meanwhile (disconnect, a failed reply): no payload goes out after the death, so the
+    // server never gets a whole WRITE from a connection that is being torn down.
+    if (this.#dead !== 0) return;
     if (type === NBD_CMD_WRITE && length > 0) {
       const io = s.io;
       io.opcode = this.#sendOp;
@@ -228,8 +263,37 @@ export class NbdZeroCopy {
     return true;
   }
 
+  /** Whether a request other than `s` is in flight. */
+  #othersInFlight(s: Slot): boolean {
+    for (const o of this.#slots.values()) if (o !== s && o.resolve !== null) return true;
+    return false;
+  }
+
+  /** Receives `len` payload bytes of `s`'s READ at `bufOff` of its pages (fused RECV). */
+  async #recvPayload(s: Slot, bufOff: number, len: number): Promise<boolean> {
+    const io = s.io;
+    io.opcode = IORING_OP_RECV;
+    io.bufOff = bufOff;
+    io.len = len;
+    io.opFlags = MSG_WAITALL;
+    return (await s.ctx!.fused(io)) === len;
+  }
+
+  /** Reads and drops `n` bytes of the stream. */
+  async #skip(n: number): Promise<boolean> {
+    while (n > 0) {
+      const k = Math.min(n, this.#scratch.length);
+      if (!(await this.#readExact(this.#scratch.subarray(0, k)))) return false;
+      n -= k;
+    }
+    return true;
+  }
+
   async #replyLoop(): Promise<void> {
     const v = this.#replyView;
+    const magic = this.#reply.subarray(0, 4);
+    const simpleRest = this.#reply.subarray(4, NBD_SIMPLE_REPLY_SIZE);
+    const chunkRest = this.#reply.subarray(4, NBD_STRUCTURED_REPLY_SIZE);
     // A READ whose payload arrived while other requests were in flight is confirmed only by the
     // next well-formed reply header: a server that sent fewer payload bytes than asked and
     // carried on has had its next reply's bytes received into the request pages, and the
@@ -238,13 +302,27 @@ export class NbdZeroCopy {
     let unconfirmed: Slot | null = null;
     try {
       while (this.#dead === 0) {
-        if (!(await this.#readExact(this.#reply))) break;
-        if (v.getUint32(0) !== NBD_SIMPLE_REPLY_MAGIC || v.getUint32(8) !== 0) break;
+        if (!(await this.#readExact(magic))) break;
+        const m = v.getUint32(0);
+        const chunk = m === NBD_STRUCTURED_REPLY_MAGIC && this.#structured;
+        if (!chunk && m !== NBD_SIMPLE_REPLY_MAGIC) break;
+        if (!(await this.#readExact(chunk ? chunkRest : simpleRest))) break;
+        if (v.getUint32(8) !== 0) break;
         const s = this.#slots.get(v.getUint32(12));
         if (s === undefined || s.resolve === null) break; // unknown cookie: out of step
         if (unconfirmed !== null) {
+          if (unconfirmed === s) break; // a second reply to a finished READ
           unconfirmed.settle(unconfirmed.length);
           unconfirmed = null;
+        }
+        if (chunk) {
+          const r = await this.#chunk(s, v.getUint16(4), v.getUint16(6), v.getUint32(16));
+          if (r === "lost") break;
+          if (r === "read done") {
+            if (this.#othersInFlight(s)) unconfirmed = s;
+            else s.settle(s.length);
+          }
+          continue;
         }
         const error = v.getUint32(4);
         if (error !== 0) {
@@ -252,24 +330,11 @@ export class NbdZeroCopy {
           continue;
         }
         if (s.type === NBD_CMD_READ && s.length > 0) {
-          const io = s.io;
-          io.opcode = IORING_OP_RECV;
-          io.bufOff = 0;
-          io.len = s.length;
-          io.opFlags = MSG_WAITALL;
-          const res = await s.ctx!.fused(io);
-          if (res !== s.length) {
+          if (!(await this.#recvPayload(s, 0, s.length))) {
             s.settle(-EIO);
             break;
           }
-          let others = false;
-          for (const o of this.#slots.values()) {
-            if (o !== s && o.resolve !== null) {
-              others = true;
-              break;
-            }
-          }
-          if (others) unconfirmed = s;
+          if (this.#othersInFlight(s)) unconfirmed = s;
           else s.settle(s.length);
         } else {
           s.settle(s.type === NBD_CMD_WRITE ? s.length : 0);
@@ -279,6 +344,56 @@ export class NbdZeroCopy {
       // A reset or closed connection: fall through and fail what is in flight.
     }
     this.#fail();
+  }
+
+  /**
+   * One structured reply chunk for `s` (its 20-byte header read), with the checks copy mode
+   * makes: data only for a READ and inside its range, error chunks well formed, and at DONE a
+   * READ without error must have been covered byte for byte. Holes cannot be written into
+   * pages only fused commands reach: an OFFSET_HOLE chunk fails the READ with -EIO.
+   *
+   * @returns "lost" when the stream is out of step (everything fails), "read done" when a
+   *   READ ended well (the caller settles or defers it), else "ok" (more chunks, or settled).
+   */
+  async #chunk(
+    s: Slot,
+    flags: number,
+    type: number,
+    length: number,
+  ): Promise<"lost" | "read done" | "ok"> {
+    const v = this.#replyView;
+    const read = s.type === NBD_CMD_READ;
+    if (type === NBD_REPLY_TYPE_OFFSET_DATA) {
+      if (!read || length < 8) return "lost";
+      if (!(await this.#readExact(this.#reply.subarray(0, 8)))) return "lost";
+      const rel = getU64(v, 0) - s.offset;
+      const n = length - 8;
+      if (rel < 0 || rel + n > s.length) return "lost"; // data outside the request
+      if (n > 0 && !(await this.#recvPayload(s, rel, n))) {
+        s.settle(-EIO);
+        return "lost";
+      }
+      s.covered += n;
+    } else if ((type & NBD_REPLY_TYPE_ERROR_BIT) !== 0) {
+      if (length < 6) return "lost";
+      if (!(await this.#readExact(this.#reply.subarray(0, 6)))) return "lost";
+      const error = v.getUint32(0);
+      if (error === 0 || v.getUint16(4) > length - 6) return "lost";
+      if (!(await this.#skip(length - 6))) return "lost";
+      if (s.error === 0) s.error = nbdErrorToErrno(error);
+    } else if (type === NBD_REPLY_TYPE_NONE) {
+      if (length !== 0 || (flags & NBD_REPLY_FLAG_DONE) === 0) return "lost";
+    } else {
+      // OFFSET_HOLE (not fillable here) or a type this client did not ask for.
+      if (!(await this.#skip(length))) return "lost";
+      if (s.error === 0) s.error = -EIO;
+    }
+    if ((flags & NBD_REPLY_FLAG_DONE) === 0) return "ok";
+    if (s.error !== 0) s.settle(s.error);
+    else if (!read) s.settle(s.type === NBD_CMD_WRITE ? s.length : 0);
+    else if (s.covered !== s.length) s.settle(-EIO); // success without covering the range
+    else return "read done";
+    return "ok";
   }
 
   readonly #settled = (res: number): number => {
@@ -293,11 +408,20 @@ export class NbdZeroCopy {
 
   /**
    * Sends NBD_CMD_DISC after the sends queued so far (best effort) and stops: requests still
-   * in flight complete with -EIO.
+   * in flight complete with -EIO. Then shuts the sending side and reads (and drops) whatever
+   * the server still sends until it closes its side, so that when this resolves the server
+   * is done with the connection: a WRITE it had received but not yet carried out (queued
+   * behind replies nobody read, after the server's death) is carried out now or never —
+   * never later, over what a recovered server has written since on another connection.
    *
    * @param ms How long to wait for the send chain.
+   * @param drainMs How long to wait for the server to close, then the connection is closed
+   *   (default {@linkcode NBD_ZC_DRAIN_MS}, or the request timeout when shorter).
    */
-  async disconnect(ms = 1000): Promise<void> {
+  async disconnect(
+    ms = 1000,
+    drainMs = this.#timeoutMs > 0 ? Math.min(NBD_ZC_DRAIN_MS, this.#timeoutMs) : NBD_ZC_DRAIN_MS,
+  ): Promise<void> {
     if (this.#dead === 0) {
       const disc = new Uint8Array(NBD_REQUEST_SIZE);
       const v = new DataView(disc.buffer);
@@ -309,6 +433,35 @@ export class NbdZeroCopy {
       clearTimeout(timer);
     }
     this.#fail(-EIO);
+    await this.#drain(drainMs);
+  }
+
+  /** Shuts the sending side and reads until the server closes (or `ms` pass, then closes). */
+  async #drain(ms: number): Promise<void> {
+    const conn = this.#conn;
+    // Not awaited: a header write still waiting for room ends only once the server reads, and
+    // the server reads only once its replies are read.
+    try {
+      conn.closeWrite?.().catch(() => {});
+    } catch { /* closed */ }
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    const deadline = new Promise<void>((r) =>
+      timer = setTimeout(() => {
+        try {
+          conn.close?.();
+        } catch { /* closed */ }
+        r();
+      }, ms)
+    );
+    const drained = (async () => {
+      await this.#loop; // the reply loop stops at its next read (never two reads at once)
+      const scratch = new Uint8Array(4096);
+      try {
+        while ((await conn.read(scratch)) !== null) { /* drop */ }
+      } catch { /* closed or reset: the server is gone too */ }
+    })();
+    await Promise.race([drained, deadline]);
+    clearTimeout(timer);
   }
 
   /** Resolves when the reply loop has ended (after the connection is closed). */

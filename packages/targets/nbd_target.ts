@@ -11,8 +11,9 @@
  * fd (fixed file 1 of the queue rings) and payloads move with fused commands — a WRITE's payload
  * is a fused SEND (or SEND_ZC with `sendZc`, TCP only) slave out of the request pages, a READ
  * reply's payload a fused RECV (MSG_WAITALL) slave straight into them. Request and reply
- * headers (28 and 16 bytes) go over the connection directly; structured replies are not
- * negotiated in this mode, so every reply is a simple one.
+ * headers go over the connection directly. Structured replies are negotiated as in copy mode and
+ * checked the same way (data inside the request, a READ covered byte for byte at DONE, error
+ * chunks); READs ask for a single data chunk (NBD_CMD_FLAG_DF) where the server offers it.
  *
  * @module
  */
@@ -51,6 +52,7 @@ import { type NbdExportInfo, nbdHandshake } from "@ublk-ts/nbd";
 import { NbdError, NbdReader } from "@ublk-ts/nbd";
 import { NbdZeroCopy } from "./_nbd_zc.ts";
 import {
+  NBD_CMD_FLAG_DF,
   NBD_CMD_FLAG_FUA,
   NBD_CMD_FLAG_NO_HOLE,
   NBD_CMD_FLUSH,
@@ -59,6 +61,7 @@ import {
   NBD_CMD_WRITE,
   NBD_CMD_WRITE_ZEROES,
   NBD_FLAG_READ_ONLY,
+  NBD_FLAG_SEND_DF,
   NBD_FLAG_SEND_FLUSH,
   NBD_FLAG_SEND_FUA,
   NBD_FLAG_SEND_TRIM,
@@ -199,62 +202,25 @@ export class NbdTarget implements Target {
         "Cannot connect the nbd target for zero copy: no kernel to adopt the socket",
       );
     }
-    let conn: Deno.Conn;
-    try {
-      conn = options.path !== undefined
-        ? await Deno.connect({ transport: "unix", path: options.path })
-        : await Deno.connect({
-          hostname: options.hostname ?? "127.0.0.1",
-          port: options.port ?? 10809,
-        });
-    } catch (e) {
-      throw connectError(e, options);
-    }
-    // The same handshake timeout as copy mode: a silent server does not hang the connect.
-    let timedOut = false;
-    const hsMs = options.handshakeTimeoutMs ?? 30_000;
-    const timer = hsMs > 0
-      ? setTimeout(() => {
-        timedOut = true;
-        try {
-          conn.close();
-        } catch { /* closed */ }
-      }, hsMs)
-      : undefined;
-    try {
-      if ("setNoDelay" in conn) (conn as Deno.TcpConn).setNoDelay(true);
-      const reader = new NbdReader(conn, 4096);
-      let info: NbdExportInfo;
-      try {
-        info = await nbdHandshake(conn, {
-          exportName: options.exportName ?? "",
-          structuredReplies: false,
-          reader,
-        });
-      } catch (e) {
-        if (timedOut) throw new NbdError(`Handshake timed out after ${hsMs} ms`, { cause: e });
-        throw e;
-      } finally {
-        clearTimeout(timer);
-      }
-      if (reader.buffered() !== 0 || info.structuredReplies) {
-        throw new ErrnoError(EPROTO, { op: "NBD handshake (unexpected bytes after it)" });
-      }
-      const target = new NbdTarget(null, {
-        conn,
-        info,
-        kernel,
-        engine: new NbdZeroCopy(conn, options.sendZc ?? false, timeoutMs),
-        fd: -1,
-      });
-      target.#readOnly = readOnly;
-      return target;
-    } catch (e) {
+    // Structured replies only with NBD_FLAG_SEND_DF: READs then ask for one data chunk, never
+    // holes (which could not be zero-filled into pages only fused commands reach). A server
+    // that offers structured replies without DF gets a second connection with simple replies.
+    let { conn, info } = await zcHandshake(options, options.structuredReplies ?? true);
+    if (info.structuredReplies && (info.transmissionFlags & NBD_FLAG_SEND_DF) === 0) {
       try {
         conn.close();
       } catch { /* closed */ }
-      throw e;
+      ({ conn, info } = await zcHandshake(options, false));
     }
+    const target = new NbdTarget(null, {
+      conn,
+      info,
+      kernel,
+      engine: new NbdZeroCopy(conn, options.sendZc ?? false, timeoutMs, info.structuredReplies),
+      fd: -1,
+    });
+    target.#readOnly = readOnly;
+    return target;
   }
 
   /**
@@ -465,6 +431,13 @@ export class NbdTarget implements Target {
     }
   }
 
+  get #zcReadFlags(): number {
+    const info = this.#zc!.info;
+    return info.structuredReplies && (info.transmissionFlags & NBD_FLAG_SEND_DF) !== 0
+      ? NBD_CMD_FLAG_DF
+      : 0;
+  }
+
   #zeroCopyIo(ctx: TargetIoCtx, iod: IoDesc, n: number): Promise<number> | number {
     const engine = this.#zc!.engine;
     const f = this.#zc!.info.transmissionFlags;
@@ -473,7 +446,9 @@ export class NbdTarget implements Target {
       : 0;
     switch (iod.op) {
       case UBLK_IO_OP_READ:
-        return engine.request(ctx, NBD_CMD_READ, 0, iod.offset, n);
+        // Structured replies: ask for one OFFSET_DATA chunk (no holes, which could not be
+        // zero-filled into the request pages).
+        return engine.request(ctx, NBD_CMD_READ, this.#zcReadFlags, iod.offset, n);
       case UBLK_IO_OP_WRITE:
         if (f & NBD_FLAG_READ_ONLY) return -EPERM;
         return engine.request(ctx, NBD_CMD_WRITE, fua, iod.offset, n);
@@ -520,6 +495,61 @@ export class NbdTarget implements Target {
       } catch { /* closed */ }
     }
     await zc.engine.finished;
+  }
+}
+
+/** Zero copy: connects and runs the handshake (with its timeout); nothing left buffered. */
+async function zcHandshake(
+  options: NbdTargetConnectOptions,
+  structuredReplies: boolean,
+): Promise<{ conn: Deno.Conn; info: NbdExportInfo }> {
+  let conn: Deno.Conn;
+  try {
+    conn = options.path !== undefined
+      ? await Deno.connect({ transport: "unix", path: options.path })
+      : await Deno.connect({
+        hostname: options.hostname ?? "127.0.0.1",
+        port: options.port ?? 10809,
+      });
+  } catch (e) {
+    throw connectError(e, options);
+  }
+  // The same handshake timeout as copy mode: a silent server does not hang the connect.
+  let timedOut = false;
+  const hsMs = options.handshakeTimeoutMs ?? 30_000;
+  const timer = hsMs > 0
+    ? setTimeout(() => {
+      timedOut = true;
+      try {
+        conn.close();
+      } catch { /* closed */ }
+    }, hsMs)
+    : undefined;
+  try {
+    if ("setNoDelay" in conn) (conn as Deno.TcpConn).setNoDelay(true);
+    const reader = new NbdReader(conn, 4096);
+    let info: NbdExportInfo;
+    try {
+      info = await nbdHandshake(conn, {
+        exportName: options.exportName ?? "",
+        structuredReplies,
+        reader,
+      });
+    } catch (e) {
+      if (timedOut) throw new NbdError(`Handshake timed out after ${hsMs} ms`, { cause: e });
+      throw e;
+    } finally {
+      clearTimeout(timer);
+    }
+    if (reader.buffered() !== 0) {
+      throw new ErrnoError(EPROTO, { op: "NBD handshake (unexpected bytes after it)" });
+    }
+    return { conn, info };
+  } catch (e) {
+    try {
+      conn.close();
+    } catch { /* closed */ }
+    throw e;
   }
 }
 

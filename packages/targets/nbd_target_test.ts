@@ -11,7 +11,13 @@ import {
 } from "@ublk-ts/uapi";
 import { NbdTarget, type NbdTargetClient } from "./nbd_target.ts";
 import { installFusedCmd } from "@ublk-ts/fused-cmd";
-import { NBD_CMD_READ, type NbdDecodedRequest } from "@ublk-ts/nbd";
+import {
+  NBD_CMD_READ,
+  NBD_FLAG_HAS_FLAGS,
+  NBD_FLAG_SEND_DF,
+  NBD_FLAG_SEND_FLUSH,
+  type NbdDecodedRequest,
+} from "@ublk-ts/nbd";
 import { type FakeServer, type FakeServerOptions, startFakeServer } from "@ublk-ts/testing";
 import type { NbdExportInfo } from "@ublk-ts/nbd";
 import type { NbdWriteZeroesOptions } from "@ublk-ts/nbd";
@@ -279,7 +285,12 @@ interface FakeNbdDevice {
  */
 async function withFakeNbd(
   server: FakeServerOptions,
-  connect: { zeroCopy?: boolean; timeout?: number; reconnect?: number },
+  connect: {
+    zeroCopy?: boolean;
+    timeout?: number;
+    reconnect?: number;
+    structuredReplies?: boolean;
+  },
   fn: (d: FakeNbdDevice) => Promise<void>,
 ): Promise<void> {
   const srv = startFakeServer({ structured: false, ...server });
@@ -391,4 +402,39 @@ Deno.test("`NbdTarget` without reconnect keeps failing -EIO after the connection
       /Cannot reconnect a zero-copy nbd target/,
     );
   });
+});
+
+Deno.test("`NbdTarget` (zero copy): structured replies with DF; a short OFFSET_DATA payload ends -EIO, never a success with wrong contents", async () => {
+  const short65536 = (r: NbdDecodedRequest) =>
+    r.type === NBD_CMD_READ && r.offset === 65536 ? "short" as const : undefined;
+  const flags = NBD_FLAG_HAS_FLAGS | NBD_FLAG_SEND_FLUSH | NBD_FLAG_SEND_DF;
+  await withFakeNbd(
+    { structured: true, flags, onRequest: short65536 },
+    { zeroCopy: true, timeout: 0.5, structuredReplies: true },
+    async (d) => {
+      assert.equal(d.target.info.structuredReplies, true);
+      const data = new Uint8Array(4096).map((_, i) => (i * 7 + 1) & 0xff);
+      assert.equal(await d.bdev.write(8192, data), 4096);
+      const back = new Uint8Array(4096);
+      assert.equal(await d.bdev.read(8192, back), 4096);
+      assert.deepEqual(back, data);
+      assert.equal(await within(d.bdev.read(65536, new Uint8Array(4096)), 5000), -EIO);
+      assert.equal(await within(d.dev.stop().then(() => "deleted"), 5000), "deleted");
+    },
+  );
+});
+
+Deno.test("`NbdTarget` (zero copy): a server with structured replies but no DF is served with simple replies (holes could not be filled)", async () => {
+  await withFakeNbd(
+    { structured: true },
+    { zeroCopy: true, structuredReplies: true },
+    async (d) => {
+      assert.equal(d.target.info.structuredReplies, false);
+      // The fake server answers structured READs of zeroes with holes; with simple replies the
+      // zeroes arrive as data.
+      const back = new Uint8Array(4096).fill(0xee);
+      assert.equal(await d.bdev.read(0, back), 4096);
+      assert.ok(back.every((b) => b === 0));
+    },
+  );
 });

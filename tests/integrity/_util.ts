@@ -101,7 +101,31 @@ export class FaultyBackend implements IoBackend {
   close(file: BackendFile): void {
     this.inner.close(file);
   }
+  #hold: { captured: () => void; released: Promise<void> } | null = null;
+
+  /**
+   * Holds the result of the next READ/WRITE (the data moves at once) until `release`: once
+   * `held` resolves, that request is in flight and stays so — a condition to act on (kill the
+   * server with I/O in flight) that no scheduling can make false.
+   *
+   * @returns `held` (a request was caught) and `release`.
+   */
+  holdNext(): { held: Promise<void>; release: () => void } {
+    let captured = (): void => {};
+    let release = (): void => {};
+    const held = new Promise<void>((r) => captured = r);
+    const released = new Promise<void>((r) => release = r);
+    this.#hold = { captured, released };
+    return { held, release };
+  }
+
   #late(res: IoResult): IoResult {
+    const hold = this.#hold;
+    if (hold !== null) {
+      this.#hold = null;
+      hold.captured();
+      return Promise.resolve(res).then(async (n) => (await hold.released, n));
+    }
     const ms = this.latencyMs;
     if (ms <= 0) return res;
     return new Promise((resolve) => setTimeout(() => resolve(res), ms));
@@ -318,6 +342,11 @@ export interface Server {
   /** What the server printed on stderr (after stop). */
   stderr(): Promise<string>;
   /**
+   * How many client connections the server process has open now (its socket fds beyond the
+   * listening ones, from /proc): 0 once it has finished with every connection.
+   */
+  connections(): number;
+  /**
    * SIGTERM and wait for the exit; SIGKILL after 5 s (nbdkit 1.32 waits on SIGTERM for
    * clients that keep their connection open). Safe twice.
    */
@@ -352,6 +381,29 @@ async function waitListening(
   throw new Error("Server did not listen within 10 s");
 }
 
+/** The inodes of the listening sockets on the machine (unix and TCP), from /proc/net. */
+function listeningInodes(): Set<string> {
+  const out = new Set<string>();
+  const table = (path: string): string[] => {
+    try {
+      return Deno.readTextFileSync(path).split("\n").slice(1);
+    } catch {
+      return [];
+    }
+  };
+  // /proc/net/unix: Num RefCount Protocol Flags Type St Inode Path; Flags 00010000 = listening
+  for (const line of table("/proc/net/unix")) {
+    const f = line.trim().split(/\s+/);
+    if (f.length >= 7 && (parseInt(f[3]!, 16) & 0x10000) !== 0) out.add(f[6]!);
+  }
+  // /proc/net/tcp{,6}: … st (0A = LISTEN) … inode (field 9)
+  for (const line of [...table("/proc/net/tcp"), ...table("/proc/net/tcp6")]) {
+    const f = line.trim().split(/\s+/);
+    if (f.length >= 10 && f[3] === "0A") out.add(f[9]!);
+  }
+  return out;
+}
+
 async function spawnServer(
   cmd: string,
   args: string[],
@@ -361,11 +413,25 @@ async function spawnServer(
     .spawn();
   const err = new Response(child.stderr).text();
   let stopped: Promise<void> | null = null;
+  const connections = (): number => {
+    const listening = listeningInodes();
+    let n = 0;
+    try {
+      for (const e of Deno.readDirSync(`/proc/${child.pid}/fd`)) {
+        try {
+          const m = /^socket:\[(\d+)\]$/.exec(Deno.readLinkSync(`/proc/${child.pid}/fd/${e.name}`));
+          if (m !== null && !listening.has(m[1]!)) n++;
+        } catch { /* closed meanwhile */ }
+      }
+    } catch { /* exited */ }
+    return n;
+  };
   const server: Server = {
     ...("path" in where
       ? { path: where.path, uri: `nbd+unix:///?socket=${where.path}` }
       : { port: where.port, uri: `nbd://127.0.0.1:${where.port}/` }),
     stderr: () => err,
+    connections,
     stop(): Promise<void> {
       stopped ??= (async () => {
         const kill = (signal: Deno.Signal): void => {

@@ -421,6 +421,8 @@ async function nbdCell(c: NbdCell): Promise<void> {
     let report: VerifyReport;
     try {
       const target = await connect(k, server, c.mode);
+      // Both servers offer structured replies: every mode takes them (zero copy too).
+      assert.ok(target.info.structuredReplies, `${name}: structured replies negotiated`);
       let dev: UblkDevice;
       try {
         dev = await createDevice(k.kernel, target, {
@@ -815,19 +817,51 @@ async function recoveryCell(c: RecoveryCell): Promise<void> {
         userRecoveryReissue: true,
       });
       try {
-        let finished = false;
-        const run = verify(dev, name, { ops: 2 * OPS }).finally(() => (finished = true));
+        // Kill i comes once the workload has done (i + 1) × 300 of its 2000 operations.
+        let done = 0;
+        let wake: (() => void) | null = null;
+        const progressed = (n: number): Promise<void> =>
+          new Promise<void>((r) => {
+            wake = () => {
+              if (done >= n) {
+                wake = null;
+                r();
+              }
+            };
+            wake();
+          });
+        const run = verify(dev, name, {
+          ops: 2 * OPS,
+          progressEvery: 50,
+          progress: (p) => {
+            if (p.phase === "random") done = p.done;
+            wake?.();
+          },
+        });
         for (let i = 0; i < 3; i++) {
-          await new Promise((r) => setTimeout(r, 40));
-          // Under a saturated CPU the workload may sit between I/Os at the 40 ms mark: kill
-          // with requests in flight (what the cell is about), waiting for some as long as the
-          // workload runs (no time cap: a cap made the cell flaky under load).
-          while (dev.bdev.inflight === 0 && !finished) {
-            await new Promise((r) => setTimeout(r, 1));
+          await progressed((i + 1) * 300);
+          // Kill with requests in flight, what the cell is about. Loop: the backend holds the
+          // result of the next READ/WRITE, so that request is in flight at the kill whatever
+          // the scheduling (a workload racing to its end cannot leave the kill with nothing).
+          // NBD: each request is a round trip to nbdkit; wait for one to be out.
+          const gate = c.kind === "loop" ? k.faults.holdNext() : null;
+          if (gate !== null) await gate.held;
+          else {
+            while (dev.bdev.inflight === 0) await new Promise((r) => setTimeout(r, 1));
           }
           killedWith.push(dev.bdev.inflight);
           dev.kill();
-          await new Promise((r) => setTimeout(r, 5));
+          gate?.release(); // its result now goes to a dead ring: REISSUE serves it again
+          if (c.kind === "nbd") {
+            // A dead process's sockets close with it: close the dead server's connection now
+            // (close() returns once nbdkit closed its side), and wait until nbdkit has
+            // finished with it. A WRITE the dead server had sent whole but nbdkit had not yet
+            // carried out (queued behind replies nobody reads any more) is carried out now or
+            // never; left open, nbdkit carried it out at the end of the run, over what the
+            // recovered servers had written to the same sectors since.
+            await targets.at(-1)!.close?.();
+            while (server!.connections() > 0) await new Promise((r) => setTimeout(r, 1));
+          }
           await dev.recover(await make());
         }
         report = await run;
@@ -838,7 +872,7 @@ async function recoveryCell(c: RecoveryCell): Promise<void> {
       for (const t of targets) await t.close?.();
       k.close();
     }
-    assert.ok(killedWith.some((n) => n > 0), `${name}: never killed with I/O in flight`);
+    assert.ok(killedWith.every((n) => n > 0), `${name}: killed with ${killedWith} in flight`);
     assertClean(report, `${name} (killed with ${killedWith} in flight)`);
     if (server === null) {
       assertImage(report, await Deno.readFile(path), SIZE, `${name}: backing file`);
