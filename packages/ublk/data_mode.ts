@@ -175,6 +175,8 @@ export class DataModeError extends Error {
   readonly mode: DataMode;
 
   /**
+   * A refusal of `mode`.
+   *
    * @param mode The refused mode.
    * @param message The reason (from {@linkcode dataModeRefusal}).
    */
