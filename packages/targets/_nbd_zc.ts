@@ -420,7 +420,9 @@ export class NbdZeroCopy {
    */
   async disconnect(
     ms = 1000,
-    drainMs = this.#timeoutMs > 0 ? Math.min(NBD_ZC_DRAIN_MS, this.#timeoutMs) : NBD_ZC_DRAIN_MS,
+    drainMs: number = this.#timeoutMs > 0
+      ? Math.min(NBD_ZC_DRAIN_MS, this.#timeoutMs)
+      : NBD_ZC_DRAIN_MS,
   ): Promise<void> {
     if (this.#dead === 0) {
       const disc = new Uint8Array(NBD_REQUEST_SIZE);
