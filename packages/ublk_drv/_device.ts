@@ -596,8 +596,8 @@ export class UblkDev implements DeviceFileLike {
 
   /**
    * `ublk_check_and_get_req`: the request a USER_COPY position names, with the kernel's
-   * order of checks (dead device -EACCES; queue, tag, not started, no data or offset beyond
-   * the request -EINVAL; wrong direction -EACCES).
+   * order of checks (dead device -EACCES; queue -EINVAL; no user copy -EACCES; tag, not
+   * started, no data or offset beyond the request -EINVAL; wrong direction -EACCES).
    */
   #userCopyReq(pos: number, toReq: boolean): { rq: BlkRequest; off: number } | number {
     if (this.info.state === UBLK_S_DEV_DEAD) return -EACCES;
@@ -608,8 +608,10 @@ export class UblkDev implements DeviceFileLike {
     const off = Number(p & UBLK_IO_BUF_BITS_MASK);
     if (qid >= this.info.nrHwQueues) return -EINVAL;
     const q = this.queues[qid]!;
+    // A device without user copy refuses before the tag is looked at (-EACCES: seen on 7.3.4,
+    // testdata/zc_7.3.json "copy W: pread of the request").
+    if (!this.reqRef) return -EACCES;
     if (tag >= q.depth) return -EINVAL;
-    if (!this.reqRef) return -EINVAL; // no request reference without user copy
     const rq = q.rqs[tag]!;
     if (!rq.inUse || !rq.started) return -EINVAL;
     if (rq.op !== UBLK_IO_OP_READ && rq.op !== UBLK_IO_OP_WRITE) return -EINVAL;

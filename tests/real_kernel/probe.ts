@@ -35,6 +35,8 @@ import { LoopTarget } from "@ublk-ts/targets";
 import { RamDiskTarget } from "@ublk-ts/testing";
 import { NativeKernel } from "@ublk-ts/native";
 import { runCtrlScenario, type StepResult } from "./_ctrl_scenario.ts";
+import { compareZcRuns, ddBlockIo, modelBlockIo, runZcScenario } from "./_zc_scenario.ts";
+import { zcKnownDifferencesFor } from "./_zc_known_differences.ts";
 import { compareRuns, featureBits } from "./_compare.ts";
 import { knownDifferencesFor } from "./_known_differences.ts";
 import { pattern } from "./_pattern.ts";
@@ -56,7 +58,7 @@ function fail(line: string): void {
 const watchdog = setTimeout(() => {
   console.log(`PROBE: FAIL timeout in stage "${stage}"`);
   Deno.exit(3);
-}, 150_000);
+}, 240_000);
 
 async function ctrlDifferential(native: NativeKernel): Promise<void> {
   const recorded: Record<string, StepResult[]> = {};
@@ -91,6 +93,40 @@ async function ctrlDifferential(native: NativeKernel): Promise<void> {
   }
   // One line the host can keep as a recording (tests/real_kernel/testdata/).
   console.log(`PROBE-JSON ${JSON.stringify({ kernel: Deno.osRelease(), runs: recorded })}`);
+}
+
+/**
+ * The zero-copy differential: the io-command probes of `_zc_scenario.ts` in every data mode
+ * on the real driver (block side: dd with O_DIRECT) and on the model (in process), compared
+ * step by step; the real run is printed as a ZC-JSON line (testdata/zc_<kernel>.json).
+ */
+async function zcDifferential(native: NativeKernel): Promise<void> {
+  stage = "zc differential";
+  const dir = Deno.makeTempDirSync({ prefix: "zc-" });
+  const real = await runZcScenario(native, { dir, blockIo: ddBlockIo(dir), log: say });
+  const model = new ModelKernel();
+  installUblk(model, { nrCpuIds: navigator.hardwareConcurrency });
+  const modeled = await runZcScenario(model, { dir, blockIo: modelBlockIo });
+  Deno.removeSync(dir, { recursive: true });
+  const known = zcKnownDifferencesFor(Deno.osRelease());
+  let unexpected = 0, steps = 0;
+  for (const [name, r] of Object.entries(real)) {
+    for (const st of r) {
+      say(`zc real ${name} ${st.step} res=${st.res} ${JSON.stringify(st.fields)}`);
+    }
+    if (r[0]?.step !== "refused") steps += r.length;
+  }
+  for (const d of compareZcRuns(real, modeled, known)) {
+    const what = `zc ${d.step} ${d.field}: real=${d.real} model=${d.model}`;
+    if (d.known === undefined) {
+      unexpected++;
+      fail(`unexpected difference ${what}`);
+    } else say(`known (${d.known.kind}) ${what}: ${d.known.why}`);
+  }
+  say(
+    `zc: ${Object.keys(real).length} cases, ${steps} steps, ${unexpected} unexpected differences`,
+  );
+  console.log(`ZC-JSON ${JSON.stringify({ kernel: Deno.osRelease(), runs: real })}`);
 }
 
 async function run(cmd: string, args: string[]): Promise<{ code: number; out: string }> {
@@ -517,6 +553,7 @@ try {
   const native = new NativeKernel();
   say(`liburing ${native.library.path}`);
   await ctrlDifferential(native);
+  await zcDifferential(native);
   if (Deno.env.get("PROBE_NO_DEVICE") !== "1") {
     for (const dc of DEVICE_CASES) await realDevice(native, dc);
     await recoveryCase(native);
