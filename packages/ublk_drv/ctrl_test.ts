@@ -18,6 +18,7 @@ import {
   UBLK_S_DEV_LIVE,
   UBLK_U_CMD_ADD_DEV,
   UBLK_U_CMD_DEL_DEV,
+  UBLK_U_CMD_DEL_DEV_ASYNC,
   UBLK_U_CMD_GET_DEV_INFO,
   UBLK_U_CMD_GET_FEATURES,
   UBLK_U_CMD_GET_PARAMS,
@@ -317,6 +318,22 @@ Deno.test("DEL_DEV waits until the char device is closed", async () => {
   kernel.closeFd(fd);
   await p;
   assert.equal(UblkDriver.of(kernel)!.deviceIds.length, 0);
+  ctrl.close();
+});
+
+Deno.test("DEL_DEV_ASYNC returns at once; the id is freed when the char device closes", async () => {
+  const { kernel, ctrl } = setup();
+  await ctrl.addDev();
+  const fd = kernel.open("/dev/ublkc0", 2);
+  assert.equal(await ctrl.command(UBLK_U_CMD_DEL_DEV_ASYNC), 0);
+  assert.equal(kernel.open("/dev/ublkc0", 2), ENOENT); // the node is gone already
+  assert.deepEqual(UblkDriver.of(kernel)!.deviceIds, [0]); // the id is still taken
+  kernel.closeFd(fd);
+  assert.equal(UblkDriver.of(kernel)!.deviceIds.length, 0);
+  // Unopened: freed at once, as DEL_DEV (both seen on 6.12.117 and 7.3.4, ctrl_*.json).
+  await ctrl.addDev();
+  assert.equal(await ctrl.command(UBLK_U_CMD_DEL_DEV_ASYNC), 0);
+  assert.equal(await ctrl.command(UBLK_U_CMD_DEL_DEV_ASYNC), ENODEV);
   ctrl.close();
 });
 

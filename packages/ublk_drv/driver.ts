@@ -64,6 +64,7 @@ import {
   UBLK_S_DEV_FAIL_IO,
   UBLK_S_DEV_LIVE,
   UBLK_S_DEV_QUIESCED,
+  UBLK_U_CMD_DEL_DEV_ASYNC,
   UBLK_U_CMD_GET_FEATURES,
   UblkParamBasic,
   UblkParamDevt,
@@ -78,6 +79,9 @@ import { provideFusedBuffer } from "@ublk-ts/fused-cmd";
 import type { ModelFile } from "@ublk-ts/model";
 import type { MappedBuffer } from "@ublk-ts/rsrc";
 import { checkCmdOp, PAGE, UBLK_F_ALL_MODEL, UblkDev } from "./_device.ts";
+
+/** `_IOC_NR(UBLK_U_CMD_DEL_DEV_ASYNC)` (6.9; no legacy opcode). */
+const NR_DEL_DEV_ASYNC = UBLK_U_CMD_DEL_DEV_ASYNC & 0xff;
 import {
   type CmdReq,
   type DeviceFileLike,
@@ -338,7 +342,9 @@ export class UblkDriver {
         return p < 0 ? p : this.#getDevInfo(dev, h);
       }
       case UBLK_CMD_DEL_DEV:
-        return this.#delDev(dev, req);
+        return this.#delDev(dev, req, true);
+      case NR_DEL_DEV_ASYNC:
+        return this.#delDev(dev, req, false);
       case UBLK_CMD_GET_QUEUE_AFFINITY:
         return this.#getQueueAffinity(dev, h);
       case UBLK_CMD_GET_PARAMS:
@@ -513,7 +519,13 @@ export class UblkDriver {
     return this.#wait(req, dev.drainWaiters, finish);
   }
 
-  #delDev(dev: UblkDev, req: CmdReq): number {
+  /**
+   * DEL_DEV (`wait`) and DEL_DEV_ASYNC (6.9): stop, remove the disk and the char device node;
+   * DEL_DEV then waits until the device is released (the server closes `/dev/ublkcN`; on a
+   * real kernel also the last opener of `/dev/ublkbN`), DEL_DEV_ASYNC returns at once and the
+   * id stays taken until then.
+   */
+  #delDev(dev: UblkDev, req: CmdReq, wait: boolean): number {
     const remove = (): number => {
       if (!dev.deleted) {
         dev.deleted = true;
@@ -524,11 +536,16 @@ export class UblkDriver {
         this.#devices.delete(dev.id);
         return 0;
       }
-      // Wait until the server closes /dev/ublkcN (the idr entry is freed on last put).
-      return this.#wait(req, dev.releaseWaiters, () => {
-        this.#devices.delete(dev.id);
+      const free = (): number => {
+        if (this.#devices.get(dev.id) === dev) this.#devices.delete(dev.id);
         return 0;
-      });
+      };
+      if (!wait) {
+        dev.releaseWaiters.push(() => void free());
+        return 0;
+      }
+      // Wait until the server closes /dev/ublkcN (the idr entry is freed on last put).
+      return this.#wait(req, dev.releaseWaiters, free);
     };
     return this.#stopDev(dev, req, remove);
   }

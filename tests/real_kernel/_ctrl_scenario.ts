@@ -27,6 +27,7 @@ import {
   UBLK_PARAM_TYPE_DEVT,
   UBLK_U_CMD_ADD_DEV,
   UBLK_U_CMD_DEL_DEV,
+  UBLK_U_CMD_DEL_DEV_ASYNC,
   UBLK_U_CMD_GET_DEV_INFO,
   UBLK_U_CMD_GET_DEV_INFO2,
   UBLK_U_CMD_GET_FEATURES,
@@ -275,6 +276,21 @@ export async function runCtrlScenario(
       buf: new Uint8Array(UblksrvCtrlDevInfo.SIZE),
     });
     await step("DEL_DEV again", op(UBLK_U_CMD_DEL_DEV, UBLK_CMD_DEL_DEV), { devId });
+
+    // DEL_DEV_ASYNC (6.9, ioctl-encoded only: both flavours send it so): on a device nobody
+    // opened it frees the id at once, as DEL_DEV does.
+    const asyncAdd = await step("ADD_DEV for DEL_DEV_ASYNC", addOp, {
+      devId,
+      buf: infoBuf(base),
+    });
+    if (asyncAdd >= 0) {
+      await step("DEL_DEV_ASYNC", UBLK_U_CMD_DEL_DEV_ASYNC, { devId });
+      await step("GET_DEV_INFO after DEL_DEV_ASYNC", infoOp, {
+        devId,
+        buf: new Uint8Array(UblksrvCtrlDevInfo.SIZE),
+      });
+      await step("DEL_DEV_ASYNC again", UBLK_U_CMD_DEL_DEV_ASYNC, { devId });
+    }
   } finally {
     ctrl.close();
   }
