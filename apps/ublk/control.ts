@@ -61,6 +61,7 @@ async function writeAll(conn: Deno.Conn, data: Uint8Array): Promise<void> {
  * @param path The control socket.
  * @param req The request.
  * @param timeoutMs How long to wait for the reply (default 30 s).
+ * @param keepWaiting Asked when the time is up: true waits on (checked again every second).
  * @returns The reply.
  * @throws {Error} When the daemon cannot be reached or does not answer in time.
  */
@@ -68,6 +69,7 @@ export async function controlRequest(
   path: string,
   req: ControlRequest,
   timeoutMs = 30_000,
+  keepWaiting?: () => boolean,
 ): Promise<ControlReply> {
   const conn = await Deno.connect({ transport: "unix", path });
   let timer: ReturnType<typeof setTimeout> | undefined;
@@ -81,10 +83,15 @@ export async function controlRequest(
       return JSON.parse(line) as ControlReply;
     })();
     const timeout = new Promise<never>((_, reject) => {
-      timer = setTimeout(
-        () => reject(new Error(`Cannot ${req.cmd}: no reply on ${path} within ${timeoutMs} ms`)),
-        timeoutMs,
-      );
+      const expire = (): void => {
+        // the caller knows the daemon is busy for a reason (e.g. DEL_DEV waiting for openers)
+        if (keepWaiting?.() === true) {
+          timer = setTimeout(expire, 1_000);
+          return;
+        }
+        reject(new Error(`Cannot ${req.cmd}: no reply on ${path} within ${timeoutMs} ms`));
+      };
+      timer = setTimeout(expire, timeoutMs);
     });
     return await Promise.race([work, timeout]);
   } finally {

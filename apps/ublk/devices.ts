@@ -413,8 +413,29 @@ async function delOne(rec: DeviceRecord, async: boolean, io: CliIo): Promise<boo
     err(io, `ublk: deleted /dev/ublkb${rec.dev_id} (${await deleteDead(rec)})`);
     return true;
   }
+  // A real device stopped (its node gone) whose DEL_DEV has not returned is waiting for the
+  // last opener of /dev/ublkbN to close it (ublk_ctrl_del_dev waits until the device is freed):
+  // say so every 5 s and keep waiting, as the kernel does (--async does not wait).
+  let ticker: ReturnType<typeof setInterval> | undefined;
+  let waited = 0;
+  const startedAt = Date.now();
+  if (!async && rec.kernel === "real") {
+    ticker = setInterval(() => {
+      if (!nodeExists(rec.path)) {
+        waited = Date.now() - startedAt;
+        err(
+          io,
+          `ublk: del: ${rec.path} is stopped; DEL_DEV waits until its last opener closes it (${
+            Math.round(waited / 1000)
+          } s; 'ublk del --async' does not wait)`,
+        );
+      }
+    }, 5_000);
+  }
   try {
-    const r = await controlRequest(rec.control, { cmd: "del" }, async ? 300 : 60_000);
+    const r = await controlRequest(rec.control, { cmd: "del" }, async ? 300 : 60_000, () =>
+      // keep waiting while the kernel holds DEL_DEV for an opener
+      !async && rec.kernel === "real" && !nodeExists(rec.path));
     if (!r.ok) {
       err(io, `ublk: del: device ${rec.dev_id}: ${r.error}`);
       return false;
@@ -435,10 +456,21 @@ async function delOne(rec: DeviceRecord, async: boolean, io: CliIo): Promise<boo
         return false;
       }
     }
+  } finally {
+    clearInterval(ticker);
   }
   if (!async) await waitGone(rec, 10_000);
   err(io, `ublk: deleted /dev/ublkb${rec.dev_id}${async ? " (asynchronously)" : ""}`);
   return true;
+}
+
+function nodeExists(path: string): boolean {
+  try {
+    Deno.statSync(path);
+    return true;
+  } catch {
+    return false;
+  }
 }
 
 /**

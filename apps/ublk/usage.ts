@@ -111,9 +111,9 @@ const NBD_OPTIONS = `NBD target:
       --send-zc         with zero copy over TCP: WRITE payloads go out with SEND_ZC
                         instead of SEND (AF_UNIX has no SEND_ZC)
       --timeout SECS    fail an I/O the server has not answered in SECS (0 = never)
-      --reconnect N     copy mode: after a timeout or a dead connection, up to N
-                        attempts to reconnect (requests in flight end -EIO,
-                        later ones use the new connection); default 0`;
+      --reconnect N     after a timeout or a dead connection, up to N attempts to
+                        reconnect, in copy mode and with -z (requests in flight end
+                        -EIO, later ones use the new connection); default 0`;
 
 const WORKLOAD_KEYS = `                          rw=read|write|randread|randwrite|rw|randrw|verify
                           bs=SIZE  qd=N  n=COUNT  time=DURATION (5s, 250ms)
@@ -252,9 +252,13 @@ Deletes a device: its daemon stops and deletes it (STOP_DEV, DEL_DEV), removes i
 record and exits. A device whose daemon died is cleaned up (its record removed, and
 on the real driver the device deleted).
 
+On the real driver STOP_DEV removes /dev/ublkbN at once (a program that still has it
+open reads end of file: the disk's capacity is 0), but DEL_DEV returns only when
+the last opener has closed it; del waits with it and says so every 5 s.
+
   -n, --number ID   the device id
   -a, --all         every device
-      --async       do not wait for the daemon to finish
+      --async       do not wait for the daemon to finish (nor for openers)
   -h, --help        show this help
 `;
 
