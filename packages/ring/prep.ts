@@ -384,7 +384,9 @@ export class Iovecs {
   readonly buffers: readonly Uint8Array[];
 
   /**
-   * Encodes `buffers` with addresses from `owner`.
+   * Encodes `buffers` with addresses from `owner`. A zero-length buffer keeps its address
+   * (`iov_base` of a subarray of length 0 is where it points); only a view of an empty
+   * ArrayBuffer is NULL.
    *
    * @param owner Anything with `addressOf` (a Ring or a Kernel).
    * @param buffers The buffers.
@@ -395,7 +397,9 @@ export class Iovecs {
     this.bytes = new Uint8Array(Math.max(16, 16 * buffers.length));
     const dv = new DataView(this.bytes.buffer);
     buffers.forEach((b, i) => {
-      dv.setBigUint64(i * 16, b.length ? owner.addressOf(b) : 0n, true);
+      // A zero-length entry keeps its base (as C's `{ .iov_base = p, .iov_len = 0 }`); only a
+      // view of an empty ArrayBuffer, which has no address, is encoded as NULL.
+      dv.setBigUint64(i * 16, b.buffer.byteLength > 0 ? owner.addressOf(b) : 0n, true);
       dv.setBigUint64(i * 16 + 8, BigInt(b.length), true);
     });
   }

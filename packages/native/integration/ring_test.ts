@@ -116,6 +116,48 @@ Deno.test(
   },
 );
 
+Deno.test(
+  {
+    name: "`Iovecs`: a zero-length entry keeps its base; readv on the real kernel skips it",
+    ignore,
+  },
+  async () => {
+    const kernel = nativeKernel();
+    const path = shmPath("iov0");
+    const fd = kernel.open(path, O_RDWR_CREAT, 0o600);
+    try {
+      using ring = Ring.create(kernel, 4);
+      const src = new Uint8Array(300).map((_, i) => (i * 7) & 0xff);
+      prepWrite(ring.getSqe()!, fd, src, { offset: 0, userData: 1n });
+      ring.submit();
+      await reap(ring, 1);
+      const mem = new Uint8Array(512);
+      const a = mem.subarray(0, 100), empty = mem.subarray(150, 150), b = mem.subarray(200, 400);
+      const iov = new Iovecs(ring, [a, empty, b]);
+      const dv = new DataView(iov.bytes.buffer);
+      assert.equal(
+        dv.getBigUint64(16, true),
+        ring.addressOf(mem) + 150n,
+        "iov_base of the empty entry",
+      );
+      assert.equal(dv.getBigUint64(24, true), 0n);
+      // Only a view of an empty ArrayBuffer (no address) is NULL.
+      assert.equal(
+        new DataView(new Iovecs(ring, [new Uint8Array(0)]).bytes.buffer).getBigUint64(0, true),
+        0n,
+      );
+      prepReadv(ring.getSqe()!, fd, iov, { offset: 0, userData: 2n });
+      ring.submit();
+      assert.deepEqual(await reap(ring, 1), [{ userData: 2n, res: 300, flags: 0 }]);
+      assert.deepEqual(a, src.subarray(0, 100));
+      assert.deepEqual(b, src.subarray(100, 300));
+    } finally {
+      kernel.closeFd(fd);
+      Deno.removeSync(path);
+    }
+  },
+);
+
 Deno.test({ name: "`Ring` on NativeKernel: registered buffers and files", ignore }, async () => {
   const kernel = nativeKernel();
   const path = shmPath("ringfix");
