@@ -1,9 +1,23 @@
 /**
- * io-wq punt decision and within-submit posting order measured on Linux 6.18 (see
- * tests/differential/ORDERING.md). `ModelRing` asks {@linkcode puntsReq} whether a request goes to
- * its io-wq and {@linkcode wqHashOf} for the hash key, and runs the queue in {@linkcode wqOrder};
- * {@linkcode postingOrder} is the same rule on a plain description of a submit (for tests and the
- * ordering corpus).
+ * io-wq rules measured on Linux 6.18 (tests/differential/ORDERING.md, and the recorded corpus
+ * tests/differential/ordering/corpus_*.json that the model replays without a stable mismatch).
+ * `ModelRing` asks {@linkcode puntsReq} whether a request goes to its io-wq and
+ * {@linkcode wqHashOf} for the hash key, queues it in an {@linkcode IoWqList}, lets the worker
+ * run early at {@linkcode reschedsBeforeIssue}, and parks {@linkcode blocksOnWorker} work.
+ *
+ * The order the model gives, where the kernel's comes from timing (the model's picks, each
+ * documented at the code that makes it):
+ *
+ * 1. Inline completions post their CQEs when the submit ends (`io_submit_flush_completions`);
+ *    io-wq posts its own when the work completes.
+ * 2. The worker runs when the submitter reaches a resched point: an inline ext4 read, or the
+ *    return to user space after the flush (`ModelRing#runWq`), before the submitter's task work
+ *    (`exit_to_user_mode_loop` schedules before it runs task work).
+ * 3. One worker takes the list in order ({@linkcode IoWqList}: writes to one inode chained).
+ * 4. A link member runs on the worker right after its head (unless more of a hash chain is
+ *    left); members and requests punted without an inline attempt are unhashed.
+ * 5. Work that blocks waits until nothing else can run; the list behind it resumes after the
+ *    submitter's task work.
  *
  * @module
  */
@@ -71,45 +85,43 @@ export function punts(opcode: number, sqeFlags: number, file: PuntFile): boolean
   return false;
 }
 
-/** One request of a submit, for {@link postingOrder}. */
-export interface WqItem {
-  /** Goes to io-wq. */
-  punted: boolean;
-  /** Hash key (inode) for hashed work (buffered writes), or null for unhashed work. */
-  hash: number | null;
-  /** Index of the link head this item follows (it runs right after it), or null. */
-  after: number | null;
-}
-
-/**
- * The order in which CQEs of one submit are posted, by item index. Deterministic choice where the
- * kernel races (ORDERING.md "WR", "Wr"): punted work runs after the whole submit was issued, so
- * inline CQEs come first in submission order; then hashed work in submission order with unhashed
- * work behind all hashed work of the submit (WFW → 0,2,1); a link member right after its head.
- *
- * @param items The submit's requests in submission order.
- * @returns Indexes in posting order.
- */
-export function postingOrder(items: readonly WqItem[]): number[] {
-  const out: number[] = [];
-  const followers = new Map<number, number[]>();
-  items.forEach((it, i) => {
-    if (it.after !== null) followers.set(it.after, [...(followers.get(it.after) ?? []), i]);
-  });
-  const emit = (i: number): void => {
-    out.push(i);
-    for (const f of followers.get(i) ?? []) emit(f);
-  };
-  const heads = items.map((it, i) => ({ it, i })).filter(({ it }) => it.after === null);
-  for (const { it, i } of heads) if (!it.punted) emit(i);
-  for (const { it, i } of heads) if (it.punted && it.hash !== null) emit(i);
-  for (const { it, i } of heads) if (it.punted && it.hash === null) emit(i);
-  return out;
-}
-
 function isWrite(opcode: number): boolean {
   return opcode === IORING_OP_WRITE || opcode === IORING_OP_WRITEV ||
     opcode === IORING_OP_WRITE_FIXED;
+}
+
+/**
+ * Whether issuing a request inline passes a resched point before it reads the file, where a
+ * woken io-wq worker preempts the submitter (PREEMPT_NONE: `filemap_read`'s `cond_resched`)
+ * and runs the work queued so far: a READ of an ext4 regular file. Measured on 6.18
+ * (ORDERING.md, corpus): an inline read after a punted write sees the write, whose CQE comes
+ * before the submit's inline CQEs ("w0.8 r2.1" → 0,1 reading A; "w4.4 w0.4+ w8.4 r8.1"); with
+ * NOPs only the inline CQEs come first ("WN" → 1,0). The kernel races here (the worker may run
+ * on the other CPU instead); the model always lets the worker run.
+ *
+ * @param req The request, about to be issued inline.
+ * @returns True when queued io-wq work runs first.
+ */
+export function reschedsBeforeIssue(req: WqReq): boolean {
+  if (req.isSlave) return false;
+  const read = req.opcode === IORING_OP_READ || req.opcode === IORING_OP_READV ||
+    req.opcode === IORING_OP_READ_FIXED;
+  return read && puntFileOf(req.file) === "ext4" && req.file?.kind === "file";
+}
+
+/**
+ * Whether a request blocks its io-wq worker for longer than anything else of a submit takes:
+ * an FSYNC of an ext4 file (`ext4_sync_file` waits for the disk, a cache flush even when
+ * nothing is dirty). Measured on 6.18: work queued behind it and the submitter's task work
+ * finish first ("w4.8 F A" → 0,2,1; "F r4.4" → 1,0; "N+ N F!" → 0,1,2). tmpfs fsync is a
+ * no-op and FALLOCATE does not wait for I/O ("A w0.4" → 0,1).
+ *
+ * @param req The request, about to run on a worker.
+ * @returns True when it blocks.
+ */
+export function blocksOnWorker(req: WqReq): boolean {
+  return req.opcode === IORING_OP_FSYNC && req.file !== null && puntFileOf(req.file) === "ext4" &&
+    req.file.kind === "file";
 }
 
 /** What {@linkcode puntsReq} and {@linkcode wqHashOf} need of a request (a model `Request`). */
@@ -169,19 +181,71 @@ export function wqHashOf(req: WqReq): string | null {
   return f.path;
 }
 
+/** One queued io-wq work item of {@linkcode IoWqList}. */
+interface WqEntry<T> {
+  readonly item: T;
+  readonly hash: string | null;
+}
+
 /**
- * The order in which the model's io-wq runs the work queued by one submit (or one round of task
- * work): hashed work first in queueing order, then unhashed work in queueing order. The kernel
- * runs unhashed work on other workers in parallel; the model picks the outcome measured as
- * nearly always (ORDERING.md "WFW" 021, "WAw" 021, "W!N!N" 201): unhashed work finishes after the
- * hashed work queued with it. Stable sort of `work` by that rule.
+ * The work list of one io-wq (the bounded `io_wq_acct`), as `io_wq_insert_work` and
+ * `io_get_next_work` keep it on 6.18:
  *
- * @param work Queued work, in queueing order, with its hash key.
- * @returns The same items in run order.
+ * - unhashed work is appended;
+ * - hashed work is inserted right after the last queued work of the same hash (`hash_tail`),
+ *   so writes to one inode stay together and in order, ahead of unhashed work queued after the
+ *   first of them (ORDERING.md "WFW" → 0,2,1, "WAw" → 0,2,1);
+ * - a worker takes an unhashed item alone, a hashed item with every item of its hash behind it
+ *   (`wq_list_cut` up to `hash_tail`, which is cleared: later work of that hash is appended).
+ *
+ * The model runs one worker (see `ModelRing`'s `#runWq`); the kernel's list is per ring.
  */
-export function wqOrder<T>(work: readonly { item: T; hash: string | null }[]): T[] {
-  const out: T[] = [];
-  for (const w of work) if (w.hash !== null) out.push(w.item);
-  for (const w of work) if (w.hash === null) out.push(w.item);
-  return out;
+export class IoWqList<T> {
+  readonly #list: WqEntry<T>[] = [];
+  readonly #tail = new Map<string, WqEntry<T>>();
+
+  /** Work queued. */
+  get length(): number {
+    return this.#list.length;
+  }
+
+  /**
+   * `io_wq_enqueue`'s insertion.
+   *
+   * @param item The work.
+   * @param hash Its hash key (inode), or null for unhashed work.
+   */
+  enqueue(item: T, hash: string | null): void {
+    const e = { item, hash };
+    if (hash === null) {
+      this.#list.push(e);
+      return;
+    }
+    const tail = this.#tail.get(hash);
+    this.#tail.set(hash, e);
+    const at = tail === undefined ? -1 : this.#list.indexOf(tail);
+    if (at < 0) this.#list.push(e);
+    else this.#list.splice(at + 1, 0, e);
+  }
+
+  /**
+   * What an idle worker takes next (`io_get_next_work`): the first item, with the rest of its
+   * hash chain when hashed.
+   *
+   * @returns The items in run order, or null when the list is empty.
+   */
+  take(): T[] | null {
+    const first = this.#list[0];
+    if (first === undefined) return null;
+    if (first.hash === null) return [this.#list.shift()!.item];
+    const tail = this.#tail.get(first.hash)!;
+    this.#tail.delete(first.hash);
+    return this.#list.splice(0, this.#list.indexOf(tail) + 1).map((e) => e.item);
+  }
+
+  /** Drops everything queued. */
+  clear(): void {
+    this.#list.length = 0;
+    this.#tail.clear();
+  }
 }

@@ -7,7 +7,7 @@ import {
   IORING_OP_WRITE,
   IOSQE_ASYNC,
 } from "@ublk-ts/uapi";
-import { postingOrder, puntFileOfMagic, punts, TMPFS_MAGIC } from "./io_wq.ts";
+import { IoWqList, puntFileOfMagic, punts, TMPFS_MAGIC } from "./io_wq.ts";
 
 Deno.test("io_wq: punt table measured on 6.18 (ext4 vs tmpfs, IOSQE_ASYNC)", () => {
   assert.equal(punts(IORING_OP_READ, 0, "ext4"), false);
@@ -21,12 +21,22 @@ Deno.test("io_wq: punt table measured on 6.18 (ext4 vs tmpfs, IOSQE_ASYNC)", () 
   assert.equal(puntFileOfMagic(0xef53), "ext4");
 });
 
-Deno.test("io_wq: posting order — inline first, hashed writes overtake unhashed fsync, links follow head", () => {
-  const W = { punted: true, hash: 1, after: null };
-  const F = { punted: true, hash: null, after: null };
-  const N = { punted: false, hash: null, after: null };
-  assert.deepEqual(postingOrder([W, N]), [1, 0]); // WN → 10
-  assert.deepEqual(postingOrder([W, F, W]), [0, 2, 1]); // WFW → 021
-  assert.deepEqual(postingOrder([W, { ...N, after: 0 }, N]), [2, 0, 1]); // W+NN → 201
-  assert.deepEqual(postingOrder([N, { ...N, punted: true }, N]), [0, 2, 1]); // NW!N → 021
+Deno.test("io_wq: IoWqList keeps unhashed work in order (A w → 0,1: no hashed-first)", () => {
+  const l = new IoWqList<number>();
+  l.enqueue(0, null);
+  l.enqueue(1, "ino");
+  assert.deepEqual([l.take(), l.take(), l.take()], [[0], [1], null]);
+});
+
+Deno.test("io_wq: IoWqList inserts hashed work after the last of its hash (WFW → 0,2 then 1)", () => {
+  const l = new IoWqList<number>();
+  l.enqueue(0, "ino");
+  l.enqueue(1, null);
+  l.enqueue(2, "ino");
+  l.enqueue(3, "other");
+  assert.equal(l.length, 4);
+  // A worker takes a hashed item with its whole chain; later work of the hash is appended.
+  assert.deepEqual(l.take(), [0, 2]);
+  l.enqueue(4, "ino");
+  assert.deepEqual([l.take(), l.take(), l.take(), l.take()], [[1], [3], [4], null]);
 });

@@ -56,7 +56,7 @@ import type { ModelFile } from "./model_file.ts";
 import type { ModelKernel } from "./model_kernel.ts";
 import { ISSUE_QUEUED } from "./device_file.ts";
 import { Request } from "./request.ts";
-import { puntsReq, wqHashOf, wqOrder } from "./io_wq.ts";
+import { blocksOnWorker, IoWqList, puntsReq, reschedsBeforeIssue, wqHashOf } from "./io_wq.ts";
 
 const LINK_FLAGS = IOSQE_IO_LINK | IOSQE_IO_HARDLINK;
 const VALID_SQE_FLAGS = 0x7f;
@@ -223,11 +223,29 @@ export class ModelRing implements KernelRing {
   #pool: Request[] = [];
   #inflight: Set<Request> = new Set();
   #tw: TaskWork[] = [];
-  /** io-wq: punted requests with their hash key, run by `#runWq` (see io_wq.ts). */
-  #wq: { item: Request; hash: string | null }[] = [];
+  /** io-wq: punted requests by hash (see io_wq.ts `IoWqList`), run by `#runWq`. */
+  #wq = new IoWqList<Request>();
+  /**
+   * CQEs of requests completed inline in the current submit (`submit_state.compl_reqs`),
+   * posted when the submit ends (`io_submit_flush_completions`); io-wq posts its own at once.
+   */
+  #compl: { udLo: number; udHi: number; res: number; flags: number; b0: bigint; b1: bigint }[] = [];
   #inWq = false;
   /** The link member a worker runs next, right after the head it just completed. */
   #wqNext: Request | null = null;
+  /**
+   * Work blocked on a worker (`blocksOnWorker`, e.g. an ext4 FSYNC waiting for the disk), in
+   * the order it blocked. The model's pick: it completes only when nothing else can run (no
+   * io-wq work, no task work), oldest first, as the disk is slower than everything else here.
+   */
+  #blocked: Request[] = [];
+  /**
+   * The worker blocked (`#blocked`) and the rest of the list waits for the worker the kernel
+   * creates then: `io_wq_dec_running` queues its creation as task work of the submitter, which
+   * runs after the submitter's io_uring task work, so the list resumes only once task work is
+   * done (ORDERING.md: "F w8.4 r6.1+ w8.2+ r4.4!" → the cancelled links before the write).
+   */
+  #wqStalled = false;
   #twHead = 0;
   #inTw = false;
   #depth = 0;
@@ -372,13 +390,15 @@ export class ModelRing implements KernelRing {
         if (this.#submitSqe(idx * this.sqeSize) < 0 && !submitAll) break;
       }
       u32[this.#sqHeadIdx] = this.#sqHead;
-      // An unterminated link at the end of a submission is flushed as is (io_submit_state_end).
+      // An unterminated link at the end of a submission goes to io_queue_sqe_fallback
+      // (io_submit_state_end): io-wq, never inline (ORDERING.md "w4.4 N+" → 0,1).
       const head = this.#link.head;
       if (head) {
         this.#link.head = this.#link.last = null;
-        this.#queueChainHead(head);
+        this.#queueFallback(head);
       }
     } finally {
+      this.#flushCompl();
       // io_submit_flush_completions: inline completions become visible to drain accounting
       // only now, so a drain after an inline request in the same submit is still deferred.
       this.#inSubmit = false;
@@ -460,44 +480,99 @@ export class ModelRing implements KernelRing {
       this.issueReq(req); // fails -EBADF inline
       return;
     }
-    if (puntsReq(req)) this.#punt(req);
-    else this.issueReq(req);
-  }
-
-  /** io_queue_iowq: hashes the request (buffered writes by inode) and queues it. */
-  #punt(req: Request): void {
-    const def = this.kernel.ops.get(req.opcode);
-    if (def?.needsFile) this.assignFile(req);
-    this.#wq.push({ item: req, hash: wqHashOf(req) });
+    if (puntsReq(req)) {
+      this.#punt(req, true);
+      return;
+    }
+    // A resched point before the issue (filemap_read's cond_resched): the woken io-wq worker
+    // runs everything queued first (ORDERING.md "w4.4 w0.4+ w8.4 r8.1": the read sees all three
+    // writes). See `reschedsBeforeIssue`.
+    if (this.#wq.length > 0 && reschedsBeforeIssue(req)) this.#runWq();
+    this.issueReq(req);
   }
 
   /**
-   * Runs the queued io-wq work in {@linkcode wqOrder} (hashed work in queueing order, then
-   * unhashed), each request followed at once by the link members it releases (link continuation
-   * on the same worker: `io_wq_free_work` hands the next member to the worker that ran the head).
+   * io_queue_iowq: queues the request to io-wq, hashed (`wqHashOf`) only when `issued`: the
+   * kernel assigns the file at the first issue, and `io_prep_async_work` hashes by the file's
+   * inode, so a request punted without an inline attempt (IOSQE_ASYNC, a dangling link head, a
+   * link member) is unhashed.
+   */
+  #punt(req: Request, issued: boolean): void {
+    const def = this.kernel.ops.get(req.opcode);
+    if (def?.needsFile) this.assignFile(req);
+    this.#wq.enqueue(req, issued ? wqHashOf(req) : null);
+  }
+
+  /** io_submit_flush_completions: posts the CQEs the submit's inline completions deferred. */
+  #flushCompl(): void {
+    const c = this.#compl;
+    if (c.length === 0) return;
+    this.#compl = [];
+    for (const e of c) this.#postRaw(e.udLo, e.udHi, e.res, e.flags, e.b0, e.b1);
+  }
+
+  /**
+   * The model's io-wq worker (`io_worker_handle_work`): takes work from the list (a hashed item
+   * with the rest of its hash chain) and runs it (`#onWorker`).
+   *
+   * One worker: the kernel wakes the first free worker at each enqueue, and a worker that was
+   * woken but has not run yet is still the first free one, so the work of one submit lands on
+   * one worker, which runs when the submitter reaches a resched point (the end of the submit,
+   * or `reschedsBeforeIssue`). Work that blocks (`blocksOnWorker`) waits in `#blocked` and
+   * stops the worker; the rest of the list runs after the task work (`#wqStalled`).
    */
   #runWq(): void {
     if (this.#inWq) return;
     this.#inWq = true;
     try {
-      while (this.#wq.length > 0) {
-        for (const r of wqOrder(this.#wq.splice(0))) {
-          let w: Request | null = r;
-          while (w) {
-            w.onWorker = true;
-            if (this.#closed) this.completeReq(w, -ECANCELED, 0);
-            else this.issueReq(w);
-            w = this.#wqNext;
-            this.#wqNext = null;
-          }
-        }
+      while (!this.#wqStalled) {
+        const chain = this.#wq.take();
+        if (chain === null) break;
+        for (let k = 0; k < chain.length; k++) this.#onWorker(chain[k]!, k < chain.length - 1);
       }
     } finally {
       this.#inWq = false;
     }
   }
 
-  /** io_queue_sqe_fallback: failed heads complete, drain defers, async goes to task work. */
+  /**
+   * Runs one request on the worker, then its link members: the next member runs on the same
+   * worker right after it (`io_wq_free_work`; members are prepared unhashed with the head)
+   * unless more of a hash chain is left (`moreHashed`), in which case it is enqueued. A request
+   * that blocks goes to `#blocked` (unless `unblocked`: it is the blocked one finishing).
+   */
+  #onWorker(first: Request, moreHashed: boolean, unblocked = false): void {
+    let w: Request | null = first;
+    while (w) {
+      w.onWorker = true;
+      if (this.kernel.ops.get(w.opcode)?.needsFile) this.assignFile(w);
+      if (!unblocked && !this.#closed && blocksOnWorker(w)) {
+        this.#blocked.push(w);
+        this.#wqStalled = true;
+        return;
+      }
+      unblocked = false;
+      const wasIn = this.#inWq;
+      this.#inWq = true;
+      try {
+        if (this.#closed) this.completeReq(w, -ECANCELED, 0);
+        else this.issueReq(w);
+      } finally {
+        this.#inWq = wasIn;
+      }
+      const linked: Request | null = this.#wqNext;
+      this.#wqNext = null;
+      w = null;
+      if (linked === null) break;
+      if (!moreHashed) w = linked;
+      else this.#punt(linked, false);
+    }
+  }
+
+  /**
+   * io_queue_sqe_fallback: failed heads complete, drain defers, IOSQE_ASYNC and dangling link
+   * heads go to io-wq (unhashed: no inline attempt).
+   */
   #queueFallback(req: Request): void {
     if (req.failed) {
       req.flags = (req.flags & ~IOSQE_IO_HARDLINK) | IOSQE_IO_LINK;
@@ -509,7 +584,7 @@ export class ModelRing implements KernelRing {
       return;
     }
     // IOSQE_ASYNC: io_queue_iowq.
-    this.#punt(req);
+    this.#punt(req, false);
   }
 
   /**
@@ -731,7 +806,16 @@ export class ModelRing implements KernelRing {
       else skip = true;
     }
     if (!skip && !this.#closed) {
-      this.#postReqCqe(req);
+      if (this.#inSubmit && !req.onWorker) {
+        this.#compl.push({
+          udLo: req.udLo,
+          udHi: req.udHi,
+          res: req.res,
+          flags: req.cflags,
+          b0: req.res2,
+          b1: req.res3,
+        });
+      } else this.#postReqCqe(req);
       if (req.opcode !== IORING_OP_TIMEOUT) {
         this.cqEvents++;
         this.onCqEvent?.();
@@ -810,14 +894,28 @@ export class ModelRing implements KernelRing {
     if (this.#inTw) return;
     this.#inTw = true;
     try {
-      // Punted work first (its workers start as soon as it is queued), then task work, until
-      // neither has anything left.
+      // The io-wq worker first: on the way back to user space the submitter is preempted by the
+      // worker it woke before it runs its task work (exit_to_user_mode_loop schedules first).
+      // The kernel races here (a worker on the other CPU loses to the task work, ORDERING.md
+      // rule 6); the model picks worker first. When the worker blocked, the rest of its list
+      // waits for the task work (`#wqStalled`); blocked work finishes last.
       for (;;) {
-        if (this.#wq.length > 0) {
+        if (this.#wq.length > 0 && !this.#wqStalled) {
           this.#runWq();
           continue;
         }
-        if (this.#twHead >= this.#tw.length) break;
+        if (this.#twHead >= this.#tw.length) {
+          if (this.#wq.length > 0) {
+            this.#wqStalled = false;
+            this.#runWq();
+            continue;
+          }
+          this.#wqStalled = false;
+          const b = this.#blocked.shift();
+          if (b === undefined) break;
+          this.#onWorker(b, false, true);
+          continue;
+        }
         while (this.#twHead < this.#tw.length) {
           const w = this.#tw[this.#twHead++]!;
           if (typeof w === "function") w();
@@ -861,23 +959,28 @@ export class ModelRing implements KernelRing {
 
   /** Posts a request's CQE without building its user_data bigint (unless it overflows). */
   #postReqCqe(req: Request): void {
+    this.#postRaw(req.udLo, req.udHi, req.res, req.cflags, req.res2, req.res3);
+  }
+
+  /** Posts a CQE given `user_data` as two u32 halves (to the overflow list when full). */
+  #postRaw(udLo: number, udHi: number, res: number, flags: number, b0: bigint, b1: bigint): void {
     const u32 = this.#u32;
     if (
       this.#overflow.length > 0 ||
       ((this.#cqTail - u32[this.#cqHeadIdx]!) >>> 0) >= this.cqEntries
     ) {
-      this.postCqe(req.userData, req.res, req.cflags, req.res2, req.res3);
+      this.postCqe((BigInt(udHi) << 32n) | BigInt(udLo), res, flags, b0, b1);
       return;
     }
     const v = this.#ringView;
     const o = this.#cqesOff + (this.#cqTail & this.#cqMask) * this.cqeSize;
-    v.setUint32(o + CQE_UD_LO, req.udLo, true);
-    v.setUint32(o + CQE_UD_HI, req.udHi, true);
-    v.setInt32(o + CQE_RES, req.res, true);
-    v.setUint32(o + CQE_FLAGS, req.cflags, true);
+    v.setUint32(o + CQE_UD_LO, udLo, true);
+    v.setUint32(o + CQE_UD_HI, udHi, true);
+    v.setInt32(o + CQE_RES, res, true);
+    v.setUint32(o + CQE_FLAGS, flags, true);
     if (this.cqeSize === IoUringCqe.SIZE32) {
-      v.setBigUint64(o + CQE_BIG0, req.res2, true);
-      v.setBigUint64(o + CQE_BIG1, req.res3, true);
+      v.setBigUint64(o + CQE_BIG0, b0, true);
+      v.setBigUint64(o + CQE_BIG1, b1, true);
     }
     this.#cqTail = (this.#cqTail + 1) >>> 0;
     u32[this.#cqTailIdx] = this.#cqTail;

@@ -1,5 +1,9 @@
-/* Issue #14 ordering corpus runner (liburing). Build and run through
- * tests/differential/ordering/gen_corpus.ts (`deno task ordering-corpus`).
+/* Issue #14 ordering corpus runner (liburing). gen_corpus.ts builds and runs it:
+ *   deno run -A tests/differential/ordering/gen_corpus.ts [--passes N] [--merge yes] ...
+ * (options in its header). By hand, e.g. to check whether a program is racy:
+ *   gcc -O2 -Wall -o /tmp/h14_ordering_runner tests/differential/ordering/ordering_runner.c -luring
+ *   echo 'w0.8 r2.1' | /tmp/h14_ordering_runner /tmp/x 200 | cut -f3 | sort | uniq -c
+ * (/tmp is ext4 and /dev/shm tmpfs on the CI machine; DIR must exist).
  * Usage: ordering_runner DIR PASSES < programs.txt > outcomes.txt
  * A program is one line of tokens: wO.L (write L KiB at O KiB, bytes 'A'+sqe index),
  * rO.L (read L KiB at O KiB), F (fsync), A (fallocate 0..16 KiB, mode 0), N (nop); a suffix
