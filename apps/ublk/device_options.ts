@@ -81,7 +81,7 @@ export interface DeviceOptions {
   sendZc: boolean;
   /** NBD: I/O timeout in seconds (0 = none), when given. */
   timeout: number | undefined;
-  /** NBD (copy mode): reconnect attempts after the connection died (0 = none). */
+  /** NBD (copy mode and -z): reconnect attempts after the connection died (0 = none). */
   reconnect: number;
   /** Read-only device (loop opens its file O_RDONLY; writes fail -EROFS). */
   readOnly: boolean;
@@ -430,11 +430,6 @@ export function checkDeviceOptions(v: RawValues, command: string): DeviceOptions
   }
   if (v.reconnect !== undefined && type !== "nbd") {
     throw new UsageError(`${command}: --reconnect is for the nbd target`);
-  }
-  if (opts.reconnect > 0 && opts.zeroCopy) {
-    throw new UsageError(
-      `${command}: --reconnect needs copy mode (with -z the kernel owns the socket)`,
-    );
   }
   if (opts.readOnly && type === "null") {
     throw new UsageError(`${command}: --read-only is for the loop and nbd targets`);

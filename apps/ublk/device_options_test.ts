@@ -109,3 +109,21 @@ Deno.test("`checkDeviceOptions()` and `parseStrict()` throw UsageError", () => {
     /--port is for the nbd/,
   );
 });
+
+Deno.test("`checkDeviceOptions()` takes --reconnect for nbd in copy mode and with -z", () => {
+  for (const z of [[], ["-z"]]) {
+    const o = checkDeviceOptions(
+      parseStrict(
+        ["-t", "nbd", "--unix", "/x", ...z, "--reconnect", "2"],
+        DEVICE_ARG_OPTIONS,
+        "run",
+      ),
+      "run",
+    );
+    assert.deepEqual([o.reconnect, o.zeroCopy], [2, z.length > 0]);
+  }
+  assert.throws(
+    () => checkDeviceOptions({ type: "null", reconnect: "2" }, "run"),
+    /--reconnect is for the nbd target/,
+  );
+});

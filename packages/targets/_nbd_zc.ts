@@ -7,12 +7,16 @@
  * directly; payloads never pass through a server buffer: a WRITE's payload is a fused SEND
  * (or SEND_ZC) slave out of the request pages, a READ reply's payload a fused RECV slave
  * (MSG_WAITALL) straight into them, both on the socket adopted as a model fd (fixed file 1 of
- * the queue rings).
+ * the queue rings, or a plain fd every ring of the kernel sees: a reconnected socket, which
+ * the queues' fixed-file tables, registered at their start, do not hold).
  *
  * Ordering on the stream: sends are serialised (a WRITE's header and payload are adjacent);
  * one reply loop reads a header, then — for a READ — receives its payload through the tag's
  * context before reading the next header. If the server goes away every request in flight and
- * every later one completes with -EIO.
+ * every later one completes with -EIO. With `drainOnDeath` (the target reconnects) a dead
+ * connection is drained at once — the sending side shut, the stream read until the server
+ * closes it, or closed after the drain time — so a WRITE the server still held is carried out
+ * or dropped before a new connection carries anything ({@linkcode NbdZeroCopy.disconnect}).
  *
  * @module
  */
@@ -60,18 +64,33 @@ export interface ZcConn {
 /** How long {@linkcode NbdZeroCopy.disconnect} waits for the server to close its side. */
 export const NBD_ZC_DRAIN_MS = 5000;
 
+/** Options of {@linkcode NbdZeroCopy}. */
+export interface NbdZcOptions {
+  /**
+   * The socket as the fused slaves name it. Default {@linkcode NBD_SOCKET_FIXED_INDEX} (a
+   * fixed-file index of the queue rings).
+   */
+  fd?: number;
+  /** `fd` is a fixed-file index. Default true; false: an fd of the kernel the rings share. */
+  fixed?: boolean;
+  /**
+   * When the connection dies (a request timed out, the server closed it, the stream went out
+   * of step), drain it at once as {@linkcode NbdZeroCopy.disconnect} does instead of closing
+   * it (at a timeout) or leaving it open: a reconnecting target awaits `disconnect()` before
+   * its new connection carries anything. Default false.
+   */
+  drainOnDeath?: boolean;
+}
+
 /** One tag's request state, preallocated and reused. */
 class Slot {
+  constructor(fd: number, fixed: boolean) {
+    this.io = { opcode: IORING_OP_RECV, fd, fixed, bufOff: 0, len: 0, off: 0 };
+  }
   readonly hdr: Uint8Array = new Uint8Array(NBD_REQUEST_SIZE);
   readonly view: DataView = new DataView(this.hdr.buffer);
   // `off` stays 0: SEND/RECV have no file offset (the kernel rejects RECV with addr2 != 0).
-  readonly io: FusedIo = {
-    opcode: IORING_OP_RECV,
-    fd: NBD_SOCKET_FIXED_INDEX,
-    bufOff: 0,
-    len: 0,
-    off: 0,
-  };
+  readonly io: FusedIo;
   ctx: TargetIoCtx | null = null;
   type = 0;
   length = 0;
@@ -109,6 +128,10 @@ export class NbdZeroCopy {
   #watchdog: ReturnType<typeof setInterval> | null = null;
   #busy = 0;
   #timedOut = false;
+  readonly #fd: number;
+  readonly #fixed: boolean;
+  readonly #drainOnDeath: boolean;
+  #drained: Promise<void> | null = null;
 
   /**
    * @param conn The connection, past the handshake, with nothing buffered.
@@ -118,17 +141,27 @@ export class NbdZeroCopy {
    * @param structured Structured replies were negotiated: chunks are accepted besides simple
    *   replies (READs should then carry NBD_CMD_FLAG_DF: an OFFSET_HOLE chunk, which cannot be
    *   zero-filled into pages only fused commands reach, fails its READ with -EIO).
+   * @param options The socket's fd for the slaves, and whether a dead connection is drained.
    */
   constructor(
     conn: ZcConn,
     sendZc: boolean,
     timeoutMs: number = NBD_DEFAULT_TIMEOUT_MS,
     structured = false,
+    options: NbdZcOptions = {},
   ) {
     this.#conn = conn;
     this.#sendOp = sendZc ? IORING_OP_SEND_ZC : IORING_OP_SEND;
     this.#timeoutMs = timeoutMs;
     this.#structured = structured;
+    this.#fd = options.fd ?? NBD_SOCKET_FIXED_INDEX;
+    this.#fixed = options.fixed ?? true;
+    this.#drainOnDeath = options.drainOnDeath ?? false;
+  }
+
+  /** The default drain time: {@linkcode NBD_ZC_DRAIN_MS}, or the request timeout when shorter. */
+  get #drainMs(): number {
+    return this.#timeoutMs > 0 ? Math.min(NBD_ZC_DRAIN_MS, this.#timeoutMs) : NBD_ZC_DRAIN_MS;
   }
 
   /** True once a request timed out and the connection was torn down for it. */
@@ -141,10 +174,12 @@ export class NbdZeroCopy {
     for (const s of this.#slots.values()) {
       if (s.resolve !== null && now - s.startedAt >= this.#timeoutMs) {
         this.#timedOut = true;
-        this.#fail(-EIO);
-        try {
-          this.#conn.close?.();
-        } catch { /* closed */ }
+        this.#fail(-EIO); // with drainOnDeath this starts the drain instead of the close
+        if (!this.#drainOnDeath) {
+          try {
+            this.#conn.close?.();
+          } catch { /* closed */ }
+        }
         return;
       }
     }
@@ -168,7 +203,7 @@ export class NbdZeroCopy {
   #slot(key: number): Slot {
     let s = this.#slots.get(key);
     if (s === undefined) {
-      s = new Slot();
+      s = new Slot(this.#fd, this.#fixed);
       this.#slots.set(key, s);
     }
     return s;
@@ -401,9 +436,11 @@ export class NbdZeroCopy {
     return res;
   };
 
-  #fail(res = -EIO): void {
-    if (this.#dead === 0) this.#dead = res;
+  #fail(res = -EIO, drainMs: number = this.#drainMs): void {
+    const first = this.#dead === 0;
+    if (first) this.#dead = res;
     for (const s of this.#slots.values()) if (s.resolve !== null) s.settle(this.#dead);
+    if (first && this.#drainOnDeath) this.#drainOnce(drainMs);
   }
 
   /**
@@ -413,6 +450,8 @@ export class NbdZeroCopy {
    * is done with the connection: a WRITE it had received but not yet carried out (queued
    * behind replies nobody read, after the server's death) is carried out now or never —
    * never later, over what a recovered server has written since on another connection.
+   * Once the connection is dead (and with `drainOnDeath` being drained already) it only waits
+   * for that drain.
    *
    * @param ms How long to wait for the send chain.
    * @param drainMs How long to wait for the server to close, then the connection is closed
@@ -420,9 +459,7 @@ export class NbdZeroCopy {
    */
   async disconnect(
     ms = 1000,
-    drainMs: number = this.#timeoutMs > 0
-      ? Math.min(NBD_ZC_DRAIN_MS, this.#timeoutMs)
-      : NBD_ZC_DRAIN_MS,
+    drainMs: number = this.#drainMs,
   ): Promise<void> {
     if (this.#dead === 0) {
       const disc = new Uint8Array(NBD_REQUEST_SIZE);
@@ -434,8 +471,13 @@ export class NbdZeroCopy {
       await Promise.race([sent, new Promise<void>((r) => timer = setTimeout(r, ms))]);
       clearTimeout(timer);
     }
-    this.#fail(-EIO);
-    await this.#drain(drainMs);
+    this.#fail(-EIO, drainMs);
+    await this.#drainOnce(drainMs);
+  }
+
+  /** {@linkcode NbdZeroCopy.#drain}, once (later calls wait for the first). */
+  #drainOnce(ms: number): Promise<void> {
+    return this.#drained ??= this.#drain(ms);
   }
 
   /** Shuts the sending side and reads until the server closes (or `ms` pass, then closes). */

@@ -503,3 +503,50 @@ Deno.test("`NbdZeroCopy` structured: DONE without covering the READ, data outsid
     assert.equal(zc.alive, false);
   }
 });
+
+Deno.test("`NbdZeroCopy` with `drainOnDeath` drains a timed-out connection instead of closing it, and names the socket as told", async () => {
+  const conn = new FakeConn();
+  const events: string[] = [];
+  conn.closeWrite = () => (events.push("closeWrite"), Promise.resolve());
+  conn.close = () => {
+    events.push("close");
+    conn.end();
+  };
+  const zc = new NbdZeroCopy(conn, false, 150, false, { fd: 9, fixed: false, drainOnDeath: true });
+  zc.start();
+  const seen: FusedIo[] = [];
+  const w = zc.request(ctxOf(conn, 1, new Uint8Array(16).fill(5), seen), NBD_CMD_WRITE, 0, 0, 16);
+  assert.equal(await w, -EIO);
+  assert.equal(zc.timedOut, true);
+  assert.deepEqual(seen.map((s) => [s.opcode, s.fd, s.fixed]), [[IORING_OP_SEND, 9, false]]);
+  assert.deepEqual(events, ["closeWrite"], "the sending side is shut, the connection open");
+  // The server answers late (the reply is read and dropped), then closes: the drain is over.
+  let over = false;
+  const d = zc.disconnect().then(() => over = true);
+  await new Promise((r) => setTimeout(r, 20));
+  assert.equal(over, false, "disconnect waits for the server to close");
+  conn.push(reply(1));
+  conn.end();
+  await d;
+  assert.deepEqual(events, ["closeWrite"], "closed by the server, not at the drain time");
+  assert.deepEqual(parseSent(conn.sent).map((r) => r.type), [NBD_CMD_WRITE], "no DISC when dead");
+  await zc.finished;
+});
+
+Deno.test("`NbdZeroCopy` with `drainOnDeath` closes a dead connection whose server never closes after the drain time", async () => {
+  const conn = new FakeConn();
+  let closedAt = 0;
+  conn.close = () => {
+    closedAt = performance.now();
+    conn.end();
+  };
+  const zc = new NbdZeroCopy(conn, false, 100, false, { drainOnDeath: true });
+  zc.start();
+  const t0 = performance.now();
+  const r = zc.request(ctxOf(conn, 1, new Uint8Array(8), []), NBD_CMD_READ, 0, 0, 8);
+  assert.equal(await r, -EIO);
+  await zc.disconnect();
+  assert.ok(closedAt > 0, "closed at the end of the drain time");
+  assert.ok(closedAt - t0 >= 180, `closed ${closedAt - t0} ms after the request`);
+  await zc.finished;
+});

@@ -15,6 +15,13 @@
  * checked the same way (data inside the request, a READ covered byte for byte at DONE, error
  * chunks); READs ask for a single data chunk (NBD_CMD_FLAG_DF) where the server offers it.
  *
+ * Reconnect (`reconnect: N`, both modes): after the connection died, the next request tries up
+ * to N times to connect again (the same options and checks as the first connection); requests
+ * that were in flight end -EIO. In zero copy the dead connection is drained first (the server
+ * closes it, or it is closed after the drain time), so a WRITE it still held never lands after
+ * a newer one sent over the new connection; the new socket is adopted as a plain fd of the
+ * kernel, which every queue ring sees (the queues registered their fixed files at start).
+ *
  * @module
  */
 
@@ -106,13 +113,14 @@ export interface NbdTargetConnectOptions extends NbdConnectOptions {
    */
   timeout?: number;
   /**
-   * Copy mode: how many times to try to reconnect after the connection died (a request timed
-   * out, the server closed or reset it, the stream went out of step), as `nbd-client -persist`
-   * does. Requests in flight on the dead connection end -EIO (none is re-issued: a WRITE may or
-   * may not have reached the server); the next requests wait for the new connection, which
-   * must offer the same export size. Attempts back off from 100 ms to 2 s; when all fail the
-   * device's I/O fails -EIO until the next request tries again. Default 0 (no reconnect).
-   * Not available with zero copy (the socket is adopted by the kernel).
+   * How many times to try to reconnect after the connection died (a request timed out, the
+   * server closed or reset it, the stream went out of step), as `nbd-client -persist` does.
+   * Requests in flight on the dead connection end -EIO (none is re-issued: a WRITE may or may
+   * not have reached the server); the next requests wait for the new connection, which must
+   * offer the same export size. Attempts back off from 100 ms to 2 s; when all fail the
+   * request fails -EIO and the next one tries again. Zero copy first drains the dead
+   * connection (until the server closes it, at most the timeout or 5 s, then it is closed), so a
+   * WRITE the server still held never lands after a newer one. Default 0 (no reconnect).
    */
   reconnect?: number;
   /**
@@ -129,6 +137,15 @@ interface ZcState {
   kernel: NbdSocketAdopter;
   engine: NbdZeroCopy;
   fd: number;
+  /** Set once the connection is being closed (single flight). */
+  closing?: Promise<void>;
+}
+
+/** What a reconnect needs: the first connection's options, checks and engine settings. */
+interface ReconnectPolicy {
+  options: NbdTargetConnectOptions;
+  attempts: number;
+  timeoutMs: number;
 }
 
 /** Per-tag reusable call state: no allocation per I/O but the client's promise. */
@@ -151,7 +168,7 @@ export class NbdTarget implements Target {
   readonly name: string = "nbd";
   /** The NBD connection (copy mode), or `null` in zero copy. */
   #client: NbdTargetClient | null;
-  #reconnect: { options: NbdConnectOptions; attempts: number } | null = null;
+  #reconnect: ReconnectPolicy | null = null;
   #reconnecting: Promise<void> | null = null;
   #reconnects = 0;
   #zc: ZcState | null;
@@ -188,13 +205,8 @@ export class NbdTarget implements Target {
       const copyOptions = { ...options, requestTimeoutMs: timeoutMs };
       const target = new NbdTarget(await NbdClient.connect(copyOptions));
       target.#readOnly = readOnly;
-      target.#reconnect = { options: copyOptions, attempts: reconnect };
+      target.#reconnect = { options: copyOptions, attempts: reconnect, timeoutMs };
       return target;
-    }
-    if (reconnect > 0) {
-      throw new TypeError(
-        "Cannot reconnect a zero-copy nbd target: its socket belongs to the kernel (use copy mode)",
-      );
     }
     const kernel = options.kernel;
     if (kernel === undefined) {
@@ -202,24 +214,22 @@ export class NbdTarget implements Target {
         "Cannot connect the nbd target for zero copy: no kernel to adopt the socket",
       );
     }
-    // Structured replies only with NBD_FLAG_SEND_DF: READs then ask for one data chunk, never
-    // holes (which could not be zero-filled into pages only fused commands reach). A server
-    // that offers structured replies without DF gets a second connection with simple replies.
-    let { conn, info } = await zcHandshake(options, options.structuredReplies ?? true);
-    if (info.structuredReplies && (info.transmissionFlags & NBD_FLAG_SEND_DF) === 0) {
-      try {
-        conn.close();
-      } catch { /* closed */ }
-      ({ conn, info } = await zcHandshake(options, false));
-    }
+    const { conn, info } = await zcConnect(options);
     const target = new NbdTarget(null, {
       conn,
       info,
       kernel,
-      engine: new NbdZeroCopy(conn, options.sendZc ?? false, timeoutMs, info.structuredReplies),
+      engine: new NbdZeroCopy(
+        conn,
+        options.sendZc ?? false,
+        timeoutMs,
+        info.structuredReplies,
+        { drainOnDeath: reconnect > 0 },
+      ),
       fd: -1,
     });
     target.#readOnly = readOnly;
+    target.#reconnect = { options, attempts: reconnect, timeoutMs };
     return target;
   }
 
@@ -247,37 +257,112 @@ export class NbdTarget implements Target {
     return this.#reconnects;
   }
 
+  /** Whether the connection died and a reconnect may be tried. */
+  get #mayReconnect(): boolean {
+    return this.#reconnect !== null && this.#reconnect.attempts > 0 && !this.#closed;
+  }
+
+  /** Whether the current connection works. */
+  get #alive(): boolean {
+    return this.#client !== null ? this.#client.alive : this.#zc!.engine.alive;
+  }
+
   /** Tries to connect again (single flight); the export must keep its size. */
   #reconnectNow(): Promise<void> {
+    return this.#reconnecting ??=
+      (this.#client !== null ? this.#reconnectCopy() : this.#reconnectZc())
+        .finally(() => (this.#reconnecting = null));
+  }
+
+  /** The back-off before attempt `k` (0-based), unless closed meanwhile: true to go on. */
+  async #backOff(k: number): Promise<boolean> {
+    await new Promise((r) => setTimeout(r, Math.min(2000, 100 * 2 ** k)));
+    return !this.#closed;
+  }
+
+  async #reconnectCopy(): Promise<void> {
     const rc = this.#reconnect!;
-    return this.#reconnecting ??= (async () => {
-      const old = this.#client!;
-      old.disconnect().catch(() => {});
-      for (let k = 0; k < rc.attempts && !this.#closed; k++) {
-        await new Promise((r) => setTimeout(r, Math.min(2000, 100 * 2 ** k)));
-        if (this.#closed) break;
-        let c: NbdClient;
-        try {
-          c = await NbdClient.connect(rc.options);
-        } catch {
-          continue;
-        }
-        if (this.#closed || c.size !== old.size) {
-          // Closed meanwhile, or a different export: never serve the wrong disk.
-          await c.disconnect().catch(() => {});
-          if (!this.#closed) rc.attempts = 0;
-          break;
-        }
-        this.#client = c;
-        this.#reconnects++;
+    const old = this.#client!;
+    old.disconnect().catch(() => {});
+    for (let k = 0; k < rc.attempts && !this.#closed && (await this.#backOff(k)); k++) {
+      let c: NbdClient;
+      try {
+        c = await NbdClient.connect(rc.options);
+      } catch {
+        continue;
+      }
+      if (this.#closed || c.size !== old.size) {
+        // Closed meanwhile, or a different export: never serve the wrong disk.
+        await c.disconnect().catch(() => {});
+        if (!this.#closed) rc.attempts = 0;
         break;
       }
-    })().finally(() => (this.#reconnecting = null));
+      this.#client = c;
+      this.#reconnects++;
+      break;
+    }
+  }
+
+  async #reconnectZc(): Promise<void> {
+    const rc = this.#reconnect!;
+    const old = this.#zc!;
+    // The dead connection is drained (the server closed it: a WRITE it had received is carried
+    // out by now or never) or closed after the drain time before a new connection carries a
+    // WRITE, which a late copy of the old one would otherwise overwrite.
+    await this.#closeZc(old);
+    for (let k = 0; k < rc.attempts && !this.#closed && (await this.#backOff(k)); k++) {
+      let next: { conn: Deno.Conn; info: NbdExportInfo };
+      try {
+        next = await zcConnect(rc.options);
+      } catch {
+        continue;
+      }
+      if (this.#closed || next.info.size !== old.info.size) {
+        // Closed meanwhile, or a different export: never serve the wrong disk.
+        closeQuietly(next.conn);
+        if (!this.#closed) rc.attempts = 0;
+        break;
+      }
+      const fd = old.kernel.adoptConn(next.conn);
+      if (fd < 0) {
+        closeQuietly(next.conn);
+        continue;
+      }
+      // A plain fd: every queue ring of the kernel sees it, while their fixed-file tables were
+      // registered once, at their start, with the first socket.
+      const engine = new NbdZeroCopy(
+        next.conn,
+        rc.options.sendZc ?? false,
+        rc.timeoutMs,
+        next.info.structuredReplies,
+        { fd, fixed: false, drainOnDeath: true },
+      );
+      engine.start();
+      this.#zc = { conn: next.conn, info: next.info, kernel: old.kernel, engine, fd };
+      this.#fixedFds = [fd]; // for queues that start from now on
+      this.#reconnects++;
+      break;
+    }
+  }
+
+  /**
+   * Disconnects a zero-copy connection (draining it, see {@linkcode NbdZeroCopy.disconnect})
+   * and closes its socket (single flight).
+   */
+  #closeZc(zc: ZcState): Promise<void> {
+    return zc.closing ??= (async () => {
+      await zc.engine.disconnect();
+      // The queue rings' fixed-file tables may still hold the model file: close the
+      // connection itself too.
+      if (zc.fd >= 0) zc.kernel.closeFd(zc.fd);
+      closeQuietly(zc.conn);
+      await zc.engine.finished;
+    })();
   }
 
   async #afterReconnect(ctx: TargetIoCtx, tag: number, iod: IoDesc): Promise<number> {
     await this.#reconnectNow();
-    if (this.#closed || !this.#client!.alive) return -EIO;
+    if (this.#closed || !this.#alive) return -EIO;
     return await this.handleIo(ctx, tag, iod);
   }
 
@@ -394,13 +479,9 @@ export class NbdTarget implements Target {
       (iod.op === UBLK_IO_OP_WRITE || iod.op === UBLK_IO_OP_DISCARD ||
         iod.op === UBLK_IO_OP_WRITE_ZEROES)
     ) return -EROFS;
+    if (!this.#alive && this.#mayReconnect) return this.#afterReconnect(ctx, _tag, iod);
     if (this.#zc !== null) return this.#zeroCopyIo(ctx, iod, n);
     const client = this.#client!;
-    if (
-      !client.alive && this.#reconnect !== null && this.#reconnect.attempts > 0 && !this.#closed
-    ) {
-      return this.#afterReconnect(ctx, _tag, iod);
-    }
     const s = this.#state(ctx);
     switch (iod.op) {
       case UBLK_IO_OP_READ:
@@ -481,21 +562,36 @@ export class NbdTarget implements Target {
   async close(): Promise<void> {
     if (this.#closed) return;
     this.#closed = true;
+    await this.#reconnecting;
     if (this.#client !== null) {
-      await this.#reconnecting;
       await this.#client.disconnect();
       return;
     }
-    const zc = this.#zc!;
-    await zc.engine.disconnect();
-    if (zc.fd >= 0) zc.kernel.closeFd(zc.fd);
-    else {
-      try {
-        zc.conn.close();
-      } catch { /* closed */ }
-    }
-    await zc.engine.finished;
+    await this.#closeZc(this.#zc!);
   }
+}
+
+/**
+ * Zero copy: connects and runs the handshake. Structured replies only with NBD_FLAG_SEND_DF:
+ * READs then ask for one data chunk, never holes (which could not be zero-filled into pages
+ * only fused commands reach). A server that offers structured replies without DF gets a second
+ * connection with simple replies.
+ */
+async function zcConnect(
+  options: NbdTargetConnectOptions,
+): Promise<{ conn: Deno.Conn; info: NbdExportInfo }> {
+  const first = await zcHandshake(options, options.structuredReplies ?? true);
+  const info = first.info;
+  if (!info.structuredReplies || (info.transmissionFlags & NBD_FLAG_SEND_DF) !== 0) return first;
+  closeQuietly(first.conn);
+  return await zcHandshake(options, false);
+}
+
+/** Closes a connection that may be closed already. */
+function closeQuietly(conn: Deno.Conn): void {
+  try {
+    conn.close();
+  } catch { /* closed */ }
 }
 
 /** Zero copy: connects and runs the handshake (with its timeout); nothing left buffered. */

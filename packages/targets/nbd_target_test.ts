@@ -12,11 +12,14 @@ import {
 import { NbdTarget, type NbdTargetClient } from "./nbd_target.ts";
 import { installFusedCmd } from "@ublk-ts/fused-cmd";
 import {
+  type BlockDevice,
   NBD_CMD_READ,
   NBD_FLAG_HAS_FLAGS,
   NBD_FLAG_SEND_DF,
   NBD_FLAG_SEND_FLUSH,
   type NbdDecodedRequest,
+  type NbdServer,
+  serveNbd,
 } from "@ublk-ts/nbd";
 import { type FakeServer, type FakeServerOptions, startFakeServer } from "@ublk-ts/testing";
 import type { NbdExportInfo } from "@ublk-ts/nbd";
@@ -290,6 +293,7 @@ async function withFakeNbd(
     timeout?: number;
     reconnect?: number;
     structuredReplies?: boolean;
+    queues?: number;
   },
   fn: (d: FakeNbdDevice) => Promise<void>,
 ): Promise<void> {
@@ -298,15 +302,16 @@ async function withFakeNbd(
   const zeroCopy = connect.zeroCopy ?? false;
   if (zeroCopy) installFusedCmd(kernel);
   installUblk(kernel, { nrCpuIds: 4 });
+  const { queues = 1, ...options } = connect;
   try {
     const target = await NbdTarget.connect({
       port: srv.port,
       structuredReplies: false,
       kernel,
-      ...connect,
+      ...options,
     });
     const dev = await createDevice(kernel, target, {
-      queues: 1,
+      queues,
       depth: 4,
       maxIoBufBytes: 1 << 16,
       zeroCopy,
@@ -388,19 +393,246 @@ for (const cause of ["a closed connection", "a request timeout"] as const) {
   });
 }
 
-Deno.test("`NbdTarget` without reconnect keeps failing -EIO after the connection died; zero copy refuses reconnect", async () => {
-  let n = 0;
-  const onRequest = (r: NbdDecodedRequest) =>
-    r.type === NBD_CMD_READ && r.offset === 65536 && n++ === 0 ? "close" as const : undefined;
-  await withFakeNbd({ onRequest }, {}, async (d) => {
-    assert.equal(await within(d.bdev.read(65536, new Uint8Array(4096)), 5000), -EIO);
-    assert.equal(await within(d.bdev.read(8192, new Uint8Array(4096)), 5000), -EIO);
-    assert.equal(d.target.reconnects, 0);
-    await d.dev.stop();
-    await assert.rejects(
-      NbdTarget.connect({ port: d.srv.port, zeroCopy: true, kernel: d.kernel, reconnect: 1 }),
-      /Cannot reconnect a zero-copy nbd target/,
+for (const zeroCopy of [false, true]) {
+  const mode = zeroCopy ? "zero copy" : "copy";
+  Deno.test(`\`NbdTarget\` (${mode}) without reconnect keeps failing -EIO after the connection died`, async () => {
+    let n = 0;
+    const onRequest = (r: NbdDecodedRequest) =>
+      r.type === NBD_CMD_READ && r.offset === 65536 && n++ === 0 ? "close" as const : undefined;
+    await withFakeNbd({ onRequest }, { zeroCopy }, async (d) => {
+      assert.equal(await within(d.bdev.read(65536, new Uint8Array(4096)), 5000), -EIO);
+      assert.equal(await within(d.bdev.read(8192, new Uint8Array(4096)), 5000), -EIO);
+      assert.equal(d.target.reconnects, 0);
+      assert.equal(d.srv.requests.length, 1, "nothing more reached the server");
+      assert.equal(await within(d.dev.stop().then(() => "deleted"), 5000), "deleted");
+    });
+  });
+}
+
+/** The queue ids of requests' cookies (qid << 16 | tag). */
+function qidsOf(reqs: readonly NbdDecodedRequest[]): number[] {
+  return [...new Set(reqs.map((r) => Number(r.cookie >> 16n)))].sort();
+}
+
+const ZC_CAUSES = [
+  { cause: "a request timeout", mis: "ignore", structured: false },
+  { cause: "a request timeout (structured replies)", mis: "ignore", structured: true },
+  { cause: "a closed connection", mis: "close", structured: false },
+  { cause: "a garbled reply", mis: "garbage", structured: false },
+] as const;
+
+for (const { cause, mis, structured } of ZC_CAUSES) {
+  Deno.test(`\`NbdTarget\` (zero copy, reconnect 2): after ${cause} that request ends -EIO and both queues serve the next ones on a new connection`, async () => {
+    let n = 0;
+    const onRequest = (r: NbdDecodedRequest) =>
+      r.type === NBD_CMD_READ && r.offset === 65536 && n++ === 0 ? mis : undefined;
+    const flags = NBD_FLAG_HAS_FLAGS | NBD_FLAG_SEND_FLUSH | NBD_FLAG_SEND_DF;
+    await withFakeNbd(
+      { onRequest, structured, flags },
+      { zeroCopy: true, timeout: 0.3, reconnect: 2, queues: 2, structuredReplies: structured },
+      async (d) => {
+        assert.equal(d.target.info.structuredReplies, structured);
+        // Non-zero data everywhere it is read (the fake server sends zeroes as holes).
+        d.srv.mem.fill(0x7e, 0, 1 << 20);
+        const first = new Uint8Array(4096);
+        assert.equal(await d.bdev.read(8192, first), 4096);
+        assert.ok(first.every((b) => b === 0x7e));
+        const t0 = performance.now();
+        assert.equal(await within(d.bdev.read(65536, new Uint8Array(4096)), 5000), -EIO);
+        if (mis === "ignore") {
+          assert.ok(performance.now() - t0 >= 250, "failed before the timeout");
+          assert.equal(d.target.timedOut, true);
+        }
+        assert.equal(d.target.reconnects, 0, "no reconnect before a request needs one");
+        const before = d.srv.requests.length;
+        for (let i = 0; i < 6; i++) {
+          const off = 16384 + i * 4096;
+          const data = new Uint8Array(4096).map((_, j) => (i * 31 + j) % 251 + 1);
+          assert.equal(await within(d.bdev.write(off, data), 5000), 4096, `write ${i}`);
+          const back = new Uint8Array(4096);
+          assert.equal(await within(d.bdev.read(off, back), 5000), 4096, `read ${i}`);
+          assert.deepEqual(back, data, `data ${i}`);
+          assert.deepEqual(d.srv.mem.subarray(off, off + 4096), data, `server data ${i}`);
+        }
+        const again = new Uint8Array(4096);
+        assert.equal(await d.bdev.read(8192, again), 4096);
+        assert.ok(again.every((b) => b === 0x7e), "the new connection serves the same export");
+        assert.equal(d.target.reconnects, 1);
+        assert.equal(d.target.timedOut, false, "the new connection has not timed out");
+        assert.equal(d.target.info.structuredReplies, structured, "negotiated again");
+        assert.deepEqual(qidsOf(d.srv.requests.slice(before)), [0, 1], "both queue rings");
+        assert.equal(await within(d.dev.stop().then(() => "deleted"), 5000), "deleted");
+      },
     );
+  });
+}
+
+/** A RAM block device for `serveNbd`; `onWrite` runs before each write lands (it may wait). */
+function ramDevice(
+  mem: Uint8Array,
+  onWrite: (offset: number, data: Uint8Array) => Promise<void> | void = () => {},
+): BlockDevice {
+  return {
+    size: mem.length,
+    logicalBlockSize: 512,
+    readOnly: false,
+    present: true,
+    maxRequestBytes: 0,
+    inflight: 0,
+    read(offset: number, buf: Uint8Array): Promise<number> {
+      buf.set(mem.subarray(offset, offset + buf.length));
+      return Promise.resolve(buf.length);
+    },
+    async write(offset: number, data: Uint8Array): Promise<number> {
+      await onWrite(offset, data);
+      mem.set(data, offset);
+      return data.length;
+    },
+    flush: (): Promise<number> => Promise.resolve(0),
+    discard(offset: number, len: number): Promise<number> {
+      mem.fill(0, offset, offset + len);
+      return Promise.resolve(0);
+    },
+    writeZeroes(offset: number, len: number): Promise<number> {
+      mem.fill(0, offset, offset + len);
+      return Promise.resolve(0);
+    },
+  };
+}
+
+interface ServedNbdDevice {
+  mem: Uint8Array;
+  target: NbdTarget;
+  dev: UblkDevice;
+  bdev: UblkBlockDevice;
+  /** Stops the server (its connections end). */
+  kill(): Promise<void>;
+  /** Starts the server again on the same Unix socket path. */
+  restart(): void;
+}
+
+/**
+ * A two-queue zero-copy model device served by an nbd target connected over a Unix socket to
+ * the in-repo NBD server (`serveNbd`) exporting `mem`; everything is closed after `fn`.
+ */
+async function withServedNbd(
+  onWrite: ((offset: number, data: Uint8Array) => Promise<void> | void) | undefined,
+  connect: { timeout: number; reconnect: number },
+  fn: (d: ServedNbdDevice) => Promise<void>,
+): Promise<void> {
+  const dir = await Deno.makeTempDir();
+  const path = `${dir}/nbd.sock`;
+  const mem = new Uint8Array(1 << 20);
+  const start = (): NbdServer => {
+    try {
+      Deno.removeSync(path);
+    } catch { /* not there */ }
+    return serveNbd(ramDevice(mem, onWrite), Deno.listen({ transport: "unix", path }));
+  };
+  let server: NbdServer | null = start();
+  const kernel = new ModelKernel();
+  installFusedCmd(kernel);
+  installUblk(kernel, { nrCpuIds: 4 });
+  try {
+    const target = await NbdTarget.connect({ path, zeroCopy: true, kernel, ...connect });
+    const dev = await createDevice(kernel, target, {
+      queues: 2,
+      depth: 4,
+      maxIoBufBytes: 1 << 16,
+      zeroCopy: true,
+    });
+    const bdev = UblkDriver.of(kernel)!.blockDevice(dev.id)!;
+    await fn({
+      mem,
+      target,
+      dev,
+      bdev,
+      async kill(): Promise<void> {
+        const s = server;
+        server = null;
+        await s?.close();
+      },
+      restart(): void {
+        server ??= start();
+      },
+    });
+  } finally {
+    kernel.close();
+    await server?.close();
+    await Deno.remove(dir, { recursive: true });
+  }
+}
+
+Deno.test("`NbdTarget` (zero copy, reconnect 2): a server killed and restarted on the same Unix socket serves the next requests; while it is down they fail -EIO", async () => {
+  await withServedNbd(undefined, { timeout: 2, reconnect: 2 }, async (d) => {
+    const data = new Uint8Array(8192).map((_, i) => (i * 7 + 3) & 0xff);
+    assert.equal(await d.bdev.write(8192, data), 8192);
+    await d.kill();
+    // Down: the request that finds the connection dead (or sends on it) ends -EIO, and so do
+    // those whose reconnect attempts all fail.
+    for (let i = 0; i < 2; i++) {
+      assert.equal(await within(d.bdev.read(8192, new Uint8Array(4096)), 5000), -EIO);
+    }
+    assert.equal(d.target.reconnects, 0);
+    d.restart();
+    const back = new Uint8Array(8192);
+    assert.equal(await within(d.bdev.read(8192, back), 5000), 8192);
+    assert.deepEqual(back, data);
+    assert.equal(d.target.reconnects, 1);
+    // Both queues (requests alternate between them) write and read on the new connection.
+    for (let i = 0; i < 4; i++) {
+      const part = new Uint8Array(4096).fill(0x40 + i);
+      assert.equal(await within(d.bdev.write(65536 + i * 4096, part), 5000), 4096);
+    }
+    const all = new Uint8Array(4 * 4096);
+    assert.equal(await within(d.bdev.read(65536, all), 5000), 4 * 4096);
+    for (let i = 0; i < 4; i++) assert.equal(all[i * 4096 + 17], 0x40 + i);
+    assert.equal(d.mem[65536 + 3 * 4096], 0x43);
+    assert.equal(await within(d.dev.stop().then(() => "deleted"), 5000), "deleted");
+  });
+});
+
+Deno.test("`NbdTarget` (zero copy, reconnect 2): a WRITE the server still held when its request timed out never lands after a newer WRITE sent over the new connection", async () => {
+  // The server receives WRITE A but carries it out only later (a slow disk); the request times
+  // out. The target drains the dead connection — the server finishes A and then closes it —
+  // before the new connection carries WRITE B to the same sectors, so B is what stays.
+  const OFF = 32768;
+  const events: string[] = [];
+  let releaseA = (): void => {};
+  const heldA = new Promise<void>((r) => releaseA = r);
+  let writes = 0;
+  const onWrite = async (offset: number, data: Uint8Array): Promise<void> => {
+    if (offset !== OFF) return;
+    const which = writes++ === 0 ? "A" : data[0] === 0xbb ? "B" : "?";
+    if (which === "A") await heldA;
+    events.push(`${which} landed`);
+  };
+  await withServedNbd(onWrite, { timeout: 1, reconnect: 2 }, async (d) => {
+    const t0 = performance.now();
+    const a = await within(d.bdev.write(OFF, new Uint8Array(4096).fill(0xaa)), 5000);
+    assert.equal(a, -EIO, "the held WRITE times out");
+    assert.ok(performance.now() - t0 >= 900, "failed before the timeout");
+    // B waits for the reconnect, which waits for the old connection to be drained; A lands
+    // 300 ms later, well inside the drain time (the 1 s timeout).
+    const b = d.bdev.write(OFF, new Uint8Array(4096).fill(0xbb));
+    const timer = setTimeout(() => {
+      events.push("A released");
+      releaseA();
+    }, 300);
+    try {
+      assert.equal(await within(b, 5000), 4096);
+    } finally {
+      clearTimeout(timer);
+      releaseA();
+    }
+    assert.deepEqual(events, ["A released", "A landed", "B landed"]);
+    assert.equal(d.target.reconnects, 1);
+    const back = new Uint8Array(4096);
+    assert.equal(await within(d.bdev.read(OFF, back), 5000), 4096);
+    assert.ok(back.every((x) => x === 0xbb), "the newer WRITE stays");
+    await new Promise((r) => setTimeout(r, 100));
+    assert.ok(d.mem.subarray(OFF, OFF + 4096).every((x) => x === 0xbb), "on the server too");
+    assert.equal(await within(d.dev.stop().then(() => "deleted"), 5000), "deleted");
   });
 });
 

@@ -252,10 +252,19 @@ Deno.test("nbd flags: --timeout and --reconnect N are checked and passed on", as
   );
   await usageError(["run", "-t", "nbd", "--unix", "/x", "--reconnect", "x"], /--reconnect/);
   await usageError(["run", "-t", "null", "--reconnect", "2"], /--reconnect is for the nbd target/);
-  await usageError(
-    ["run", "-t", "nbd", "--unix", "/x", "-z", "--reconnect", "2"],
-    /needs copy mode/,
+  // -z reconnects too: the option is accepted and the connect fails on the socket.
+  const z = await ublk(
+    "run",
+    "-t",
+    "nbd",
+    "--unix",
+    "/nonexistent/nbd.sock",
+    "-z",
+    "--reconnect",
+    "2",
   );
+  assert.equal(z.code, 1);
+  assert.match(z.stderr, /ENOENT/);
   // A valid --timeout reaches the target: the connect fails on the socket, not on the option.
   const r = await ublk("run", "-t", "nbd", "--unix", "/nonexistent/nbd.sock", "--timeout", "5");
   assert.equal(r.code, 1);
