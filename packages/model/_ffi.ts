@@ -26,6 +26,8 @@ export const LIBC_SYMBOLS = {
   fallocate: { parameters: ["i32", "i32", "i64", "i64"], result: "i32" },
   /** off_t lseek(int fd, off_t offset, int whence) */
   lseek: { parameters: ["i32", "i64", "i32"], result: "i64" },
+  /** int fstatfs(int fd, struct statfs *buf) */
+  fstatfs: { parameters: ["i32", "buffer"], result: "i32" },
   /** int *__errno_location(void) */
   __errno_location: { parameters: [], result: "pointer" },
 } as const satisfies Deno.ForeignLibraryInterface;

@@ -13,7 +13,13 @@ import {
   FALLOC_FL_PUNCH_HOLE,
   FALLOC_FL_ZERO_RANGE,
 } from "@ublk-ts/uapi";
-import { type BackendFile, fsTypeOf, type IoBackend } from "@ublk-ts/ring";
+import {
+  type BackendFile,
+  fsTypeOf,
+  fsTypeOfMagic,
+  type IoBackend,
+  STATFS_SIZE,
+} from "@ublk-ts/ring";
 import {
   O_APPEND,
   O_CLOEXEC,
@@ -142,7 +148,10 @@ export class SyncBackend implements IoBackend {
       const hostFlags = (flags & ~O_DIRECT) | O_CLOEXEC;
       const fd = c.open(new TextEncoder().encode(path + "\0"), hostFlags, mode || 0o644);
       if (fd < 0) return negErrno();
-      return new PosixFile(path, flags, fd, fsTypeOf(path));
+      // the file system from fstatfs(2)'s f_type; mountinfo when the magic is not known
+      const st = new Uint8Array(STATFS_SIZE);
+      const magic = c.fstatfs(fd, st) === 0 ? new DataView(st.buffer).getUint32(0, true) : 0;
+      return new PosixFile(path, flags, fd, fsTypeOfMagic(magic) || fsTypeOf(path));
     }
     const acc = flags & 3;
     try {

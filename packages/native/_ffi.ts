@@ -188,6 +188,14 @@ export const LIBC_SYMBOLS = {
     ],
     result: "i32", // int: fd or -1 + errno
   },
+  /** int fstatfs(int fd, struct statfs *buf) */
+  fstatfs: {
+    parameters: [
+      "i32", // int fd
+      "buffer", // struct statfs *buf (STATFS_SIZE bytes; f_type at 0)
+    ],
+    result: "i32", // int: 0 or -1 + errno
+  },
   /** int close(int fd) */
   close: {
     parameters: [

@@ -33,12 +33,14 @@ import {
   type BackendFile,
   type Cqe,
   fsTypeOf,
+  fsTypeOfMagic,
   type IoBackend,
   type IoResult,
   prepRwAt,
   Ring,
   sqeSetOpFlags,
   sqeSetUserData32,
+  STATFS_SIZE,
 } from "@ublk-ts/ring";
 import { addressNumber, setU64 } from "./_address.ts";
 import { IOVEC, STAT } from "./_layout.ts";
@@ -275,7 +277,12 @@ export class NativeBackend implements IoBackend {
   open(path: string, flags: number, mode: number): NativeFile | number {
     const fd = this.kernel.open(path, flags | O_CLOEXEC, mode);
     if (fd < 0) return fd;
-    return new NativeFile(path, flags, fd, fsTypeOf(path));
+    // the file system from fstatfs(2)'s f_type; mountinfo when the magic is not known
+    const st = new Uint8Array(STATFS_SIZE);
+    const magic = this.kernel.library.libc.fstatfs(fd, st) === 0
+      ? new DataView(st.buffer).getUint32(0, true)
+      : 0;
+    return new NativeFile(path, flags, fd, fsTypeOfMagic(magic) || fsTypeOf(path));
   }
 
   /**

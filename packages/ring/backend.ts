@@ -108,6 +108,42 @@ export interface IoBackend {
 
 let mounts: [string, string][] | null = null;
 
+/** `f_type` magics of `statfs(2)` (include/uapi/linux/magic.h) and the names used here. */
+const FS_MAGIC: ReadonlyMap<number, string> = new Map([
+  [0x01021994, "tmpfs"], // TMPFS_MAGIC (also devtmpfs, /dev/shm)
+  [0xef53, "ext4"], // EXT4_SUPER_MAGIC = EXT2/EXT3 (one driver serves all three)
+  [0x58465342, "xfs"], // XFS_SUPER_MAGIC
+  [0x9123683e, "btrfs"], // BTRFS_SUPER_MAGIC
+  [0x794c7630, "overlay"], // OVERLAYFS_SUPER_MAGIC
+  [0x858458f6, "ramfs"], // RAMFS_MAGIC
+  [0x6969, "nfs"], // NFS_SUPER_MAGIC
+  [0x65735546, "fuse"], // FUSE_SUPER_MAGIC
+  [0x9fa0, "proc"], // PROC_SUPER_MAGIC
+  [0x62656572, "sysfs"], // SYSFS_MAGIC
+  [0x62656570, "configfs"], // CONFIGFS_MAGIC
+  [0x64626720, "debugfs"], // DEBUGFS_MAGIC
+]);
+
+/**
+ * The file system name of a `statfs(2)` `f_type` magic.
+ *
+ * @param magic `f_type` (e.g. 0xEF53).
+ * @returns "tmpfs", "ext4", … or "" for a magic not in the table.
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { fsTypeOfMagic } from "@ublk-ts/ring";
+ * assert.equal(fsTypeOfMagic(0x01021994), "tmpfs");
+ * assert.equal(fsTypeOfMagic(0xef53), "ext4");
+ * ```
+ */
+export function fsTypeOfMagic(magic: number): string {
+  return FS_MAGIC.get(magic >>> 0) ?? "";
+}
+
+/** `sizeof(struct statfs)` on x86_64 (f_type, a long, is at offset 0). */
+export const STATFS_SIZE = 120;
+
 /** Unescapes the octal escapes of /proc/self/mountinfo paths. */
 function unescapeMount(p: string): string {
   return p.replace(/\\([0-7]{3})/g, (_, o: string) => String.fromCharCode(parseInt(o, 8)));
