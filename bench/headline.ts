@@ -32,7 +32,7 @@
  * @module
  */
 
-import { parseArgs } from "node:util";
+import { benchArgs, unitArg, wholeArg } from "./_cli.ts";
 import { allocIoMemory, ioMemoryInfo, isIoAligned } from "@ublk-ts/rsrc";
 import { type DeviceRun, loadAvg, onDevice } from "./_device_run.ts";
 import { formatSize, parseDuration, parseSize } from "../apps/ublk/units.ts";
@@ -711,27 +711,44 @@ function esc(s: string): string {
   return s.replace(/&/g, "&amp;").replace(/</g, "&lt;").replace(/>/g, "&gt;");
 }
 
+const USAGE = {
+  name: "bench/headline.ts",
+  usage: `Usage: deno run -A bench/headline.ts [options]   (deno task bench:headline)
+
+The loop target in each data mode (copy, user copy, RFC fused, register-buf, auto-buf-reg zero
+copy) at 4k/64k/512k/1m, read and write, sequential QD 16 through O_DIRECT with page-aligned
+buffers on every side, beside pread/pwrite ceilings and the copy floor; medians of alternated
+rounds; ratios to copy. Writes headline.{md,json,svg}.
+
+Options:
+  --quick          0.2 s x 1 round, 64 MiB, short fio; output to a temporary directory
+  --time D         time per side per round (default 1s; --quick 0.2s)
+  --rounds N       rounds, alternating who goes first (default 3; --quick 1)
+  --size S         backing file size (default 256m; --quick 64m)
+  --dir DIR        where the backing file lives (default /dev/shm)
+  --native         the loop target's data backend on the real io_uring (default: the sync one)
+  --no-fio         skip the native-ring-vs-fio group
+  --out DIR        output directory (default bench/results, --quick: a temporary one)
+  -h, --help       this text`,
+};
+
 if (import.meta.main) {
-  const { values } = parseArgs({
-    args: Deno.args,
-    options: {
-      quick: { type: "boolean", default: false },
-      time: { type: "string" },
-      rounds: { type: "string" },
-      size: { type: "string" },
-      dir: { type: "string", default: "/dev/shm" },
-      native: { type: "boolean", default: false },
-      "no-fio": { type: "boolean", default: false },
-      out: { type: "string" },
-    },
-    strict: true,
+  const values = benchArgs(USAGE, Deno.args, {
+    quick: { type: "boolean", default: false },
+    time: { type: "string" },
+    rounds: { type: "string" },
+    size: { type: "string" },
+    dir: { type: "string", default: "/dev/shm" },
+    native: { type: "boolean", default: false },
+    "no-fio": { type: "boolean", default: false },
+    out: { type: "string" },
   });
   const quick = values.quick!;
   const rep = await runHeadline({
     quick,
-    timeMs: parseDuration(values.time ?? (quick ? "0.2s" : "1s"), "--time"),
-    rounds: Number(values.rounds ?? (quick ? 1 : 3)),
-    size: parseSize(values.size ?? (quick ? "64m" : "256m"), "--size"),
+    timeMs: unitArg(USAGE, () => parseDuration(values.time ?? (quick ? "0.2s" : "1s"), "--time")),
+    rounds: wholeArg(USAGE, "--rounds", values.rounds, quick ? 1 : 3),
+    size: unitArg(USAGE, () => parseSize(values.size ?? (quick ? "64m" : "256m"), "--size")),
     dir: values.dir!,
     native: values.native!,
     fio: !values["no-fio"],

@@ -21,7 +21,7 @@
  * @module
  */
 
-import { parseArgs } from "node:util";
+import { benchArgs, positiveArg, wholeArg } from "./_cli.ts";
 import {
   IORING_ENTER_GETEVENTS,
   IORING_OP_NOP,
@@ -36,17 +36,35 @@ import { type Cqe, type Kernel, prepRwAt, Ring, sqeSetUserData32 } from "@ublk-t
 import { NativeKernel, type NativeLibrary } from "@ublk-ts/native";
 import { allocIoMemory } from "@ublk-ts/rsrc";
 
-const { values } = parseArgs({
-  options: {
-    seconds: { type: "string", default: "5" },
-    "size-mib": { type: "string", default: "1024" },
-    qd: { type: "string", default: "32" },
-    bs: { type: "string", default: "4096" },
-    keep: { type: "boolean", default: false },
-    file: { type: "string", default: "/dev/shm/ublk-ts-native-vs-fio.img" },
-    rounds: { type: "string", default: "3" },
-    json: { type: "boolean", default: false },
-  },
+const USAGE = {
+  name: "bench/native_vs_fio.ts",
+  usage: `Usage: deno run -A bench/native_vs_fio.ts [options]   (deno task bench:native)
+
+Random reads of a /dev/shm file on one thread: the native Ring against fio --ioengine=io_uring,
+both buffered, page-aligned buffers (fio --mem=mmap), the same queue depth and block size;
+alternated rounds, medians; then NOP batches of 32, native vs model.
+
+Options:
+  --seconds N      seconds per side per round (default 5)
+  --rounds N       rounds (default 3)
+  --size-mib N     file size in MiB (default 1024)
+  --qd N           queue depth (default 32)
+  --bs N           block size in bytes (default 4096)
+  --file PATH      the file (default /dev/shm/ublk-ts-native-vs-fio.img)
+  --keep           keep the file afterwards
+  --json           the report on stderr and one JSON line on stdout
+  -h, --help       this text`,
+};
+
+const values = benchArgs(USAGE, Deno.args, {
+  seconds: { type: "string", default: "5" },
+  "size-mib": { type: "string", default: "1024" },
+  qd: { type: "string", default: "32" },
+  bs: { type: "string", default: "4096" },
+  keep: { type: "boolean", default: false },
+  file: { type: "string", default: "/dev/shm/ublk-ts-native-vs-fio.img" },
+  rounds: { type: "string", default: "3" },
+  json: { type: "boolean", default: false },
 });
 /** Report lines: stdout, or stderr when stdout carries the JSON. */
 const log = (line: string): void => (values.json ? console.error(line) : console.log(line));
@@ -60,12 +78,12 @@ function fioVersion(): string {
     return "?";
   }
 }
-const SECONDS = Number(values.seconds);
-const SIZE = Number(values["size-mib"]) * 1024 * 1024;
-const QD = Number(values.qd);
-const BS = Number(values.bs);
+const SECONDS = positiveArg(USAGE, "--seconds", values.seconds, 5);
+const SIZE = wholeArg(USAGE, "--size-mib", values["size-mib"], 1024) * 1024 * 1024;
+const QD = wholeArg(USAGE, "--qd", values.qd, 32);
+const BS = wholeArg(USAGE, "--bs", values.bs, 4096);
 const FILE = values.file!;
-const ROUNDS = Number(values.rounds);
+const ROUNDS = wholeArg(USAGE, "--rounds", values.rounds, 3);
 
 /** A file of `size` bytes with nonzero pages (so reads copy real data). */
 function ensureFile(path: string, size: number): void {

@@ -18,7 +18,7 @@
  * @module
  */
 
-import { parseArgs } from "node:util";
+import { benchArgs, unitArg, wholeArg } from "./_cli.ts";
 import { formatSize, parseDuration, parseSize } from "../apps/ublk/units.ts";
 import { loadAvg, onDevice } from "./_device_run.ts";
 
@@ -143,31 +143,49 @@ export async function runStripeBench(o: StripeBenchOptions): Promise<StripeBench
   return rows;
 }
 
+const USAGE = {
+  name: "bench/stripe.ts",
+  usage: `Usage: deno run -A bench/stripe.ts [options]   (deno task bench:stripe)
+
+Stripe over 2 files vs loop over 1 file of the same total size, each in copy mode and with RFC
+fused zero copy; sequential reads and writes through O_DIRECT with page-aligned buffers, the same
+queue depth and block size on every side; medians of rotated rounds, ratios to 1-file copy.
+
+Options:
+  --quick          300 ms x 1 round, 32 MiB
+  --time D         time per side per round (default 1s)
+  --rounds N       rounds (default 3; --quick 1)
+  --size S         total size (default 128m; --quick 32m)
+  --chunk S        stripe chunk (default 64k)
+  --qd N           queue depth (default 16)
+  --bs S           block size (default 512k)
+  --dir DIR        where the files live (default /dev/shm)
+  --native         the data backend on the real io_uring (default: the sync one)
+  --json           one JSON document on stdout instead of the table
+  -h, --help       this text`,
+};
+
 if (import.meta.main) {
-  const { values: v } = parseArgs({
-    args: Deno.args,
-    options: {
-      quick: { type: "boolean" },
-      time: { type: "string" },
-      rounds: { type: "string" },
-      size: { type: "string" },
-      chunk: { type: "string" },
-      qd: { type: "string" },
-      bs: { type: "string" },
-      dir: { type: "string" },
-      native: { type: "boolean" },
-      json: { type: "boolean" },
-    },
-    strict: true,
+  const v = benchArgs(USAGE, Deno.args, {
+    quick: { type: "boolean" },
+    time: { type: "string" },
+    rounds: { type: "string" },
+    size: { type: "string" },
+    chunk: { type: "string" },
+    qd: { type: "string" },
+    bs: { type: "string" },
+    dir: { type: "string" },
+    native: { type: "boolean" },
+    json: { type: "boolean" },
   });
   const quick = v.quick === true;
   const o: StripeBenchOptions = {
-    time: parseDuration(v.time ?? (quick ? "300ms" : "1s"), "--time"),
-    rounds: Number(v.rounds ?? (quick ? 1 : 3)),
-    size: parseSize(v.size ?? (quick ? "32m" : "128m"), "--size"),
-    chunk: parseSize(v.chunk ?? "64k", "--chunk"),
-    qd: Number(v.qd ?? 16),
-    bs: parseSize(v.bs ?? "512k", "--bs"),
+    time: unitArg(USAGE, () => parseDuration(v.time ?? (quick ? "300ms" : "1s"), "--time")),
+    rounds: wholeArg(USAGE, "--rounds", v.rounds, quick ? 1 : 3),
+    size: unitArg(USAGE, () => parseSize(v.size ?? (quick ? "32m" : "128m"), "--size")),
+    chunk: unitArg(USAGE, () => parseSize(v.chunk ?? "64k", "--chunk")),
+    qd: wholeArg(USAGE, "--qd", v.qd, 16),
+    bs: unitArg(USAGE, () => parseSize(v.bs ?? "512k", "--bs")),
     dir: v.dir ?? "/dev/shm",
     native: v.native === true,
   };
