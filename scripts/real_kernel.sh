@@ -17,7 +17,7 @@
 # (boot panic or timeout: one retry, as ~1 boot in 50 panics early).
 #
 # Environment: REAL_KERNEL (`6.12`, the default; `newest`; or a version prefix such as 7.2.13:
-# see "kernel" below), REAL_KERNEL_TIMEOUT (seconds per boot, default 900), REAL_KERNEL_MEM
+# see "kernel" below), REAL_KERNEL_TIMEOUT (seconds per boot, default 1500), REAL_KERNEL_MEM
 # (default 1G), REAL_KERNEL_META (the 6.12 meta package, default linux-image-6.12-cloud-amd64),
 # REAL_KERNEL_TCG_THREAD (`single`,
 # the default, or `multi`). Seen once under multi-threaded TCG: an early guest panic (int3 Oops
@@ -29,7 +29,7 @@ set -euo pipefail
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 CACHE="$ROOT/.cache/real_kernel"
 TEST=${1:-tests/real_kernel/probe.ts}
-TIMEOUT=${REAL_KERNEL_TIMEOUT:-900}
+TIMEOUT=${REAL_KERNEL_TIMEOUT:-1500}
 MEM=${REAL_KERNEL_MEM:-1G}
 T0=$(date +%s)
 

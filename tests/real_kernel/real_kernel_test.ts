@@ -76,16 +76,16 @@ for (const k of kernels.length > 0 ? kernels : ["6.12", "newest"]) {
       assert.equal(
         modes,
         newest
-          ? "copy, user copy, register zero copy, auto zero copy, auto zero copy with fallback"
-          : "copy, user copy",
+          ? "copy, copy with NEED_GET_DATA, user copy, register zero copy, auto zero copy, auto zero copy with fallback"
+          : "copy, copy with NEED_GET_DATA, user copy",
       );
       const nModes = modes!.split(", ").length;
-      // per mode: null, loop, stripe, mirror, kill, recovery; nbd in the two copy modes; delete
-      // under I/O;
+      // per mode: null, loop, stripe, mirror, kill, recovery; nbd in the three copy modes (copy,
+      // NEED_GET_DATA, user copy); delete under I/O;
       // refusals: the modes the kernel lacks, -z on 6.12, the RFC fused mode
-      const refusals = newest ? 1 : 5 - nModes + 2;
+      const refusals = newest ? 1 : 6 - nModes + 2;
       assert.equal(m.refusals, refusals);
-      assert.equal(m.cases, nModes * 6 + 2 + 1 + refusals);
+      assert.equal(m.cases, nModes * 6 + 3 + 1 + refusals);
       assert.equal(m.killsSurvived, nModes * 2);
       if (!newest) {
         assert.match(
