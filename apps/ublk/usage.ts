@@ -113,7 +113,9 @@ const NBD_OPTIONS = `NBD target:
       --timeout SECS    fail an I/O the server has not answered in SECS (0 = never)
       --reconnect N     after a timeout or a dead connection, up to N attempts to
                         reconnect, in copy mode and with -z (requests in flight end
-                        -EIO, later ones use the new connection); default 0`;
+                        -EIO, later ones use the new connection; the dead one is
+                        drained first, so a WRITE the server still held never lands
+                        after a newer one); default 0`;
 
 const WORKLOAD_KEYS = `                          rw=read|write|randread|randwrite|rw|randrw|verify
                           bs=SIZE  qd=N  n=COUNT  time=DURATION (5s, 250ms)

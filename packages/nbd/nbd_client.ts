@@ -108,7 +108,25 @@ export interface NbdClientOptions {
    * {@linkcode NBD_DEFAULT_TIMEOUT_MS}.
    */
   requestTimeoutMs?: number;
+  /**
+   * When the connection dies (a timeout, a bad reply, the server closed it), drain it instead
+   * of closing it at once: the sending side is shut and the stream read (and dropped) until the
+   * server closes its side, or closed after `drainMs`. A WRITE the server had received but not
+   * yet carried out is then carried out before {@linkcode NbdClient.drained} resolves or
+   * never — not later, over what a new connection wrote since. For a caller that reconnects.
+   * Requests whose memory the socket still reads or writes end when it lets go of it (at the
+   * latest after `drainMs`); the others end at once. Default false.
+   */
+  drainOnDeath?: boolean;
+  /**
+   * With `drainOnDeath`: how long to wait for the server to close, in ms. Default the request
+   * timeout, at most {@linkcode NBD_DRAIN_MS} (which is also the default with no timeout).
+   */
+  drainMs?: number;
 }
+
+/** The longest a dead connection is drained by default (`drainOnDeath`): 5 s. */
+export const NBD_DRAIN_MS = 5000;
 
 /** The default per-request timeout: 30 s, the block layer's default that kernel nbd keeps. */
 export const NBD_DEFAULT_TIMEOUT_MS = 30_000;
@@ -220,6 +238,11 @@ export class NbdClient {
   #timeoutMs: number;
   #watchdog: ReturnType<typeof setInterval> | null = null;
   #timedOut = false;
+  #drainOnDeath: boolean;
+  #drainMs: number;
+  #drained: Promise<void> | null = null;
+  /** Ops whose memory a pending socket read or write still uses (see `#hold`). */
+  #held = new Set<Op>();
 
   /**
    * Connects over TCP or a unix socket and runs the handshake.
@@ -304,7 +327,19 @@ export class NbdClient {
     const t = options.requestTimeoutMs ?? NBD_DEFAULT_TIMEOUT_MS;
     if (!(t >= 0)) throw new RangeError(`Cannot use request timeout ${t} ms: expected >= 0`);
     this.#timeoutMs = t;
+    this.#drainOnDeath = options.drainOnDeath ?? false;
+    const d = options.drainMs ?? (t > 0 ? Math.min(t, NBD_DRAIN_MS) : NBD_DRAIN_MS);
+    if (!(d >= 0)) throw new RangeError(`Cannot use drain time ${d} ms: expected >= 0`);
+    this.#drainMs = d;
     this.#readLoop = this.#runReadLoop();
+  }
+
+  /**
+   * Resolves once the connection is closed and, with `drainOnDeath`, drained: the server has
+   * closed its side (or `drainMs` passed). Pending while the connection is alive.
+   */
+  get drained(): Promise<void> {
+    return this.#readLoop.then(() => this.#drained ?? undefined);
   }
 
   /** True once a request timed out and the connection was torn down for it. */
@@ -511,6 +546,7 @@ export class NbdClient {
     this.#fail(-ESHUTDOWN);
     await this.#pumpDone;
     await this.#readLoop;
+    await this.#drained;
   }
 
   /** Same as {@linkcode NbdClient.disconnect}. @returns When closed. */
@@ -636,21 +672,75 @@ export class NbdClient {
   /** Fails everything in flight with `res` and closes the stream (once). */
   #fail(res: number): void {
     if (this.#dead === 0) this.#dead = res;
+    // The connection dies now; drained (a caller that reconnects) unless closed on purpose.
+    const drain = !this.#closed && this.#drainOnDeath && res !== -ESHUTDOWN;
+    // While the stream is left open (being drained) a pending read or write still uses its
+    // op's memory: that op ends when the socket lets go of it (`#release`). A closed stream
+    // ends them at once.
+    const keepHeld = drain || this.#drained !== null;
     this.#unconfirmed = null;
     this.#unwatch();
     for (const op of [...this.#ops.values()]) {
       op.result = res;
-      this.#finish(op);
+      if (!(keepHeld && this.#held.has(op))) this.#finish(op);
     }
     this.#queue.length = 0;
     this.#qHead = 0;
     this.#wakeIdle();
     if (!this.#closed) {
       this.#closed = true;
-      try {
-        this.#stream.close();
-      } catch { /* already closed */ }
+      if (drain) this.#drained = this.#drain();
+      else {
+        try {
+          this.#stream.close();
+        } catch { /* already closed */ }
+      }
     }
+  }
+
+  /** Marks `op`'s memory as used by a socket read or write about to be awaited. */
+  #hold(op: Op): void {
+    this.#held.add(op);
+  }
+
+  /** The socket let go of `op`'s memory: a dead connection's held op ends now. */
+  #release(op: Op): void {
+    this.#held.delete(op);
+    if (this.#closed && this.#ops.get(op.tag) === op) {
+      if (op.result >= 0) op.result = -EIO;
+      this.#finish(op);
+    }
+  }
+
+  /**
+   * Shuts the sending side and reads (and drops) until the server closes, or closes the
+   * stream after `#drainMs`; then nothing of the connection is left.
+   */
+  async #drain(): Promise<void> {
+    const stream = this.#stream;
+    const close = () => {
+      try {
+        stream.close();
+      } catch { /* already closed */ }
+    };
+    if (stream.closeWrite === undefined) return close();
+    // Not awaited: it waits for a pending write, which ends only once the server reads.
+    try {
+      stream.closeWrite().catch(() => {});
+    } catch { /* closed */ }
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    const deadline = new Promise<void>((r) => timer = setTimeout(r, this.#drainMs));
+    const drained = (async () => {
+      await this.#readLoop; // it stops at its next reply (never two reads at once)
+      const scratch = new Uint8Array(4096);
+      try {
+        while ((await stream.read(scratch)) !== null) { /* drop */ }
+      } catch { /* closed or reset: the server is gone too */ }
+    })();
+    await Promise.race([drained, deadline]);
+    clearTimeout(timer);
+    close();
+    await drained;
   }
 
   #wakeIdle(): void {
@@ -715,7 +805,12 @@ export class NbdClient {
               this.#sused += len;
             } else {
               await this.#flushStaging();
-              await this.#writeSegments(op.segs, pos, len);
+              this.#hold(op);
+              try {
+                await this.#writeSegments(op.segs, pos, len);
+              } finally {
+                this.#release(op);
+              }
             }
             if (this.#closed) return;
           }
@@ -801,6 +896,7 @@ export class NbdClient {
   /** Handles a parsed reply header and its payload. */
   #dispatch(kind: number): boolean | Promise<boolean> {
     if (kind !== NBD_REPLY_SIMPLE && kind !== NBD_REPLY_CHUNK) return false;
+    if (this.#closed) return false; // a dead connection being drained: nothing is read
     const r = this.#reader;
     const h = this.#reply;
     const op = this.#ops.get(h.cookieHi);
@@ -864,7 +960,14 @@ export class NbdClient {
     flags: number,
     covered: number,
   ): Promise<boolean> {
-    if (!(await this.#reader.readIntoSegments(op.segs, position, length))) return false;
+    let ok: boolean;
+    this.#hold(op);
+    try {
+      ok = await this.#reader.readIntoSegments(op.segs, position, length);
+    } finally {
+      this.#release(op);
+    }
+    if (!ok || this.#closed) return false; // the stream ended, or died meanwhile
     if (this.#ops.get(op.tag) !== op) return true; // failed meanwhile
     if (flags < 0) this.#readPartReceived(op, k);
     else {
@@ -875,7 +978,7 @@ export class NbdClient {
   }
 
   async #skipSlow(op: Op, k: number, length: number, flags: number): Promise<boolean> {
-    if (!(await this.#reader.skip(length))) return false;
+    if (!(await this.#reader.skip(length)) || this.#closed) return false;
     if (this.#ops.get(op.tag) !== op) return true;
     this.#chunkEnd(op, k, flags);
     return true;

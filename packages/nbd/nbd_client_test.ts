@@ -389,3 +389,145 @@ for (const structured of [true, false]) {
     }
   });
 }
+
+/**
+ * An in-memory stream whose reads wait for bytes the test pushes; a pending read holds the
+ * caller's buffer (as a socket read does) until data, EOF or `close()` ends it.
+ */
+class HeldStream {
+  #data: Uint8Array[] = [];
+  #eof = false;
+  #waiter:
+    | { p: Uint8Array; resolve: (n: number | null) => void; reject: (e: Error) => void }
+    | null = null;
+  closed = false;
+  writeClosed = false;
+  sent: Uint8Array[] = [];
+  /** The buffer a pending read would fill, or null. */
+  get pendingInto(): Uint8Array | null {
+    return this.#waiter?.p ?? null;
+  }
+  read(p: Uint8Array): Promise<number | null> {
+    if (this.closed) return Promise.reject(new Deno.errors.BadResource("closed"));
+    if (this.#data.length > 0 || this.#eof) return Promise.resolve(this.#take(p));
+    return new Promise((resolve, reject) => this.#waiter = { p, resolve, reject });
+  }
+  #take(p: Uint8Array): number | null {
+    const d = this.#data[0];
+    if (d === undefined) return null;
+    const n = Math.min(p.length, d.length);
+    p.set(d.subarray(0, n));
+    if (n === d.length) this.#data.shift();
+    else this.#data[0] = d.subarray(n);
+    return n;
+  }
+  push(bytes: Uint8Array | null): void {
+    if (bytes === null) this.#eof = true;
+    else this.#data.push(bytes.slice());
+    const w = this.#waiter;
+    if (w !== null) {
+      this.#waiter = null;
+      w.resolve(this.#take(w.p));
+    }
+  }
+  write(p: Uint8Array): Promise<number> {
+    if (this.closed || this.writeClosed) return Promise.reject(new Deno.errors.BrokenPipe("shut"));
+    this.sent.push(p.slice());
+    return Promise.resolve(p.length);
+  }
+  closeWrite(): Promise<void> {
+    this.writeClosed = true;
+    return Promise.resolve();
+  }
+  close(): void {
+    this.closed = true;
+    const w = this.#waiter;
+    this.#waiter = null;
+    w?.reject(new Deno.errors.BadResource("closed"));
+  }
+}
+
+/** A simple reply header for the request whose 28-byte header is `req`. */
+function simpleReply(req: Uint8Array): Uint8Array {
+  const r = new Uint8Array(16);
+  const v = new DataView(r.buffer);
+  v.setUint32(0, 0x67446698);
+  r.set(req.subarray(8, 16), 8); // the cookie
+  return r;
+}
+
+const heldInfo = {
+  size: 1n << 20n,
+  transmissionFlags: NBD_FLAG_HAS_FLAGS,
+  minBlock: 1,
+  preferredBlock: 4096,
+  maxPayload: 1 << 20,
+  structuredReplies: false,
+  usedGo: true,
+};
+
+Deno.test("`NbdClient` drainOnDeath: a READ whose payload is half in when it times out ends only once the socket lets go of its buffer", async () => {
+  const s = new HeldStream();
+  const c = new NbdClient(s, heldInfo, {
+    requestTimeoutMs: 100,
+    drainOnDeath: true,
+    drainMs: 5000,
+  });
+  const buf = new Uint8Array(512 * 1024); // large: read straight into it, not via the buffer
+  let ended: number | null = null;
+  const t0 = performance.now();
+  const read = c.read(0, buf).then((r) => (ended = r));
+  await new Promise((r) => setTimeout(r, 20));
+  const req = s.sent.at(-1)!;
+  s.push(simpleReply(req));
+  s.push(new Uint8Array(100).fill(1)); // then silence, mid-payload
+  await new Promise((r) => setTimeout(r, 300)); // well past the timeout
+  assert.equal(c.timedOut, true, "the request timed out");
+  assert.equal(s.writeClosed, true, "the sending side is shut at death");
+  assert.equal(s.closed, false, "the connection is drained, not closed");
+  assert.ok(s.pendingInto?.buffer === buf.buffer, "the socket still reads into the READ's buffer");
+  assert.equal(ended, null, "the READ did not end while its buffer is still being written");
+  // The rest of the payload arrives late: it lands while the READ is still open, then it ends.
+  s.push(new Uint8Array(buf.length - 100).fill(2));
+  assert.equal(await within(read, 1000), -5);
+  assert.ok(buf.subarray(100).every((b) => b === 2), "the late bytes landed before the end");
+  // The server closes: the drain ends well before drainMs, and the stream is closed.
+  s.push(null);
+  assert.equal(await within(c.drained.then(() => "drained"), 1000), "drained");
+  assert.equal(s.closed, true);
+  assert.ok(performance.now() - t0 < 4000, "drained at the server's close, not at drainMs");
+  await c.close();
+});
+
+Deno.test("`NbdClient` drainOnDeath: a server that never closes is closed after drainMs; the held READ then ends -EIO", async () => {
+  const s = new HeldStream();
+  const c = new NbdClient(s, heldInfo, { requestTimeoutMs: 100, drainOnDeath: true, drainMs: 300 });
+  const buf = new Uint8Array(512 * 1024);
+  const t0 = performance.now();
+  const read = c.read(0, buf);
+  await new Promise((r) => setTimeout(r, 20));
+  s.push(simpleReply(s.sent.at(-1)!));
+  s.push(new Uint8Array(100).fill(1));
+  assert.equal(await within(read, 5000), -5);
+  const took = performance.now() - t0;
+  assert.ok(took >= 350, `ended after ${took} ms: before timeout + drainMs`);
+  assert.equal(s.closed, true, "closed at the drain deadline");
+  assert.equal(s.pendingInto, null, "no read holds the buffer any more");
+  assert.equal(await within(c.drained.then(() => "drained"), 1000), "drained");
+  await c.close();
+});
+
+Deno.test("`NbdClient` without drainOnDeath closes at the timeout and ends every request at once", async () => {
+  const s = new HeldStream();
+  const c = new NbdClient(s, heldInfo, { requestTimeoutMs: 100 });
+  const t0 = performance.now();
+  const read = c.read(0, new Uint8Array(64 * 1024));
+  await new Promise((r) => setTimeout(r, 20));
+  s.push(simpleReply(s.sent.at(-1)!));
+  s.push(new Uint8Array(100).fill(1));
+  assert.equal(await within(read, 5000), -5);
+  assert.ok(performance.now() - t0 < 1000);
+  assert.equal(s.closed, true);
+  assert.equal(s.writeClosed, false);
+  await c.close();
+});

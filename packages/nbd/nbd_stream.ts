@@ -31,6 +31,11 @@ export interface NbdStream {
   write(p: Uint8Array): Promise<number>;
   /** Closes the stream; pending reads end. */
   close(): void;
+  /**
+   * Shuts the sending side (the peer reads EOF after what was sent), when the stream can;
+   * `Deno.Conn` can.
+   */
+  closeWrite?(): Promise<void>;
 }
 
 /**

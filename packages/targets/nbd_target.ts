@@ -17,9 +17,9 @@
  *
  * Reconnect (`reconnect: N`, both modes): after the connection died, the next request tries up
  * to N times to connect again (the same options and checks as the first connection); requests
- * that were in flight end -EIO. In zero copy the dead connection is drained first (the server
+ * that were in flight end -EIO. In both modes the dead connection is drained first (the server
  * closes it, or it is closed after the drain time), so a WRITE it still held never lands after
- * a newer one sent over the new connection; the new socket is adopted as a plain fd of the
+ * a newer one sent over the new connection. In zero copy the new socket is adopted as a plain fd of the
  * kernel, which every queue ring sees (the queues registered their fixed files at start).
  *
  * @module
@@ -118,7 +118,7 @@ export interface NbdTargetConnectOptions extends NbdConnectOptions {
    * Requests in flight on the dead connection end -EIO (none is re-issued: a WRITE may or may
    * not have reached the server); the next requests wait for the new connection, which must
    * offer the same export size. Attempts back off from 100 ms to 2 s; when all fail the
-   * request fails -EIO and the next one tries again. Zero copy first drains the dead
+   * request fails -EIO and the next one tries again. Both modes first drain the dead
    * connection (until the server closes it, at most the timeout or 5 s, then it is closed), so a
    * WRITE the server still held never lands after a newer one. Default 0 (no reconnect).
    */
@@ -202,7 +202,7 @@ export class NbdTarget implements Target {
       throw new RangeError(`Cannot use NBD reconnect ${reconnect}: expected a count >= 0`);
     }
     if (!options.zeroCopy) {
-      const copyOptions = { ...options, requestTimeoutMs: timeoutMs };
+      const copyOptions = { ...options, requestTimeoutMs: timeoutMs, drainOnDeath: reconnect > 0 };
       const target = new NbdTarget(await NbdClient.connect(copyOptions));
       target.#readOnly = readOnly;
       target.#reconnect = { options: copyOptions, attempts: reconnect, timeoutMs };
@@ -283,7 +283,10 @@ export class NbdTarget implements Target {
   async #reconnectCopy(): Promise<void> {
     const rc = this.#reconnect!;
     const old = this.#client!;
-    old.disconnect().catch(() => {});
+    // As in zero copy: the dead connection is drained (the server closed it, so a WRITE it had
+    // received is carried out by now or never) or closed after the drain time, before a new
+    // connection carries a WRITE that a late copy of the old one would otherwise overwrite.
+    await old.disconnect().catch(() => {});
     for (let k = 0; k < rc.attempts && !this.#closed && (await this.#backOff(k)); k++) {
       let c: NbdClient;
       try {

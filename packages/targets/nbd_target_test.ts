@@ -517,9 +517,10 @@ interface ServedNbdDevice {
  */
 async function withServedNbd(
   onWrite: ((offset: number, data: Uint8Array) => Promise<void> | void) | undefined,
-  connect: { timeout: number; reconnect: number },
+  connect: { timeout: number; reconnect: number; zeroCopy?: boolean },
   fn: (d: ServedNbdDevice) => Promise<void>,
 ): Promise<void> {
+  const zeroCopy = connect.zeroCopy ?? true;
   const dir = await Deno.makeTempDir();
   const path = `${dir}/nbd.sock`;
   const mem = new Uint8Array(1 << 20);
@@ -534,12 +535,12 @@ async function withServedNbd(
   installFusedCmd(kernel);
   installUblk(kernel, { nrCpuIds: 4 });
   try {
-    const target = await NbdTarget.connect({ path, zeroCopy: true, kernel, ...connect });
+    const target = await NbdTarget.connect({ path, kernel, ...connect, zeroCopy });
     const dev = await createDevice(kernel, target, {
       queues: 2,
       depth: 4,
       maxIoBufBytes: 1 << 16,
-      zeroCopy: true,
+      zeroCopy,
     });
     const bdev = UblkDriver.of(kernel)!.blockDevice(dev.id)!;
     await fn({
@@ -592,49 +593,52 @@ Deno.test("`NbdTarget` (zero copy, reconnect 2): a server killed and restarted o
   });
 });
 
-Deno.test("`NbdTarget` (zero copy, reconnect 2): a WRITE the server still held when its request timed out never lands after a newer WRITE sent over the new connection", async () => {
-  // The server receives WRITE A but carries it out only later (a slow disk); the request times
-  // out. The target drains the dead connection — the server finishes A and then closes it —
-  // before the new connection carries WRITE B to the same sectors, so B is what stays.
-  const OFF = 32768;
-  const events: string[] = [];
-  let releaseA = (): void => {};
-  const heldA = new Promise<void>((r) => releaseA = r);
-  let writes = 0;
-  const onWrite = async (offset: number, data: Uint8Array): Promise<void> => {
-    if (offset !== OFF) return;
-    const which = writes++ === 0 ? "A" : data[0] === 0xbb ? "B" : "?";
-    if (which === "A") await heldA;
-    events.push(`${which} landed`);
-  };
-  await withServedNbd(onWrite, { timeout: 1, reconnect: 2 }, async (d) => {
-    const t0 = performance.now();
-    const a = await within(d.bdev.write(OFF, new Uint8Array(4096).fill(0xaa)), 5000);
-    assert.equal(a, -EIO, "the held WRITE times out");
-    assert.ok(performance.now() - t0 >= 900, "failed before the timeout");
-    // B waits for the reconnect, which waits for the old connection to be drained; A lands
-    // 300 ms later, well inside the drain time (the 1 s timeout).
-    const b = d.bdev.write(OFF, new Uint8Array(4096).fill(0xbb));
-    const timer = setTimeout(() => {
-      events.push("A released");
-      releaseA();
-    }, 300);
-    try {
-      assert.equal(await within(b, 5000), 4096);
-    } finally {
-      clearTimeout(timer);
-      releaseA();
-    }
-    assert.deepEqual(events, ["A released", "A landed", "B landed"]);
-    assert.equal(d.target.reconnects, 1);
-    const back = new Uint8Array(4096);
-    assert.equal(await within(d.bdev.read(OFF, back), 5000), 4096);
-    assert.ok(back.every((x) => x === 0xbb), "the newer WRITE stays");
-    await new Promise((r) => setTimeout(r, 100));
-    assert.ok(d.mem.subarray(OFF, OFF + 4096).every((x) => x === 0xbb), "on the server too");
-    assert.equal(await within(d.dev.stop().then(() => "deleted"), 5000), "deleted");
+for (const zeroCopy of [false, true]) {
+  const mode = zeroCopy ? "zero copy" : "copy";
+  Deno.test(`\`NbdTarget\` (${mode}, reconnect 2): a WRITE the server still held when its request timed out never lands after a newer WRITE sent over the new connection`, async () => {
+    // The server receives WRITE A but carries it out only later (a slow disk); the request times
+    // out. The target drains the dead connection — the server finishes A and then closes it —
+    // before the new connection carries WRITE B to the same sectors, so B is what stays.
+    const OFF = 32768;
+    const events: string[] = [];
+    let releaseA = (): void => {};
+    const heldA = new Promise<void>((r) => releaseA = r);
+    let writes = 0;
+    const onWrite = async (offset: number, data: Uint8Array): Promise<void> => {
+      if (offset !== OFF) return;
+      const which = writes++ === 0 ? "A" : data[0] === 0xbb ? "B" : "?";
+      if (which === "A") await heldA;
+      events.push(`${which} landed`);
+    };
+    await withServedNbd(onWrite, { timeout: 1, reconnect: 2, zeroCopy }, async (d) => {
+      const t0 = performance.now();
+      const a = await within(d.bdev.write(OFF, new Uint8Array(4096).fill(0xaa)), 5000);
+      assert.equal(a, -EIO, "the held WRITE times out");
+      assert.ok(performance.now() - t0 >= 900, "failed before the timeout");
+      // B waits for the reconnect, which waits for the old connection to be drained; A lands
+      // 300 ms later, well inside the drain time (the 1 s timeout).
+      const b = d.bdev.write(OFF, new Uint8Array(4096).fill(0xbb));
+      const timer = setTimeout(() => {
+        events.push("A released");
+        releaseA();
+      }, 300);
+      try {
+        assert.equal(await within(b, 5000), 4096);
+      } finally {
+        clearTimeout(timer);
+        releaseA();
+      }
+      assert.deepEqual(events, ["A released", "A landed", "B landed"]);
+      assert.equal(d.target.reconnects, 1);
+      const back = new Uint8Array(4096);
+      assert.equal(await within(d.bdev.read(OFF, back), 5000), 4096);
+      assert.ok(back.every((x) => x === 0xbb), "the newer WRITE stays");
+      await new Promise((r) => setTimeout(r, 100));
+      assert.ok(d.mem.subarray(OFF, OFF + 4096).every((x) => x === 0xbb), "on the server too");
+      assert.equal(await within(d.dev.stop().then(() => "deleted"), 5000), "deleted");
+    });
   });
-});
+}
 
 Deno.test("`NbdTarget` (zero copy): structured replies with DF; a short OFFSET_DATA payload ends -EIO, never a success with wrong contents", async () => {
   const short65536 = (r: NbdDecodedRequest) =>
