@@ -77,6 +77,7 @@ import {
 } from "./nbd_reply.ts";
 import {
   copyFromSegments,
+  drainConnection,
   NbdReader,
   type NbdStream,
   writeAll,
@@ -724,23 +725,9 @@ export class NbdClient {
       } catch { /* already closed */ }
     };
     if (stream.closeWrite === undefined) return close();
-    // Not awaited: it waits for a pending write, which ends only once the server reads.
-    try {
-      stream.closeWrite().catch(() => {});
-    } catch { /* closed */ }
-    let timer: ReturnType<typeof setTimeout> | undefined;
-    const deadline = new Promise<void>((r) => timer = setTimeout(r, this.#drainMs));
-    const drained = (async () => {
-      await this.#readLoop; // it stops at its next reply (never two reads at once)
-      const scratch = new Uint8Array(4096);
-      try {
-        while ((await stream.read(scratch)) !== null) { /* drop */ }
-      } catch { /* closed or reset: the server is gone too */ }
-    })();
-    await Promise.race([drained, deadline]);
-    clearTimeout(timer);
+    await drainConnection(stream, this.#readLoop, this.#drainMs);
     close();
-    await drained;
+    await this.#readLoop;
   }
 
   #wakeIdle(): void {

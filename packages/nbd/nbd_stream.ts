@@ -38,6 +38,57 @@ export interface NbdStream {
   closeWrite?(): Promise<void>;
 }
 
+/** What {@linkcode drainConnection} needs of a connection (a `Deno.Conn` has it all). */
+export interface DrainableConn {
+  /** Reads up to `p.length` bytes; `null` at EOF. */
+  read(p: Uint8Array): Promise<number | null>;
+  /** Closes the connection (pending reads and writes end). */
+  close?(): void;
+  /** Shuts the sending side: the peer reads EOF after what was sent. */
+  closeWrite?(): Promise<void>;
+}
+
+/**
+ * Drains a dead NBD connection instead of closing it at once: shuts the sending side, waits
+ * for `readerStopped` (the reply loop's end: never two reads at once), then reads and drops
+ * whatever the server still sends until it closes its side; when `ms` pass first the
+ * connection is closed. When this resolves after the server's close, a WRITE the server had
+ * received is carried out by now or never — not later, over what a new connection wrote.
+ *
+ * @param conn The connection.
+ * @param readerStopped Resolves when the connection's reply loop has stopped reading.
+ * @param ms How long to wait for the server to close.
+ */
+export async function drainConnection(
+  conn: DrainableConn,
+  readerStopped: Promise<unknown>,
+  ms: number,
+): Promise<void> {
+  // Not awaited: it waits for a pending write, which ends only once the server reads, and the
+  // server reads only once its replies are read.
+  try {
+    conn.closeWrite?.().catch(() => {});
+  } catch { /* closed */ }
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const deadline = new Promise<void>((r) =>
+    timer = setTimeout(() => {
+      try {
+        conn.close?.();
+      } catch { /* closed */ }
+      r();
+    }, ms)
+  );
+  const drained = (async () => {
+    await readerStopped;
+    const scratch = new Uint8Array(4096);
+    try {
+      while ((await conn.read(scratch)) !== null) { /* drop */ }
+    } catch { /* closed or reset: the server is gone too */ }
+  })();
+  await Promise.race([drained, deadline]);
+  clearTimeout(timer);
+}
+
 /**
  * Writes all of `p`, looping over short writes.
  *

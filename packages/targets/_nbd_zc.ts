@@ -24,6 +24,7 @@
 import type { FusedIo, TargetIoCtx } from "@ublk-ts/ublk";
 import { EIO, IORING_OP_RECV, IORING_OP_SEND, IORING_OP_SEND_ZC } from "@ublk-ts/uapi";
 import {
+  drainConnection,
   getU64,
   NBD_CMD_DISC,
   NBD_CMD_READ,
@@ -482,30 +483,8 @@ export class NbdZeroCopy {
 
   /** Shuts the sending side and reads until the server closes (or `ms` pass, then closes). */
   async #drain(ms: number): Promise<void> {
-    const conn = this.#conn;
-    // Not awaited: a header write still waiting for room ends only once the server reads, and
-    // the server reads only once its replies are read.
-    try {
-      conn.closeWrite?.().catch(() => {});
-    } catch { /* closed */ }
-    let timer: ReturnType<typeof setTimeout> | undefined;
-    const deadline = new Promise<void>((r) =>
-      timer = setTimeout(() => {
-        try {
-          conn.close?.();
-        } catch { /* closed */ }
-        r();
-      }, ms)
-    );
-    const drained = (async () => {
-      await this.#loop; // the reply loop stops at its next read (never two reads at once)
-      const scratch = new Uint8Array(4096);
-      try {
-        while ((await conn.read(scratch)) !== null) { /* drop */ }
-      } catch { /* closed or reset: the server is gone too */ }
-    })();
-    await Promise.race([drained, deadline]);
-    clearTimeout(timer);
+    // The reply loop stops at its next read (never two reads at once).
+    await drainConnection(this.#conn, this.#loop ?? Promise.resolve(), ms);
   }
 
   /** Resolves when the reply loop has ended (after the connection is closed). */

@@ -14,7 +14,7 @@ import { installUblk } from "@ublk-ts/ublk-drv";
 import { createDevice } from "@ublk-ts/ublk";
 import { LoopTarget, NullTarget } from "@ublk-ts/targets";
 import { NativeBackend, NativeKernel, type NativeRing } from "@ublk-ts/native";
-import { IO_PAGE_SIZE, ioAddressOf } from "@ublk-ts/rsrc";
+import { allocIoMemory, IO_PAGE_SIZE, ioAddressOf } from "@ublk-ts/rsrc";
 import {
   IORING_OP_READ,
   IORING_OP_READV,
@@ -194,7 +194,9 @@ for (const native of [false, true]) {
               assert.equal(r.errors, 0, `${job}: first error ${r.firstError}`);
             }
             // A buffered handle given unaligned memory bounces it into aligned request pages.
-            const odd = new Uint8Array(64 * 1024 + 16).subarray(16);
+            // (16 bytes into page-aligned memory: `new Uint8Array(n).subarray(16)` lands on a
+            // page boundary whenever the allocator's block starts 16 bytes before one.)
+            const odd = allocIoMemory(64 * 1024 + 4096).subarray(16, 16 + 64 * 1024);
             assert.notEqual(ioAddressOf(odd) % IO_PAGE_SIZE, 0);
             assert.equal(await dev.bdev.read(0, odd), odd.length);
             assert.equal(await dev.bdev.write(65536, odd), odd.length);
