@@ -670,7 +670,10 @@ export class NbdClient {
     }
   }
 
-  /** Fails everything in flight with `res` and closes the stream (once). */
+  /**
+   * Fails everything in flight with `res` (with `drainOnDeath`, an op the socket still holds
+   * when it lets go) and closes the stream, or starts draining it (once).
+   */
   #fail(res: number): void {
     if (this.#dead === 0) this.#dead = res;
     // The connection dies now; drained (a caller that reconnects) unless closed on purpose.

@@ -19,8 +19,9 @@
  * to N times to connect again (the same options and checks as the first connection); requests
  * that were in flight end -EIO. In both modes the dead connection is drained first (the server
  * closes it, or it is closed after the drain time), so a WRITE it still held never lands after
- * a newer one sent over the new connection. In zero copy the new socket is adopted as a plain fd of the
- * kernel, which every queue ring sees (the queues registered their fixed files at start).
+ * a newer one sent over the new connection. In zero copy the new socket is adopted as a plain
+ * fd of the kernel, which every queue ring sees (the queues registered their fixed files at
+ * start).
  *
  * @module
  */
